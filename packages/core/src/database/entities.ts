@@ -1,0 +1,57 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+/** One run of one job (a group's children get their own rows, linked by `parentId`). */
+export const JobRunEntity = defineEntity({
+  name: 'TipJobRun',
+  tableName: 'tip_job_run',
+  properties: {
+    id: p.string().primary().length(36),
+    jobId: p.string().length(200).index(),
+    parentId: p.string().length(36).nullable().index(),
+    plugin: p.string().length(200).nullable(),
+    reason: p.string().length(32),
+    status: p.string().length(16),
+    attempt: p.integer(),
+    startedAt: p.datetime().index(),
+    endedAt: p.datetime().nullable(),
+    durationMs: p.integer().nullable(),
+    error: p.text().nullable(),
+    counts: p.json<Record<string, number>>().nullable(),
+  },
+});
+/** A row of {@link JobRunEntity}. */
+export type JobRunRow = InferEntity<typeof JobRunEntity>;
+
+/** The scheduler's durable plan: when each job last ran and when it runs next. */
+export const JobStateEntity = defineEntity({
+  name: 'TipJobState',
+  tableName: 'tip_job_state',
+  properties: {
+    jobId: p.string().primary().length(200),
+    lastRunId: p.string().length(36).nullable(),
+    lastStatus: p.string().length(16).nullable(),
+    lastStartedAt: p.datetime().nullable(),
+    lastEndedAt: p.datetime().nullable(),
+    nextRunAt: p.datetime().nullable(),
+    updatedAt: p.datetime(),
+  },
+});
+/** A row of {@link JobStateEntity}. */
+export type JobStateRow = InferEntity<typeof JobStateEntity>;
+
+/** Small persisted key/value state per source: HTTP validators, cursors. */
+export const SourceStateEntity = defineEntity({
+  name: 'TipSourceState',
+  tableName: 'tip_source_state',
+  properties: {
+    sourceId: p.string().primary().length(200),
+    key: p.string().primary().length(500),
+    value: p.json<unknown>(),
+    updatedAt: p.datetime(),
+  },
+});
+/** A row of {@link SourceStateEntity}. */
+export type SourceStateRow = InferEntity<typeof SourceStateEntity>;
+
+/** Every entity core owns. */
+export const coreEntities = [JobRunEntity, JobStateEntity, SourceStateEntity] as const;

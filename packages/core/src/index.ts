@@ -1,0 +1,63 @@
+/**
+ * `@tip/core`: the TIP kernel. DI container, typed events, scheduler, plugin contract, sources,
+ * HTTP client, database, config, logging and metrics.
+ *
+ * @packageDocumentation
+ */
+import 'reflect-metadata';
+
+export { createTip, TipApp, CorePoints, type CreateTipOptions, type StartOptions, type TipAppState, type SchedulerDeps } from './app/TipApp.js';
+export { CoreTokens } from './app/tokens.js';
+export { CORE_VERSION } from './version.js';
+
+export { TipError, TipErrorCodes, isTipError, describeError, type TipErrorCode, type TipErrorOptions } from './errors/TipError.js';
+
+export { definePlugin, type TipPlugin, type PluginConfigSpec, type BaseContext, type RegisterContext, type PluginContext } from './plugins/types.js';
+export { extensionPoint, type ExtensionPoint, type ExtensionPointRef } from './plugins/ExtensionPoint.js';
+export { orderPlugins, type PluginMeta } from './plugins/order.js';
+
+export { token, TipContainer, type Token, type Provider } from './container/Container.js';
+export { TipEventBus, type TipEvents, type TipEventName, type TipListener } from './events/EventBus.js';
+
+export { every, cron, at, after, nextDue } from './scheduler/triggers.js';
+export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';
+export { RunHistory, type JobPlanRow } from './scheduler/RunHistory.js';
+export type { ConcurrencyOptions } from './scheduler/ConcurrencyLimiter.js';
+export type {
+  Trigger,
+  EveryTrigger,
+  CronTrigger,
+  AtTrigger,
+  AfterTrigger,
+  JobDefinition,
+  JobRun,
+  JobResult,
+  JobRunRecord,
+  JobRunStatus,
+  JobInfo,
+  RunReason,
+  RetryPolicy,
+  MissedRunPolicy,
+  GroupSummary,
+  ChildOutcome,
+  HistoryQuery,
+  TriggerOptions,
+  Scheduler,
+} from './scheduler/types.js';
+
+export { defineSource, defineSourceKind, type SourceDefinition, type SourceKind, type SourceRun, type SourceState, type IngestInput } from './sources/types.js';
+export { SourceRunner } from './sources/SourceRunner.js';
+export * from './http/HttpClient.js';
+
+export { Database, parseDatabaseUrl, type DatabaseTarget, type DatabaseOpenOptions } from './database/Database.js';
+export { sqlMigration, type TipMigration, type MigrationContext, type Dialect } from './database/migrations.js';
+export { JobRunEntity, JobStateEntity, SourceStateEntity, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
+
+export { coreConfigSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
+export { validateConfig, deepFreeze, type ConfigIssue, type ConfigSection } from './config/validate.js';
+export { loadConfigFile, applyEnvOverrides, type LoadedConfig, type TipConfigFile } from './config/load.js';
+
+export { createLogger, type Logger } from './logging/logger.js';
+export { TipMetrics } from './metrics/Metrics.js';
+export { systemClock, type Clock, type TimerHandle } from './util/clock.js';
+export { parseDuration, formatDuration, type Duration } from './util/duration.js';

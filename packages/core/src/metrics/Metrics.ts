@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobRunStatus } from '../scheduler/types.js';
+
+/** Most distinct `job` label values kept before further jobs are folded into `_other`. */
+const MAX_JOB_LABELS = 1000;
+
+/**
+ * The Prometheus registry of one app (never prom-client's global registry, so two apps in one
+ * process do not collide) with core's job metrics. Plugins add their own metrics to `registry`.
+ */
+export class TipMetrics {
+  /** The app's prom-client registry; expose it with `registry.metrics()`. */
+  readonly registry: Registry;
+  readonly #runs: Counter<'job' | 'status'>;
+  readonly #duration: Histogram<'job'>;
+  readonly #running: Gauge<'job'>;
+  readonly #labels = new Set<string>();
+
+  /** @param defaults also collect Node process metrics (CPU, memory, event loop lag) */
+  constructor(defaults = false) {
+    this.registry = new Registry();
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tip_' });
+    this.#runs = new Counter({
+      name: 'tip_job_runs_total',
+      help: 'Job runs that ended, by job and status',
+      labelNames: ['job', 'status'],
+      registers: [this.registry],
+    });
+    this.#duration = new Histogram({
+      name: 'tip_job_run_duration_seconds',
+      help: 'Duration of job runs',
+      labelNames: ['job'],
+      buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers: [this.registry],
+    });
+    this.#running = new Gauge({
+      name: 'tip_jobs_running',
+      help: 'Job runs in progress',
+      labelNames: ['job'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Records that a run started. */
+  jobStarted(jobId: string): void {
+    this.#running.inc({ job: this.#label(jobId) });
+  }
+
+  /** Records that a run ended. */
+  jobFinished(jobId: string, status: JobRunStatus, durationMs: number): void {
+    const job = this.#label(jobId);
+    this.#running.dec({ job });
+    this.#runs.inc({ job, status });
+    this.#duration.observe({ job }, durationMs / 1000);
+  }
+
+  /** Prometheus text exposition of every metric in the registry. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  #label(jobId: string): string {
+    if (this.#labels.has(jobId)) return jobId;
+    if (this.#labels.size >= MAX_JOB_LABELS) return '_other';
+    this.#labels.add(jobId);
+    return jobId;
+  }
+}

@@ -1,0 +1,95 @@
+import type { EntitySchema } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/sql';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import type { Logger } from 'pino';
+import type { CoreConfig } from '../config/schema.js';
+import type { Provider, Token } from '../container/Container.js';
+import type { Database } from '../database/Database.js';
+import type { TipMigration } from '../database/migrations.js';
+import type { TipEventBus } from '../events/EventBus.js';
+import type { TipMetrics } from '../metrics/Metrics.js';
+import type { JobDefinition, Scheduler } from '../scheduler/types.js';
+import type { SourceRunner } from '../sources/SourceRunner.js';
+import type { SourceDefinition, SourceKind } from '../sources/types.js';
+import type { ExtensionPoint, ExtensionPointRef } from './ExtensionPoint.js';
+
+/** A plugin's configuration: the top-level key it owns and a Standard Schema (zod, valibot…) for it. */
+export interface PluginConfigSpec<C> {
+  /** Top-level config key, e.g. `'blacklist'`. */
+  key: string;
+  /** Validates (and may default/transform) the section; its output type is the plugin's config type. */
+  schema: StandardSchemaV1<unknown, C>;
+}
+
+/** What every phase's context has. */
+export interface BaseContext<C> {
+  /** The plugin's own validated, frozen configuration (`{}` typed as C when it has no schema). */
+  readonly config: Readonly<C>;
+  /** Core's validated, frozen configuration. */
+  readonly core: Readonly<CoreConfig>;
+  /** pino child logger with `{ plugin }`. */
+  readonly log: Logger;
+  /** The app's event bus (subscribe in `register`, emit from `init` on). */
+  readonly events: TipEventBus;
+  /** Registers a service in this app's container. */
+  provide<T>(t: Token<T>, provider: Provider<T>): void;
+  /** Sources, keyed by id; any plugin may add them. */
+  readonly sources: ExtensionPoint<SourceDefinition>;
+  /** Source kinds (ingesters), keyed by kind. */
+  readonly sourceKinds: ExtensionPoint<SourceKind>;
+  /** Jobs to schedule, keyed by id. */
+  readonly jobs: ExtensionPoint<JobDefinition>;
+  /** Another plugin's extension point (or this plugin's own). */
+  extend<T>(point: ExtensionPointRef<T>): ExtensionPoint<T>;
+}
+
+/** The context of `register(ctx)`: declare things, do no I/O. */
+export interface RegisterContext<C> extends BaseContext<C> {
+  /** Declares MikroORM entity schemas (`defineEntity`). */
+  entities(...schemas: EntitySchema[]): void;
+  /** Declares schema migrations, applied in order by `tip migrate` (or at start with `database.autoMigrate`). */
+  migrations(...migrations: TipMigration[]): void;
+}
+
+/** The context of `init(ctx)` and `stop(ctx)`: everything is up. */
+export interface PluginContext<C> extends BaseContext<C> {
+  /** Resolves a service from this app's container. */
+  get<T>(t: Token<T>): T;
+  /** A fresh EntityManager fork; use one per unit of work. */
+  em(): EntityManager;
+  /** The database (dialect, raw ORM access). */
+  readonly db: Database;
+  /** The scheduler. */
+  readonly scheduler: Scheduler;
+  /** Runs sources and builds jobs for them. */
+  readonly sourceRunner: SourceRunner;
+  /** The app's Prometheus registry. */
+  readonly metrics: TipMetrics;
+}
+
+/**
+ * A TIP plugin: metadata plus three hooks. Built-in plugins use exactly this contract.
+ *
+ * @typeParam C the plugin's configuration type (output of its schema)
+ */
+export interface TipPlugin<C = unknown> {
+  /** npm-style name, unique in the app: `'@tip/plugin-blacklist'`. */
+  readonly name: string;
+  /** The plugin's version. */
+  readonly version: string;
+  /** Semver range of `@tip/core` it works with, e.g. `'^0.1.0'`. */
+  readonly core: string;
+  /** Names of plugins that must be installed and are registered/initialised before this one. */
+  readonly dependsOn?: readonly string[];
+  /** Configuration key and schema. */
+  readonly config?: PluginConfigSpec<C>;
+  /** Declares entities, migrations, sources, jobs, tokens, listeners. Synchronous, no I/O. */
+  register(ctx: RegisterContext<C>): void;
+  /** Connects, warms caches; the database is migrated and ready. */
+  init?(ctx: PluginContext<C>): Promise<void> | void;
+  /** Releases resources; called in reverse order after the scheduler drained. */
+  stop?(ctx: PluginContext<C>): Promise<void> | void;
+}
+
+/** Identity helper that types a plugin object. */
+export const definePlugin = <C = Record<string, never>>(plugin: TipPlugin<C>): TipPlugin<C> => plugin;

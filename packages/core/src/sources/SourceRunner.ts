@@ -1,0 +1,135 @@
+import type { Database } from '../database/Database.js';
+import { SourceStateEntity } from '../database/entities.js';
+import { TipError, TipErrorCodes, isTipError } from '../errors/TipError.js';
+import { HttpClient, type HttpLimits, type ValidatorStore } from '../http/HttpClient.js';
+import type { ExtensionPointStore } from '../plugins/ExtensionPoint.js';
+import type { JobDefinition, JobResult, JobRun } from '../scheduler/types.js';
+import type { SourceDefinition, SourceKind, SourceRun, SourceState } from './types.js';
+
+const VALIDATOR_PREFIX = 'http:';
+
+class StagedState implements SourceState {
+  readonly committed: Map<string, unknown>;
+  readonly writes = new Map<string, { value: unknown } | null>();
+  constructor(committed: Map<string, unknown>) {
+    this.committed = committed;
+  }
+  get<T>(key: string): T | undefined {
+    const w = this.writes.get(key);
+    if (w !== undefined) return w === null ? undefined : (w.value as T);
+    return this.committed.get(key) as T | undefined;
+  }
+  set(key: string, value: unknown): void {
+    this.writes.set(key, { value });
+  }
+  delete(key: string): void {
+    this.writes.set(key, null);
+  }
+}
+
+/**
+ * Runs sources: loads their state, gives `fetch` an HTTP client and state, hands the batches to the
+ * ingester of the source's kind, and commits the state only when ingestion succeeded — so an
+ * ETag is never remembered for data that was not stored.
+ */
+export class SourceRunner {
+  readonly #sources: ExtensionPointStore<SourceDefinition>;
+  readonly #kinds: ExtensionPointStore<SourceKind>;
+  readonly #db: () => Database | undefined;
+  readonly #http: HttpLimits;
+
+  constructor(options: {
+    sources: ExtensionPointStore<SourceDefinition>;
+    kinds: ExtensionPointStore<SourceKind>;
+    db: () => Database | undefined;
+    http: HttpLimits;
+  }) {
+    this.#sources = options.sources;
+    this.#kinds = options.kinds;
+    this.#db = options.db;
+    this.#http = options.http;
+  }
+
+  /** Every registered source, optionally only those of some kinds. */
+  list(kinds?: readonly string[]): readonly SourceDefinition[] {
+    const all = this.#sources.list();
+    return kinds ? all.filter((s) => kinds.includes(s.kind)) : all;
+  }
+
+  /** The source with that id. */
+  get(id: string): SourceDefinition | undefined {
+    return this.#sources.get(id);
+  }
+
+  /**
+   * A job that runs `source` (id `source/<id>` unless given). Plugins return these as the children
+   * of their group job.
+   */
+  job(source: SourceDefinition, options: { id?: string; trigger?: JobDefinition['trigger'] } = {}): JobDefinition {
+    return {
+      id: options.id ?? `source/${source.id}`,
+      description: source.title ?? `${source.kind} source ${source.id}`,
+      trigger: options.trigger,
+      timeout: source.timeout,
+      retry: source.retry,
+      run: (run) => this.run(source, run),
+    };
+  }
+
+  /**
+   * Fetches and ingests one source within a job run.
+   * @returns the ingester's counts; `{ notModified: 1 }` when the feed answered 304
+   * @throws TipError `TIP_SOURCE_KIND_UNKNOWN` when no plugin ingests the source's kind
+   */
+  async run(source: SourceDefinition, run: JobRun): Promise<JobResult> {
+    const kind = this.#kinds.get(source.kind);
+    if (!kind) {
+      throw new TipError(TipErrorCodes.SOURCE_KIND_UNKNOWN, `source "${source.id}": no plugin ingests kind "${source.kind}"`, {
+        details: { source: source.id, kind: source.kind, known: this.#kinds.list().map((k) => k.kind) },
+      });
+    }
+    const state = new StagedState(await this.#load(source.id));
+    const validators: ValidatorStore = {
+      get: (url) => state.get(VALIDATOR_PREFIX + url),
+      set: (url, v) => state.set(VALIDATOR_PREFIX + url, v),
+    };
+    const http = new HttpClient({ ...this.#http, ...source.http, signal: run.signal, validators, log: run.log });
+    const sourceRun: SourceRun = Object.create(run, {
+      source: { value: source, enumerable: true },
+      http: { value: http, enumerable: true },
+      state: { value: state, enumerable: true },
+    }) as SourceRun;
+    let result: JobResult | void;
+    try {
+      result = await kind.ingest({ source, run: sourceRun, batches: source.fetch(sourceRun) });
+    } catch (err) {
+      if (isTipError(err, TipErrorCodes.HTTP_NOT_MODIFIED)) {
+        run.log.debug({ source: source.id }, 'source not modified');
+        return { counts: { notModified: 1 } };
+      }
+      throw err;
+    }
+    await this.#commit(source.id, state);
+    return result ?? {};
+  }
+
+  async #load(sourceId: string): Promise<Map<string, unknown>> {
+    const db = this.#db();
+    const out = new Map<string, unknown>();
+    if (!db) return out;
+    for (const row of await db.em().find(SourceStateEntity, { sourceId })) out.set(row.key, row.value);
+    return out;
+  }
+
+  async #commit(sourceId: string, state: StagedState): Promise<void> {
+    const db = this.#db();
+    if (!db || state.writes.size === 0) return;
+    const now = new Date();
+    await db.em().transactional(async (em) => {
+      for (const [key, w] of state.writes) {
+        if (w === null) await em.nativeDelete(SourceStateEntity, { sourceId, key });
+        else await em.upsert(SourceStateEntity, { sourceId, key, value: w.value, updatedAt: now });
+      }
+    });
+  }
+}

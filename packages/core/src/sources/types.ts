@@ -1,0 +1,73 @@
+import type { HttpClient, HttpLimits } from '../http/HttpClient.js';
+import type { Duration } from '../util/duration.js';
+import type { JobResult, JobRun, RetryPolicy, Trigger } from '../scheduler/types.js';
+
+/**
+ * Small persisted key/value state of one source (cursors, versions). Reads see the committed state
+ * plus this run's own writes; writes are committed only when the run's ingestion succeeded.
+ */
+export interface SourceState {
+  get<T = unknown>(key: string): T | undefined;
+  set(key: string, value: unknown): void;
+  delete(key: string): void;
+}
+
+/** The handle a source's `fetch` gets: a job run plus an HTTP client and state. */
+export interface SourceRun extends JobRun {
+  /** The source being fetched. */
+  readonly source: SourceDefinition;
+  /** HTTP client bound to this run's signal, with the source's limits and conditional-request memory. */
+  readonly http: HttpClient;
+  /** Persisted per-source state. */
+  readonly state: SourceState;
+}
+
+/**
+ * A source of records: the unit users write most. `fetch` yields records in batches; the plugin
+ * that owns the source's `kind` ingests them and commits the run atomically.
+ */
+export interface SourceDefinition<R = unknown> {
+  /** Unique id, e.g. `'spamhaus-drop'`. */
+  id: string;
+  /** Which ingester consumes it, e.g. `'blacklist.ip'`. */
+  kind: string;
+  /** Human title. */
+  title?: string;
+  /** Its own schedule: the source then runs as job `source/<id>`. Without one the owning plugin runs it (e.g. in its group job). */
+  schedule?: Trigger | readonly Trigger[];
+  /** Abort the fetch+ingest after this long. */
+  timeout?: Duration;
+  /** Retry policy for failed runs. */
+  retry?: RetryPolicy;
+  /** HTTP limits for this source (override `http.*` of the config). */
+  http?: HttpLimits;
+  /** Free-form metadata for the owning plugin (URL, format, category, licence…). */
+  meta?: Readonly<Record<string, unknown>>;
+  /** Yields batches of records. Throw to fail the run; the previous data then stays. */
+  fetch(run: SourceRun): AsyncIterable<R[]>;
+}
+
+/** What an ingester receives for one run. */
+export interface IngestInput<R = unknown> {
+  source: SourceDefinition<R>;
+  run: SourceRun;
+  /** The fetched batches; iterating it drives the fetch. Errors thrown here must propagate. */
+  batches: AsyncIterable<R[]>;
+}
+
+/**
+ * A source kind: how records of that kind are stored. The owning plugin commits everything of one
+ * run in a transaction, or nothing (keeping the previous data) when iteration throws.
+ */
+export interface SourceKind<R = unknown> {
+  /** e.g. `'blacklist.ip'`. */
+  kind: string;
+  /** Consumes the batches and commits; returns counts (`added`, `removed`…) for the run record. */
+  ingest(input: IngestInput<R>): Promise<JobResult | void>;
+}
+
+/** Creates a {@link SourceDefinition} (identity helper for typing). */
+export const defineSource = <R>(source: SourceDefinition<R>): SourceDefinition<R> => source;
+
+/** Creates a {@link SourceKind} (identity helper for typing). */
+export const defineSourceKind = <R>(kind: SourceKind<R>): SourceKind<R> => kind;
