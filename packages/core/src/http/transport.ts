@@ -1,0 +1,197 @@
+/**
+ * Low-level plumbing for {@link HttpClient}: the per-request scope (total timeout + abort signals)
+ * and a single request/response exchange with its own connect timeout.
+ *
+ * Internal to `@tip/core`; not re-exported from the package root.
+ *
+ * @module
+ * @internal
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { TipError, TipErrorCodes, type TipErrorCode } from '../errors/TipError.js';
+
+/** Longest delay `setTimeout` honours; longer delays would fire after 1ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Starts a timer, or none when `ms` is 0 (disabled), infinite or too large for `setTimeout`.
+ *
+ * @internal
+ */
+export function startTimer(ms: number, fn: () => void): NodeJS.Timeout | undefined {
+  if (!(ms > 0) || ms > MAX_TIMER_MS) return undefined;
+  return setTimeout(fn, ms);
+}
+
+/**
+ * Builds a TipError whose details always carry `url`.
+ *
+ * @internal
+ */
+export function httpError(
+  code: TipErrorCode,
+  message: string,
+  url: string,
+  details: Record<string, unknown> = {},
+  cause?: unknown,
+): TipError {
+  return new TipError(code, message, { details: { url, ...details }, cause });
+}
+
+/** What a scope can tear down when it fails. */
+interface Destroyable {
+  destroy(error?: Error): unknown;
+}
+
+function abortError(reason: unknown, url: string): Error {
+  if (reason instanceof Error) return reason;
+  return httpError(TipErrorCodes.HTTP_FAILED, `request aborted: ${url}`, url, {
+    ...(reason === undefined ? {} : { reason: String(reason) }),
+  });
+}
+
+/**
+ * The lifetime of one logical request (all redirect hops and the body): owns the total timeout and
+ * the abort-signal listeners, and destroys the in-flight request/response when either fires.
+ * {@link Scope.close} must be called on every path; it is idempotent.
+ *
+ * @internal
+ */
+export class Scope {
+  /** Set once the scope failed (timeout or abort); every later error is reported as this one. */
+  failure: Error | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly victims = new Set<Destroyable>();
+  private readonly detach: Array<() => void> = [];
+
+  constructor(url: string, timeoutMs: number, signals: readonly AbortSignal[]) {
+    const aborted = signals.find((s) => s.aborted);
+    if (aborted) {
+      this.failure = abortError(aborted.reason, url);
+      this.closed = true;
+      return;
+    }
+    for (const signal of signals) {
+      const onAbort = (): void => this.fail(abortError(signal.reason, url));
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.detach.push(() => signal.removeEventListener('abort', onAbort));
+    }
+    this.timer = startTimer(timeoutMs, () =>
+      this.fail(
+        httpError(TipErrorCodes.HTTP_TIMEOUT, `request to ${url} timed out after ${timeoutMs}ms`, url, {
+          timeout: timeoutMs,
+        }),
+      ),
+    );
+  }
+
+  /** Throws the failure, if any. */
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Fails the scope: destroys everything tracked with `error` and releases timers/listeners. */
+  fail(error: Error): void {
+    if (this.closed) return;
+    this.failure = error;
+    const victims = [...this.victims];
+    this.close();
+    for (const victim of victims) victim.destroy(error);
+  }
+
+  /** Destroys `victim` if the scope fails before it is untracked; returns the untrack function. */
+  track(victim: Destroyable): () => void {
+    if (this.failure) {
+      victim.destroy(this.failure);
+      return () => {};
+    }
+    this.victims.add(victim);
+    return () => this.victims.delete(victim);
+  }
+
+  /** Clears the timer and signal listeners. Safe to call more than once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const off of this.detach.splice(0)) off();
+    this.victims.clear();
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Sends one request (no redirect handling) on a fresh, agent-less connection and resolves with the
+ * response once its headers arrived. The connection must be established (TCP, plus TLS for
+ * `https:`) within `connectTimeoutMs`, else the request fails with `HTTP_CONNECT_TIMEOUT`. The
+ * response is tracked by `scope` and has a no-op `'error'` listener: body errors are observed by
+ * whoever reads it.
+ *
+ * @internal
+ */
+export function openExchange(
+  url: URL,
+  method: string,
+  headers: OutgoingHttpHeaders,
+  connectTimeoutMs: number,
+  scope: Scope,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const secure = url.protocol === 'https:';
+    let req: ClientRequest;
+    try {
+      req = (secure ? https : http).request(url, { method, headers, agent: false });
+    } catch (err) {
+      reject(
+        httpError(TipErrorCodes.HTTP_FAILED, `cannot request ${url.href}: ${(err as Error).message}`, url.href, {}, err),
+      );
+      return;
+    }
+    let connectTimer = startTimer(connectTimeoutMs, () => {
+      req.destroy(
+        httpError(
+          TipErrorCodes.HTTP_CONNECT_TIMEOUT,
+          `connecting to ${url.href} timed out after ${connectTimeoutMs}ms`,
+          url.href,
+          { connectTimeout: connectTimeoutMs },
+        ),
+      );
+    });
+    const connected = (): void => {
+      if (connectTimer) clearTimeout(connectTimer);
+      connectTimer = undefined;
+    };
+    const untrack = scope.track(req);
+    req.once('socket', (socket) => {
+      if (socket.connecting) socket.once(secure ? 'secureConnect' : 'connect', connected);
+      else connected();
+    });
+    req.once('response', (res) => {
+      connected();
+      untrack();
+      res.on('error', noop);
+      scope.track(res);
+      resolve(res);
+    });
+    // `on`, not `once`: a socket error after the response must not become an unhandled 'error'.
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      connected();
+      untrack();
+      if (scope.failure) reject(scope.failure);
+      else if (err instanceof TipError) reject(err);
+      else {
+        reject(
+          httpError(TipErrorCodes.HTTP_FAILED, `request to ${url.href} failed: ${err.message}`, url.href, {
+            ...(err.code ? { code: err.code } : {}),
+          }, err),
+        );
+      }
+    });
+    req.end();
+  });
+}
