@@ -51,7 +51,7 @@ export * from './http/HttpClient.js';
 
 export { Database, parseDatabaseUrl, type DatabaseTarget, type DatabaseOpenOptions } from './database/Database.js';
 export { sqlMigration, type TipMigration, type MigrationContext, type Dialect } from './database/migrations.js';
-export { JobRunEntity, JobStateEntity, SourceStateEntity, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
+export { JobRunEntity, JobStateEntity, SourceStateEntity, coreEntities, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
 
 export { coreConfigSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
 export { validateConfig, deepFreeze, type ConfigIssue, type ConfigSection } from './config/validate.js';
