@@ -82,10 +82,14 @@ export class InProcessScheduler implements Scheduler {
   #timerAt: number | undefined;
   #plans = new Map<string, JobPlanRow>();
   readonly #defaultTimeout: number | undefined;
+  /** How many children of one group are dispatched (running or queued) at a time. */
+  readonly #window: number;
 
   constructor(options: InProcessSchedulerOptions) {
     this.#o = options;
     this.#limiter = new ConcurrencyLimiter(options);
+    const c = options.concurrency ?? 4;
+    this.#window = Number.isFinite(c) ? Math.max(64, c * 8) : 1024;
     this.#defaultTimeout =
       options.defaultTimeout === undefined ? undefined : parseDuration(options.defaultTimeout, 'scheduler.defaultTimeout');
   }
@@ -475,7 +479,18 @@ export class InProcessScheduler implements Scheduler {
     } catch (err) {
       return { status: 'failed', error: `computing children failed: ${describeError(err)}` };
     }
-    const records = await Promise.all(children.map((child) => this.#execute(child, owner, 'group', payload, record)));
+    // Children are dispatched through a bounded window rather than all at once: the queues below
+    // limit what runs, the window limits what is allocated and waiting (a 100k-source fan-out would
+    // otherwise hold 100k pending promise chains).
+    const records: JobRunRecord[] = new Array(children.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < children.length) {
+        const i = next++;
+        records[i] = await this.#execute(children[i]!, owner, 'group', payload, record);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(children.length, this.#window) }, worker));
     const outcomes: ChildOutcome[] = records.map((r) => ({
       jobId: r.jobId,
       runId: r.id,
