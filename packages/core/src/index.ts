@@ -6,20 +6,20 @@
  */
 import 'reflect-metadata';
 
-export { createTip, TipApp, CorePoints, type CreateTipOptions, type StartOptions, type TipAppState, type SchedulerDeps } from './app/TipApp.js';
+export { createTip, TipApp, CorePoints, type AnyPlugin, type CreateTipOptions, type StartOptions, type TipAppState, type SchedulerDeps } from './app/TipApp.js';
 export { CoreTokens } from './app/tokens.js';
 export { CORE_VERSION } from './version.js';
 
 export { TipError, TipErrorCodes, isTipError, describeError, type TipErrorCode, type TipErrorOptions } from './errors/TipError.js';
 
 export { definePlugin, type TipPlugin, type PluginConfigSpec, type BaseContext, type RegisterContext, type PluginContext } from './plugins/types.js';
-export { extensionPoint, type ExtensionPoint, type ExtensionPointRef } from './plugins/ExtensionPoint.js';
+export { extensionPoint, ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from './plugins/ExtensionPoint.js';
 export { orderPlugins, type PluginMeta } from './plugins/order.js';
 
 export { token, TipContainer, type Token, type Provider } from './container/Container.js';
 export { TipEventBus, type TipEvents, type TipEventName, type TipListener } from './events/EventBus.js';
 
-export { every, cron, at, after, nextDue } from './scheduler/triggers.js';
+export { every, cron, at, after, nextDue, type PlanState } from './scheduler/triggers.js';
 export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';
 export { RunHistory, type JobPlanRow } from './scheduler/RunHistory.js';
 export type { ConcurrencyOptions } from './scheduler/ConcurrencyLimiter.js';

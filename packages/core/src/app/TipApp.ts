@@ -67,7 +67,8 @@ export interface StartOptions {
 /** Lifecycle state of a {@link TipApp}. */
 export type TipAppState = 'created' | 'starting' | 'started' | 'stopping' | 'stopped' | 'failed';
 
-type AnyPlugin = TipPlugin<unknown>;
+/** A plugin of any config type. */
+export type AnyPlugin = TipPlugin<unknown>;
 
 /**
  * One TIP deployment: plugins, config, container, events, database and scheduler. Create it with
@@ -238,6 +239,12 @@ export class TipApp implements AsyncDisposable {
     for (const [k, v] of values) if (k !== '') this.#pluginConfigs.set(k, deepFreeze(v ?? {}));
     if (!this.#options.logger) this.#log = createLogger({ level: core.log.level });
     this.#plugins = plugins;
+    this.#sourceRunner = new SourceRunner({
+      sources: this.#point(CorePoints.sources),
+      kinds: this.#point(CorePoints.sourceKinds),
+      db: () => this.#db,
+      http: core.http,
+    });
     for (const plugin of plugins) this.#register(plugin);
   }
 
@@ -293,12 +300,6 @@ export class TipApp implements AsyncDisposable {
           defaultTimeout: cfg.scheduler.defaultTimeout,
           drainTimeout: cfg.scheduler.drainTimeout,
         });
-    this.#sourceRunner = new SourceRunner({
-      sources: this.#point(CorePoints.sources),
-      kinds: this.#point(CorePoints.sourceKinds),
-      db: () => this.#db,
-      http: cfg.http,
-    });
     const c = this.container;
     c.provide(CoreTokens.config, { useValue: cfg });
     c.provide(CoreTokens.log, { useValue: this.#log });
@@ -371,6 +372,7 @@ export class TipApp implements AsyncDisposable {
       sourceKinds: this.#point(CorePoints.sourceKinds).as(plugin.name),
       jobs: this.#point(CorePoints.jobs).as(plugin.name),
       extend: <T>(ref: ExtensionPointRef<T>) => this.#point(ref).as(plugin.name),
+      sourceRunner: this.sources,
     };
   }
 
@@ -383,7 +385,6 @@ export class TipApp implements AsyncDisposable {
       em: () => this.db.em(),
       db: this.db,
       scheduler: this.scheduler,
-      sourceRunner: this.sources,
       metrics: this.metrics,
     };
     try {

@@ -41,6 +41,8 @@ export interface BaseContext<C> {
   readonly jobs: ExtensionPoint<JobDefinition>;
   /** Another plugin's extension point (or this plugin's own). */
   extend<T>(point: ExtensionPointRef<T>): ExtensionPoint<T>;
+  /** Lists sources and builds jobs for them (usable in `register`: jobs run only after start). */
+  readonly sourceRunner: SourceRunner;
 }
 
 /** The context of `register(ctx)`: declare things, do no I/O. */
@@ -61,8 +63,6 @@ export interface PluginContext<C> extends BaseContext<C> {
   readonly db: Database;
   /** The scheduler. */
   readonly scheduler: Scheduler;
-  /** Runs sources and builds jobs for them. */
-  readonly sourceRunner: SourceRunner;
   /** The app's Prometheus registry. */
   readonly metrics: TipMetrics;
 }
