@@ -1,10 +1,13 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Tests run against TypeScript sources: every workspace package maps its entry points to src/
+// under the `tip-source` export condition (see each package.json "exports").
+const conditions = ['tip-source', ...defaultServerConditions];
+
 export default defineConfig({
-  resolve: {
-    // Tests run against TypeScript sources: every workspace package exports them under this condition.
-    conditions: ['tip-source'],
-  },
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['tip-source'] } },
   test: {
     setupFiles: ['reflect-metadata'],
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],

@@ -51,6 +51,7 @@ export * from './http/HttpClient.js';
 
 export { Database, parseDatabaseUrl, type DatabaseTarget, type DatabaseOpenOptions } from './database/Database.js';
 export { sqlMigration, type TipMigration, type MigrationContext, type Dialect } from './database/migrations.js';
+export { executeRaw } from './database/raw.js';
 export { JobRunEntity, JobStateEntity, SourceStateEntity, coreEntities, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
 
 export { coreConfigSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';

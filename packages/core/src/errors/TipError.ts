@@ -33,6 +33,8 @@ export const TipErrorCodes = {
   TRIGGER_INVALID: 'TIP_TRIGGER_INVALID',
   /** A source fetch exceeded its timeout. */
   SOURCE_TIMEOUT: 'TIP_SOURCE_TIMEOUT',
+  /** A source run's data was refused (too many invalid records, an unexpectedly empty snapshot); the previous data stays. */
+  SOURCE_REJECTED: 'TIP_SOURCE_REJECTED',
   /** A source kind has no plugin that ingests it. */
   SOURCE_KIND_UNKNOWN: 'TIP_SOURCE_KIND_UNKNOWN',
   /** An HTTP request could not connect in time. */

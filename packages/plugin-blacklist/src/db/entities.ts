@@ -1,0 +1,136 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { IndicatorType, SourceCategory } from '../indicators/types.js';
+
+// Timestamps in the blacklist tables are epoch milliseconds (bigint): the ingestion hot path works
+// in raw SQL on two dialects, and integers compare and index the same way on both.
+
+/** A blacklist source (a feed, or another plugin submitting indicators). */
+export const BlSourceEntity = defineEntity({
+  name: 'BlSource',
+  tableName: 'bl_source',
+  properties: {
+    id: p.string().primary().length(200),
+    title: p.string().length(500),
+    url: p.text().nullable(),
+    format: p.string().length(50),
+    category: p.string().length(50).$type<SourceCategory>(),
+    license: p.text().nullable(),
+    origin: p.string().length(20),
+    enabled: p.boolean(),
+    createdAt: p.bigint('number'),
+    lastRunAt: p.bigint('number').nullable(),
+    lastSuccessAt: p.bigint('number').nullable(),
+  },
+});
+/** A row of {@link BlSourceEntity}. */
+export type BlSource = InferEntity<typeof BlSourceEntity>;
+
+/** An indicator in canonical form; unique by (type, value). */
+export const BlIndicatorEntity = defineEntity({
+  name: 'BlIndicator',
+  tableName: 'bl_indicator',
+  uniques: [{ name: 'bl_indicator_type_value_unique', properties: ['type', 'value'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    type: p.string().length(8).$type<IndicatorType>(),
+    value: p.string().length(2048),
+    firstSeen: p.bigint('number'),
+  },
+});
+/** A row of {@link BlIndicatorEntity}. */
+export type BlIndicator = InferEntity<typeof BlIndicatorEntity>;
+
+/**
+ * One listing period of an indicator by a source. History is kept: when a source drops an
+ * indicator the row gets `removedAt`; a later re-listing creates a new row. While a listing is
+ * open (`removedAt` null) its `lastSeen` is null and means "as of the source's `lastSuccessAt`".
+ */
+export const BlListingEntity = defineEntity({
+  name: 'BlListing',
+  tableName: 'bl_listing',
+  indexes: [
+    { name: 'bl_listing_source_open_index', properties: ['sourceId', 'removedAt'] },
+    { name: 'bl_listing_indicator_index', properties: ['indicatorId'] },
+  ],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    sourceId: p.string().length(200),
+    indicatorId: p.integer(),
+    firstSeen: p.bigint('number'),
+    lastSeen: p.bigint('number').nullable(),
+    removedAt: p.bigint('number').nullable(),
+  },
+});
+/** A row of {@link BlListingEntity}. */
+export type BlListing = InferEntity<typeof BlListingEntity>;
+
+/** The outcome of one fetch+ingest of a source. */
+export const BlSourceRunEntity = defineEntity({
+  name: 'BlSourceRun',
+  tableName: 'bl_source_run',
+  indexes: [{ name: 'bl_source_run_source_started_index', properties: ['sourceId', 'startedAt'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    sourceId: p.string().length(200),
+    jobRunId: p.string().length(36).nullable(),
+    status: p.string().length(16),
+    startedAt: p.bigint('number'),
+    endedAt: p.bigint('number'),
+    durationMs: p.integer(),
+    httpStatus: p.integer().nullable(),
+    bytes: p.bigint('number'),
+    records: p.integer(),
+    added: p.integer(),
+    removed: p.integer(),
+    unchanged: p.integer(),
+    invalid: p.integer(),
+    invalidSamples: p.json<Array<{ line: number; text: string; reason: string }>>().nullable(),
+    error: p.text().nullable(),
+  },
+});
+/** A row of {@link BlSourceRunEntity}. */
+export type BlSourceRun = InferEntity<typeof BlSourceRunEntity>;
+
+/** The last committed snapshot of a source (sorted keys, gzip), used to diff the next run cheaply. */
+export const BlSnapshotEntity = defineEntity({
+  name: 'BlSnapshot',
+  tableName: 'bl_snapshot',
+  properties: {
+    sourceId: p.string().primary().length(200),
+    count: p.integer(),
+    sha256: p.string().length(64),
+    data: p.type('blob'),
+    updatedAt: p.bigint('number'),
+  },
+});
+/** A row of {@link BlSnapshotEntity}. */
+export type BlSnapshot = InferEntity<typeof BlSnapshotEntity>;
+
+/** Source metrics and weight computed after a cycle; history is kept. */
+export const BlSourceMetricEntity = defineEntity({
+  name: 'BlSourceMetric',
+  tableName: 'bl_source_metric',
+  indexes: [{ name: 'bl_source_metric_source_computed_index', properties: ['sourceId', 'computedAt'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    sourceId: p.string().length(200),
+    computedAt: p.bigint('number'),
+    windowMs: p.bigint('number'),
+    volume: p.integer(),
+    exclusive: p.double(),
+    latencyMedianMs: p.double().nullable(),
+    persistenceMedianMs: p.double().nullable(),
+    churn: p.double(),
+    falsePositiveRate: p.double(),
+    availability: p.double().nullable(),
+    freshnessMs: p.double().nullable(),
+    weight: p.double(),
+    overlap: p.json<Record<string, number>>(),
+    differential: p.json<Record<string, number>>(),
+  },
+});
+/** A row of {@link BlSourceMetricEntity}. */
+export type BlSourceMetric = InferEntity<typeof BlSourceMetricEntity>;
+
+/** Every entity of the blacklist plugin. */
+export const blacklistEntities = [BlSourceEntity, BlIndicatorEntity, BlListingEntity, BlSourceRunEntity, BlSnapshotEntity, BlSourceMetricEntity] as const;

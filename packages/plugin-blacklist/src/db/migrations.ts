@@ -1,0 +1,33 @@
+import { sqlMigration, type TipMigration } from '@tip/core';
+
+/** Schema migrations of the blacklist plugin (generated from the entities, then frozen). */
+export const blacklistMigrations: readonly TipMigration[] = [
+  sqlMigration('0001-blacklist', {
+    sqlite: [
+      "create table `bl_indicator` (`id` integer not null primary key autoincrement, `type` text not null, `value` text not null, `first_seen` bigint not null)",
+      "create unique index `bl_indicator_type_value_unique` on `bl_indicator` (`type`, `value`)",
+      "create table `bl_listing` (`id` integer not null primary key autoincrement, `source_id` text not null, `indicator_id` integer not null, `first_seen` bigint not null, `last_seen` bigint null, `removed_at` bigint null)",
+      "create index `bl_listing_source_open_index` on `bl_listing` (`source_id`, `removed_at`)",
+      "create index `bl_listing_indicator_index` on `bl_listing` (`indicator_id`)",
+      "create table `bl_snapshot` (`source_id` text not null primary key, `count` integer not null, `sha256` text not null, `data` blob not null, `updated_at` bigint not null)",
+      "create table `bl_source` (`id` text not null primary key, `title` text not null, `url` text null, `format` text not null, `category` text not null, `license` text null, `origin` text not null, `enabled` integer not null, `created_at` bigint not null, `last_run_at` bigint null, `last_success_at` bigint null)",
+      "create table `bl_source_metric` (`id` integer not null primary key autoincrement, `source_id` text not null, `computed_at` bigint not null, `window_ms` bigint not null, `volume` integer not null, `exclusive` double not null, `latency_median_ms` double null, `persistence_median_ms` double null, `churn` double not null, `false_positive_rate` double not null, `availability` double null, `freshness_ms` double null, `weight` double not null, `overlap` json not null, `differential` json not null)",
+      "create index `bl_source_metric_source_computed_index` on `bl_source_metric` (`source_id`, `computed_at`)",
+      "create table `bl_source_run` (`id` integer not null primary key autoincrement, `source_id` text not null, `job_run_id` text null, `status` text not null, `started_at` bigint not null, `ended_at` bigint not null, `duration_ms` integer not null, `http_status` integer null, `bytes` bigint not null, `records` integer not null, `added` integer not null, `removed` integer not null, `unchanged` integer not null, `invalid` integer not null, `invalid_samples` json null, `error` text null)",
+      "create index `bl_source_run_source_started_index` on `bl_source_run` (`source_id`, `started_at`)",
+    ],
+    postgresql: [
+      "create table \"bl_indicator\" (\"id\" serial primary key, \"type\" varchar(8) not null, \"value\" varchar(2048) not null, \"first_seen\" bigint not null)",
+      "alter table \"bl_indicator\" add constraint \"bl_indicator_type_value_unique\" unique (\"type\", \"value\")",
+      "create table \"bl_listing\" (\"id\" serial primary key, \"source_id\" varchar(200) not null, \"indicator_id\" int not null, \"first_seen\" bigint not null, \"last_seen\" bigint null, \"removed_at\" bigint null)",
+      "create index \"bl_listing_source_open_index\" on \"bl_listing\" (\"source_id\", \"removed_at\")",
+      "create index \"bl_listing_indicator_index\" on \"bl_listing\" (\"indicator_id\")",
+      "create table \"bl_snapshot\" (\"source_id\" varchar(200) not null, \"count\" int not null, \"sha256\" varchar(64) not null, \"data\" bytea not null, \"updated_at\" bigint not null, primary key (\"source_id\"))",
+      "create table \"bl_source\" (\"id\" varchar(200) not null, \"title\" varchar(500) not null, \"url\" text null, \"format\" varchar(50) not null, \"category\" varchar(50) not null, \"license\" text null, \"origin\" varchar(20) not null, \"enabled\" boolean not null, \"created_at\" bigint not null, \"last_run_at\" bigint null, \"last_success_at\" bigint null, primary key (\"id\"))",
+      "create table \"bl_source_metric\" (\"id\" serial primary key, \"source_id\" varchar(200) not null, \"computed_at\" bigint not null, \"window_ms\" bigint not null, \"volume\" int not null, \"exclusive\" double precision not null, \"latency_median_ms\" double precision null, \"persistence_median_ms\" double precision null, \"churn\" double precision not null, \"false_positive_rate\" double precision not null, \"availability\" double precision null, \"freshness_ms\" double precision null, \"weight\" double precision not null, \"overlap\" jsonb not null, \"differential\" jsonb not null)",
+      "create index \"bl_source_metric_source_computed_index\" on \"bl_source_metric\" (\"source_id\", \"computed_at\")",
+      "create table \"bl_source_run\" (\"id\" serial primary key, \"source_id\" varchar(200) not null, \"job_run_id\" varchar(36) null, \"status\" varchar(16) not null, \"started_at\" bigint not null, \"ended_at\" bigint not null, \"duration_ms\" int not null, \"http_status\" int null, \"bytes\" bigint not null, \"records\" int not null, \"added\" int not null, \"removed\" int not null, \"unchanged\" int not null, \"invalid\" int not null, \"invalid_samples\" jsonb null, \"error\" text null)",
+      "create index \"bl_source_run_source_started_index\" on \"bl_source_run\" (\"source_id\", \"started_at\")",
+    ],
+  }),
+];

@@ -1,0 +1,213 @@
+import { executeRaw, describeError, isTipError, TipError, TipErrorCodes, type Database, type Logger } from '@tip/core';
+import type { EntityManager } from '@mikro-orm/sql';
+import type { Indicator } from '../indicators/types.js';
+import { diffSorted, keyOf, ListingStore, snapshotHash, type IndicatorKey } from './ListingStore.js';
+
+/** What a feed fetch reports besides its records (set by the fetch, read by the ingester). */
+export interface FetchReport {
+  httpStatus?: number;
+  bytes: number;
+  lines: number;
+  invalid: number;
+  samples: Array<{ line: number; text: string; reason: string }>;
+}
+
+/** The stored description of a source. */
+export interface SourceRow {
+  id: string;
+  title: string;
+  url?: string;
+  format: string;
+  category: string;
+  license?: string;
+  /** `feed` (fetched by this plugin) or `plugin` (submitted by another plugin). */
+  origin: 'feed' | 'plugin';
+  enabled: boolean;
+}
+
+/** Outcome counts of one ingestion. */
+export interface IngestCounts {
+  records: number;
+  added: number;
+  removed: number;
+  unchanged: number;
+  invalid: number;
+}
+
+/** Safety limits of snapshot ingestion. */
+export interface IngestPolicy {
+  /** Refuse the run when more than this share of lines are invalid (default 0.25). */
+  maxInvalidRatio: number;
+  /** Accept an empty snapshot that would remove every listing of a non-empty source (default false). */
+  allowEmpty: boolean;
+}
+
+/** Context of one ingestion. */
+export interface IngestContext {
+  sourceId: string;
+  jobRunId?: string;
+  startedAt: number;
+  now: number;
+  report?: FetchReport;
+}
+
+/**
+ * Commits snapshots and deltas of sources into listings. A snapshot run is diffed against the
+ * source's previous snapshot (stored compressed beside it, so a re-ingest with 1% churn writes
+ * only that 1%) and committed in one transaction; any failure keeps the previous listings and is
+ * recorded in `bl_source_run`.
+ */
+export class Ingester {
+  readonly #db: Database;
+  readonly #store: ListingStore;
+  readonly #log: Logger;
+
+  constructor(db: Database, log: Logger) {
+    this.#db = db;
+    this.#store = new ListingStore(db.dialect);
+    this.#log = log;
+  }
+
+  /** The SQL helper (exposed for the exporter and tests). */
+  get store(): ListingStore {
+    return this.#store;
+  }
+
+  /**
+   * Replaces the source's current listings by `indicators` (a full snapshot).
+   * @throws TipError `TIP_SOURCE_REJECTED` when the policy refuses the data (nothing changes)
+   */
+  async snapshot(ctx: IngestContext, indicators: Iterable<Indicator>, policy: IngestPolicy): Promise<IngestCounts> {
+    const keys = new Set<IndicatorKey>();
+    for (const ind of indicators) keys.add(keyOf(ind.type, ind.value));
+    const sorted = [...keys].sort();
+    const invalid = ctx.report?.invalid ?? 0;
+    const total = invalid + sorted.length;
+    if (total > 0 && invalid / total > policy.maxInvalidRatio) {
+      throw new TipError(
+        TipErrorCodes.SOURCE_REJECTED,
+        `source "${ctx.sourceId}": ${invalid} of ${ctx.report?.lines ?? total} lines are invalid (more than ${Math.round(policy.maxInvalidRatio * 100)}%); previous listings kept`,
+        { details: { source: ctx.sourceId, invalid, lines: ctx.report?.lines, samples: ctx.report?.samples?.slice(0, 3) } },
+      );
+    }
+    const sha = snapshotHash(sorted);
+    return this.#db.em().transactional(async (em) => {
+      const source = await this.#source(em, ctx.sourceId);
+      const snap = await this.#store.snapshot(em, ctx.sourceId);
+      if (snap && snap.sha256 === sha) {
+        await this.#touch(em, ctx.sourceId, ctx.now, true);
+        return { records: sorted.length, added: 0, removed: 0, unchanged: sorted.length, invalid };
+      }
+      const previous = snap ? snap.keys() : await this.#store.openKeys(em, ctx.sourceId);
+      if (sorted.length === 0 && previous.length > 0 && !policy.allowEmpty) {
+        throw new TipError(
+          TipErrorCodes.SOURCE_REJECTED,
+          `source "${ctx.sourceId}" returned an empty list but had ${previous.length} entries; previous listings kept (set allowEmpty to accept)`,
+          { details: { source: ctx.sourceId, previous: previous.length } },
+        );
+      }
+      const diff = diffSorted(previous, sorted);
+      await this.#store.addListings(em, ctx.sourceId, diff.added, ctx.now);
+      await this.#store.closeListings(em, ctx.sourceId, diff.removed, ctx.now, source.lastSuccessAt ?? ctx.now);
+      await this.#store.saveSnapshot(em, ctx.sourceId, sorted, sha, ctx.now);
+      await this.#touch(em, ctx.sourceId, ctx.now, true);
+      return { records: sorted.length, added: diff.added.length, removed: diff.removed.length, unchanged: diff.unchanged, invalid };
+    });
+  }
+
+  /**
+   * Adds and removes single indicators of a source (other plugins' submissions). Adding an
+   * indicator already listed is a no-op; removing one not listed too.
+   */
+  async delta(ctx: IngestContext, add: Iterable<Indicator>, remove: Iterable<Indicator> = []): Promise<IngestCounts> {
+    const addKeys = [...new Set([...add].map((i) => keyOf(i.type, i.value)))].sort();
+    const removeKeys = [...new Set([...remove].map((i) => keyOf(i.type, i.value)))].sort();
+    return this.#db.em().transactional(async (em) => {
+      const source = await this.#source(em, ctx.sourceId);
+      const open = new Set(await this.#store.openKeys(em, ctx.sourceId));
+      const added = addKeys.filter((k) => !open.has(k));
+      const removed = removeKeys.filter((k) => open.has(k));
+      await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
+      await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
+      // A delta makes the stored snapshot stale: drop it, the next snapshot run reads open listings.
+      await executeRaw(em, `delete from bl_snapshot where source_id = ${this.#ph(1)}`, [ctx.sourceId]);
+      await this.#touch(em, ctx.sourceId, ctx.now, true);
+      return { records: addKeys.length, added: added.length, removed: removed.length, unchanged: addKeys.length - added.length, invalid: 0 };
+    });
+  }
+
+  /** Creates or updates the row of a source (its metadata; listings are untouched). */
+  async upsertSource(source: SourceRow, now: number): Promise<void> {
+    const p = (n: number) => this.#ph(n);
+    const values = [source.id, source.title, source.url ?? null, source.format, source.category, source.license ?? null, source.origin, this.#db.dialect === 'sqlite' ? (source.enabled ? 1 : 0) : source.enabled, now];
+    await executeRaw(
+      this.#db.em(),
+      `insert into bl_source (id, title, url, format, category, license, origin, enabled, created_at)
+       values (${values.map((_, i) => p(i + 1)).join(', ')})
+       on conflict (id) do update set title = excluded.title, url = excluded.url, format = excluded.format,
+         category = excluded.category, license = excluded.license, origin = excluded.origin, enabled = excluded.enabled`,
+      values,
+    );
+  }
+
+  /** Records a source run (success, unchanged, failure) in its own transaction. */
+  async recordRun(
+    ctx: IngestContext,
+    status: 'succeeded' | 'unchanged' | 'failed' | 'rejected',
+    counts: Partial<IngestCounts>,
+    error?: unknown,
+  ): Promise<void> {
+    const em = this.#db.em();
+    const ended = ctx.now;
+    try {
+      if (status === 'unchanged') await this.#touch(em, ctx.sourceId, ctx.now, true);
+      else if (status !== 'succeeded') await this.#touch(em, ctx.sourceId, ctx.now, false);
+      const cols = 'source_id, job_run_id, status, started_at, ended_at, duration_ms, http_status, bytes, records, added, removed, unchanged, invalid, invalid_samples, error';
+      const values = [
+        ctx.sourceId,
+        ctx.jobRunId ?? null,
+        status,
+        ctx.startedAt,
+        ended,
+        Math.max(0, ended - ctx.startedAt),
+        ctx.report?.httpStatus ?? null,
+        ctx.report?.bytes ?? 0,
+        counts.records ?? 0,
+        counts.added ?? 0,
+        counts.removed ?? 0,
+        counts.unchanged ?? 0,
+        counts.invalid ?? ctx.report?.invalid ?? 0,
+        ctx.report?.samples?.length ? JSON.stringify(ctx.report.samples.slice(0, 10)) : null,
+        error === undefined ? null : describeError(error).slice(0, 4000),
+      ];
+      await executeRaw(em, `insert into bl_source_run (${cols}) values (${values.map((_, i) => this.#ph(i + 1)).join(', ')})`, values);
+    } catch (err) {
+      this.#log.error({ err, source: ctx.sourceId }, 'recording the source run failed');
+    }
+  }
+
+  /** True when `err` means "the feed did not change" rather than a failure. */
+  static isNotModified(err: unknown): boolean {
+    return isTipError(err, TipErrorCodes.HTTP_NOT_MODIFIED);
+  }
+
+  async #source(em: EntityManager, id: string): Promise<{ lastSuccessAt: number | null }> {
+    const { rows } = await executeRaw<{ last_success_at: number | string | null }>(em, `select last_success_at from bl_source where id = ${this.#ph(1)}`, [id]);
+    if (!rows[0]) {
+      throw new TipError(TipErrorCodes.SOURCE_KIND_UNKNOWN, `blacklist source "${id}" is not registered`, { details: { source: id } });
+    }
+    const v = rows[0].last_success_at;
+    return { lastSuccessAt: v === null ? null : Number(v) };
+  }
+
+  async #touch(em: EntityManager, id: string, now: number, success: boolean): Promise<void> {
+    const sql = success
+      ? `update bl_source set last_run_at = ${this.#ph(1)}, last_success_at = ${this.#ph(2)} where id = ${this.#ph(3)}`
+      : `update bl_source set last_run_at = ${this.#ph(1)} where id = ${this.#ph(2)}`;
+    await executeRaw(em, sql, success ? [now, now, id] : [now, id]);
+  }
+
+  #ph(n: number): string {
+    return this.#db.dialect === 'sqlite' ? '?' : `$${n}`;
+  }
+}

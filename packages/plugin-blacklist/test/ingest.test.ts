@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
+import { startTestTip, testDialects } from '@tip/core/testing';
+import { blacklistEntities } from '../src/db/entities.js';
+import { blacklistMigrations } from '../src/db/migrations.js';
+import { Ingester } from '../src/ingest/Ingester.js';
+import type { Indicator } from '../src/indicators/types.js';
+
+const schemaOnly = definePlugin({
+  name: 'bl-schema', version: '0.0.0', core: '^0.1.0',
+  register(ctx) { ctx.entities(...blacklistEntities); ctx.migrations(...blacklistMigrations); },
+});
+const ips = (...n: number[]): Indicator[] => n.map((i) => ({ type: 'ip', value: `45.1.${Math.floor(i / 256)}.${i % 256}` }));
+const policy = { maxInvalidRatio: 0.25, allowEmpty: false };
+
+describe.each(testDialects())('ingestion on %s', (dialect) => {
+  it('diffs snapshots, keeps history, refuses bad data, applies deltas', async () => {
+    await using t = await startTestTip({ database: dialect, plugins: [schemaOnly] });
+    const ing = new Ingester(t.app.db, t.app.log);
+    const em = () => t.app.em();
+    await ing.upsertSource({ id: 'a', title: 'A', format: 'plain', category: 'spam', origin: 'feed', enabled: true }, 1);
+    const ctx = (now: number) => ({ sourceId: 'a', startedAt: now, now });
+
+    expect(await ing.snapshot(ctx(1000), ips(1, 2, 3, 3), policy)).toEqual({ records: 3, added: 3, removed: 0, unchanged: 0, invalid: 0 });
+    expect(await ing.snapshot(ctx(2000), ips(2, 3, 4), policy)).toEqual({ records: 3, added: 1, removed: 1, unchanged: 2, invalid: 0 });
+    // identical snapshot: nothing written but lastSuccessAt moves
+    expect(await ing.snapshot(ctx(3000), ips(4, 3, 2), policy)).toEqual({ records: 3, added: 0, removed: 0, unchanged: 3, invalid: 0 });
+    // re-listing after removal opens a new listing row; history stays
+    expect(await ing.snapshot(ctx(4000), ips(1, 2, 3, 4), policy)).toMatchObject({ added: 1, removed: 0 });
+    const rows = (await executeRaw<{ value: string; first_seen: number; last_seen: number | null; removed_at: number | null }>(em(),
+      `select i.value, l.first_seen, l.last_seen, l.removed_at from bl_listing l join bl_indicator i on i.id = l.indicator_id order by i.value, l.first_seen`)).rows
+      .map((r) => [r.value, Number(r.first_seen), r.last_seen === null ? null : Number(r.last_seen), r.removed_at === null ? null : Number(r.removed_at)]);
+    expect(rows).toEqual([
+      ['45.1.0.1', 1000, 1000, 2000],
+      ['45.1.0.1', 4000, null, null],
+      ['45.1.0.2', 1000, null, null],
+      ['45.1.0.3', 1000, null, null],
+      ['45.1.0.4', 2000, null, null],
+    ]);
+    const src = (await executeRaw<{ last_success_at: number }>(em(), `select last_success_at from bl_source`)).rows[0]!;
+    expect(Number(src.last_success_at)).toBe(4000);
+
+    // too many invalid lines: rejected, nothing changes
+    await expect(ing.snapshot({ ...ctx(5000), report: { bytes: 10, lines: 10, invalid: 6, samples: [] } }, ips(9), policy))
+      .rejects.toMatchObject({ code: TipErrorCodes.SOURCE_REJECTED });
+    // empty list where there was data: rejected unless allowed
+    await expect(ing.snapshot(ctx(5000), [], policy)).rejects.toMatchObject({ code: TipErrorCodes.SOURCE_REJECTED, message: expect.stringContaining('empty') });
+    expect((await executeRaw(em(), 'select count(*) as n from bl_listing where removed_at is null')).rows[0]).toMatchObject({ n: expect.anything() });
+    const open = async () => Number((await executeRaw<{ n: number }>(em(), 'select count(*) as n from bl_listing where removed_at is null')).rows[0]!.n);
+    expect(await open()).toBe(4);
+
+    // deltas from another plugin
+    expect(await ing.delta(ctx(6000), ips(7, 1), ips(2, 99))).toMatchObject({ added: 1, removed: 1 });
+    expect(await open()).toBe(4);
+    // the snapshot is dropped after a delta; the next snapshot diffs against open listings
+    expect(await ing.snapshot(ctx(7000), ips(1, 3, 4, 7), policy)).toMatchObject({ added: 0, removed: 0, unchanged: 4 });
+    expect(await ing.snapshot(ctx(8000), [], { ...policy, allowEmpty: true })).toMatchObject({ removed: 4 });
+    expect(await open()).toBe(0);
+  });
+});
