@@ -1,13 +1,16 @@
 import { executeRaw, describeError, isTipError, TipError, TipErrorCodes, type Database, type Logger } from '@tip/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import type { Indicator } from '../indicators/types.js';
-import { diffSorted, keyOf, ListingStore, snapshotHash, type IndicatorKey } from './ListingStore.js';
+import { IndicatorSet } from './IndicatorSet.js';
+import { ListingStore } from './ListingStore.js';
 
 /** What a feed fetch reports besides its records (set by the fetch, read by the ingester). */
 export interface FetchReport {
   httpStatus?: number;
   bytes: number;
   lines: number;
+  /** SHA-256 of the feed body: an identical body skips the diff entirely. */
+  contentHash?: string;
   invalid: number;
   samples: Array<{ line: number; text: string; reason: string }>;
 }
@@ -78,11 +81,9 @@ export class Ingester {
    * @throws TipError `TIP_SOURCE_REJECTED` when the policy refuses the data (nothing changes)
    */
   async snapshot(ctx: IngestContext, indicators: Iterable<Indicator>, policy: IngestPolicy): Promise<IngestCounts> {
-    const keys = new Set<IndicatorKey>();
-    for (const ind of indicators) keys.add(keyOf(ind.type, ind.value));
-    const sorted = [...keys].sort();
+    const keys = toSet(indicators);
     const invalid = ctx.report?.invalid ?? 0;
-    const total = invalid + sorted.length;
+    const total = invalid + keys.size;
     if (total > 0 && invalid / total > policy.maxInvalidRatio) {
       throw new TipError(
         TipErrorCodes.SOURCE_REJECTED,
@@ -90,28 +91,30 @@ export class Ingester {
         { details: { source: ctx.sourceId, invalid, lines: ctx.report?.lines, samples: ctx.report?.samples?.slice(0, 3) } },
       );
     }
-    const sha = snapshotHash(sorted);
+    // The feed body's hash, when the fetch gave one: an identical body skips the diff entirely.
+    const sha = ctx.report?.contentHash ?? '';
     return this.#db.em().transactional(async (em) => {
       const source = await this.#source(em, ctx.sourceId);
       const snap = await this.#store.snapshot(em, ctx.sourceId);
-      if (snap && snap.sha256 === sha) {
+      if (snap && sha !== '' && snap.sha256 === sha) {
         await this.#touch(em, ctx.sourceId, ctx.now, true);
-        return { records: sorted.length, added: 0, removed: 0, unchanged: sorted.length, invalid };
+        return { records: keys.size, added: 0, removed: 0, unchanged: keys.size, invalid };
       }
-      const previous = snap ? snap.keys() : await this.#store.openKeys(em, ctx.sourceId);
-      if (sorted.length === 0 && previous.length > 0 && !policy.allowEmpty) {
+      const previous = snap ? snap.load() : await this.#store.openSet(em, ctx.sourceId);
+      if (keys.size === 0 && previous.size > 0 && !policy.allowEmpty) {
         throw new TipError(
           TipErrorCodes.SOURCE_REJECTED,
-          `source "${ctx.sourceId}" returned an empty list but had ${previous.length} entries; previous listings kept (set allowEmpty to accept)`,
-          { details: { source: ctx.sourceId, previous: previous.length } },
+          `source "${ctx.sourceId}" returned an empty list but had ${previous.size} entries; previous listings kept (set allowEmpty to accept)`,
+          { details: { source: ctx.sourceId, previous: previous.size } },
         );
       }
-      const diff = diffSorted(previous, sorted);
-      await this.#store.addListings(em, ctx.sourceId, diff.added, ctx.now);
-      await this.#store.closeListings(em, ctx.sourceId, diff.removed, ctx.now, source.lastSuccessAt ?? ctx.now);
-      await this.#store.saveSnapshot(em, ctx.sourceId, sorted, sha, ctx.now);
+      const added = keys.minus(previous);
+      const removed = previous.minus(keys);
+      await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
+      await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
+      await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now);
       await this.#touch(em, ctx.sourceId, ctx.now, true);
-      return { records: sorted.length, added: diff.added.length, removed: diff.removed.length, unchanged: diff.unchanged, invalid };
+      return { records: keys.size, added: added.size, removed: removed.size, unchanged: keys.size - added.size, invalid };
     });
   }
 
@@ -120,19 +123,19 @@ export class Ingester {
    * indicator already listed is a no-op; removing one not listed too.
    */
   async delta(ctx: IngestContext, add: Iterable<Indicator>, remove: Iterable<Indicator> = []): Promise<IngestCounts> {
-    const addKeys = [...new Set([...add].map((i) => keyOf(i.type, i.value)))].sort();
-    const removeKeys = [...new Set([...remove].map((i) => keyOf(i.type, i.value)))].sort();
+    const addSet = toSet(add);
+    const removeSet = toSet(remove);
     return this.#db.em().transactional(async (em) => {
       const source = await this.#source(em, ctx.sourceId);
-      const open = new Set(await this.#store.openKeys(em, ctx.sourceId));
-      const added = addKeys.filter((k) => !open.has(k));
-      const removed = removeKeys.filter((k) => open.has(k));
+      const open = await this.#store.openSet(em, ctx.sourceId);
+      const added = addSet.minus(open);
+      const removed = removeSet.minus(removeSet.minus(open));
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
       // A delta makes the stored snapshot stale: drop it, the next snapshot run reads open listings.
-      await executeRaw(em, `delete from bl_snapshot where source_id = ${this.#ph(1)}`, [ctx.sourceId]);
+      await this.#store.dropSnapshot(em, ctx.sourceId);
       await this.#touch(em, ctx.sourceId, ctx.now, true);
-      return { records: addKeys.length, added: added.length, removed: removed.length, unchanged: addKeys.length - added.length, invalid: 0 };
+      return { records: addSet.size, added: added.size, removed: removed.size, unchanged: addSet.size - added.size, invalid: 0 };
     });
   }
 
@@ -210,4 +213,11 @@ export class Ingester {
   #ph(n: number): string {
     return this.#db.dialect === 'sqlite' ? '?' : `$${n}`;
   }
+}
+
+function toSet(indicators: Iterable<Indicator>): IndicatorSet {
+  if (indicators instanceof IndicatorSet) return indicators;
+  const set = new IndicatorSet();
+  for (const ind of indicators) set.add(ind.type, ind.value);
+  return set;
 }

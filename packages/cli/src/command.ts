@@ -1,0 +1,105 @@
+import { createTip, type LoadedConfig, type Logger, type TipApp, loadConfigFile } from '@tip/core';
+import type { CliIO } from './errors.js';
+import { UsageError } from './errors.js';
+import { createCliLogger, isLogLevel, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.js';
+import { loadPlugins } from './plugins.js';
+
+/** One option of a command, in `node:util` parseArgs form plus help text. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  default?: string | boolean;
+  /** Shown in `--help`. */
+  description: string;
+  /** Placeholder for the value in `--help` (`<file>`). */
+  valueName?: string;
+}
+
+/** What a command's `run` gets. */
+export interface CommandContext {
+  io: CliIO;
+  /** Parsed option values (defaults applied). */
+  values: Record<string, string | boolean | undefined>;
+  /** Positional arguments after the command name. */
+  positionals: string[];
+  /** `--verbose` was given. */
+  verbose: boolean;
+}
+
+/** A `tip` subcommand. */
+export interface Command {
+  name: string;
+  /** One line for `tip --help`. */
+  summary: string;
+  /** Arguments after the command name in the usage line, e.g. `<job>`. */
+  args?: string;
+  /** Number of positional arguments accepted. */
+  positionals?: { min: number; max: number };
+  /** Command-specific options (the common ones are added). */
+  options: Record<string, OptionSpec>;
+  /** More help text. */
+  description?: string;
+  /** Runs the command; resolves with the exit code. */
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** Options every command takes. */
+export const COMMON_OPTIONS: Record<string, OptionSpec> = {
+  config: { type: 'string', short: 'c', default: './tip.config.json', valueName: '<file>', description: 'config file (.json, .ts, .mjs, .js)' },
+  'log-level': { type: 'string', valueName: '<level>', description: `log level: ${LOG_LEVELS.join(', ')} (default: config's log.level for run, warn otherwise)` },
+  'log-format': { type: 'string', valueName: '<format>', description: 'log lines as json or pretty (default: pretty on a terminal, json otherwise)' },
+  verbose: { type: 'boolean', short: 'v', description: 'print stack traces of errors' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+/** An app opened from a config file by {@link openApp}. */
+export interface OpenedApp {
+  app: TipApp;
+  loaded: LoadedConfig;
+  log: Logger;
+}
+
+/**
+ * Loads the config file named by `--config`, its plugins, and creates the app (not started).
+ * Logs go to `logTo` (stdout for `tip run`, stderr for one-shot commands so JSON output stays clean).
+ */
+export async function openApp(ctx: CommandContext, options: { logTo: 'stdout' | 'stderr'; defaultLevel?: LogLevel }): Promise<OpenedApp> {
+  const stream = options.logTo === 'stdout' ? process.stdout : process.stderr;
+  const cliLevel = logLevelOption(ctx);
+  const format = logFormatOption(ctx, stream);
+  const loaded = await loadConfigFile(String(ctx.values.config), process.env);
+  const rawLevel = (loaded.config.log as { level?: unknown } | undefined)?.level;
+  const level = cliLevel ?? options.defaultLevel ?? (isLogLevel(rawLevel) ? rawLevel : 'info');
+  const log = createCliLogger({ level, format, stream, verbose: ctx.verbose });
+  const plugins = await loadPlugins(loaded);
+  const app = await createTip({ config: loaded.config, plugins, logger: log, configSource: loaded.path });
+  return { app, loaded, log };
+}
+
+/**
+ * Opens the app, starts it without scheduling (nothing runs on its own), calls `fn`, and always
+ * stops the app afterwards.
+ */
+export async function withStartedApp<T>(ctx: CommandContext, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
+  const opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
+  await opened.app.start({ schedule: false });
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.app.stop();
+  }
+}
+
+function logLevelOption(ctx: CommandContext): LogLevel | undefined {
+  const v = ctx.values['log-level'];
+  if (v === undefined) return undefined;
+  if (!isLogLevel(v)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${String(v)}")`);
+  return v;
+}
+
+function logFormatOption(ctx: CommandContext, stream: NodeJS.WriteStream): LogFormat {
+  const v = ctx.values['log-format'];
+  if (v === undefined) return stream.isTTY ? 'pretty' : 'json';
+  if (v !== 'json' && v !== 'pretty') throw new UsageError(`--log-format must be json or pretty (got "${String(v)}")`);
+  return v;
+}

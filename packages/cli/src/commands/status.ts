@@ -1,0 +1,76 @@
+import { RunHistory, nextDue, type JobRunRecord, type TipApp } from '@tip/core';
+import type { Command } from '../command.js';
+import { withStartedApp } from '../command.js';
+import { formatTriggers, formatWhen, table, toJson, triggerJson } from '../format.js';
+
+/** One row of `tip status`. */
+export interface JobStatus {
+  id: string;
+  plugin: string | null;
+  group: boolean;
+  triggers: ReturnType<typeof triggerJson>[];
+  triggerText: string;
+  lastRun: JobRunRecord | null;
+  nextRunAt: Date | null;
+}
+
+/**
+ * Each job with its last run (from the run history) and its next run: the plan the running
+ * deployment stored, or, for a job never planned, when a start would run it.
+ */
+export async function collectStatus(app: TipApp, now = Date.now()): Promise<JobStatus[]> {
+  const plans = await new RunHistory(app.db, app.log).loadPlans();
+  const out: JobStatus[] = [];
+  for (const job of app.scheduler.jobs()) {
+    const [last] = await app.scheduler.history({ jobId: job.id, limit: 1 });
+    const plan = plans.get(job.id);
+    let next = plan?.nextRunAt ?? job.nextRunAt;
+    if (!next && !plan) {
+      const due = nextDue(job.triggers, {}, now);
+      if (due !== undefined) next = new Date(due);
+    }
+    out.push({
+      id: job.id,
+      plugin: job.plugin ?? null,
+      group: job.group,
+      triggers: job.triggers.map(triggerJson),
+      triggerText: formatTriggers(job.triggers),
+      lastRun: last ?? null,
+      nextRunAt: next ?? null,
+    });
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** `tip status`: jobs with their last and next run. */
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show each job with its last run and next run',
+  options: { json: { type: 'boolean', description: 'print JSON' } },
+  description: 'Starts the app without scheduling (nothing runs), reads the run history and the stored plan, and stops.',
+  async run(ctx) {
+    const now = Date.now();
+    const rows = await withStartedApp(ctx, ({ app }) => collectStatus(app, now));
+    if (ctx.values.json) {
+      ctx.io.out(toJson(rows.map(({ triggerText: _, ...row }) => row)));
+      return 0;
+    }
+    if (rows.length === 0) {
+      ctx.io.out('no jobs: the configured plugins define none\n');
+      return 0;
+    }
+    ctx.io.out(
+      table(
+        ['JOB', 'PLUGIN', 'TRIGGERS', 'LAST RUN', 'NEXT RUN'],
+        rows.map((r) => [
+          r.id,
+          r.plugin ?? '-',
+          r.triggerText,
+          r.lastRun ? `${r.lastRun.status} ${formatWhen(r.lastRun.endedAt ?? r.lastRun.startedAt, now)}` : 'never',
+          r.nextRunAt ? formatWhen(r.nextRunAt, now) : '-',
+        ]),
+      ),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,89 @@
+import type { IndicatorType } from '../indicators/types.js';
+
+/**
+ * A set of indicators kept as one `Set<string>` of values per type. Values stay the flat strings
+ * the parser produced — no `type + value` concatenation, which would cost a string flattening per
+ * hash lookup on a million-entry diff.
+ */
+export class IndicatorSet {
+  readonly #byType = new Map<IndicatorType, Set<string>>();
+  #size = 0;
+
+  /** Number of indicators. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds an indicator; returns false when it was already there. */
+  add(type: IndicatorType, value: string): boolean {
+    let set = this.#byType.get(type);
+    if (!set) this.#byType.set(type, (set = new Set()));
+    const before = set.size;
+    set.add(value);
+    if (set.size === before) return false;
+    this.#size++;
+    return true;
+  }
+
+  /** True when the indicator is in the set. */
+  has(type: IndicatorType, value: string): boolean {
+    return this.#byType.get(type)?.has(value) ?? false;
+  }
+
+  /** The values of one type. */
+  values(type: IndicatorType): ReadonlySet<string> {
+    return this.#byType.get(type) ?? EMPTY;
+  }
+
+  /** The types present. */
+  types(): IndicatorType[] {
+    return [...this.#byType.keys()];
+  }
+
+  /** `[type, values[]]` pairs, for bulk statements. */
+  *groups(): Iterable<[IndicatorType, string[]]> {
+    for (const [type, set] of this.#byType) if (set.size > 0) yield [type, [...set]];
+  }
+
+  /** Indicators of `this` missing from `other`. */
+  minus(other: IndicatorSet): IndicatorSet {
+    const out = new IndicatorSet();
+    for (const [type, set] of this.#byType) {
+      const o = other.#byType.get(type);
+      for (const v of set) if (!o || !o.has(v)) out.add(type, v);
+    }
+    return out;
+  }
+
+  /**
+   * Compact text form: for each type a line `#<type>` followed by its values, one per line
+   * (canonical values never contain newlines or start with `#`).
+   */
+  serialize(): string {
+    const parts: string[] = [];
+    for (const [type, set] of this.#byType) {
+      if (set.size === 0) continue;
+      parts.push(`#${type}`);
+      for (const v of set) parts.push(v);
+    }
+    return parts.join('\n');
+  }
+
+  /** Reads {@link IndicatorSet.serialize} output. */
+  static parse(text: string): IndicatorSet {
+    const out = new IndicatorSet();
+    let type: IndicatorType | undefined;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      if (line.charCodeAt(0) === 35 /* # */) type = line.slice(1) as IndicatorType;
+      else if (type && line.length > 0) out.add(type, line);
+      start = end + 1;
+    }
+    return out;
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

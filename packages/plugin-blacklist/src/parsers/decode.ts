@@ -1,0 +1,103 @@
+/**
+ * Turns a downloaded feed body into text: gzip and zip are unpacked (with size limits that stop
+ * decompression bombs), a UTF-8 (or UTF-16) byte-order mark is dropped, and the rest is decoded
+ * as UTF-8 (invalid sequences become U+FFFD).
+ *
+ * @module
+ */
+import { constants } from 'node:buffer';
+import { gunzipSync } from 'node:zlib';
+import { TipError, TipErrorCodes } from '@tip/core';
+import { unzipSync, type UnzipFileInfo } from 'fflate';
+
+/** Options of {@link decodeFeedBody}. */
+export interface DecodeOptions {
+  /** Largest (decompressed) body accepted, in bytes. */
+  maxBytes: number;
+  /** Feed/source name used in error messages. */
+  name?: string;
+  /** For zip archives: the file to read (default: the only, or the first, file). */
+  entry?: string;
+}
+
+/** A zip entry whose declared size exceeds its compressed size by more than this factor is refused. */
+export const MAX_ZIP_RATIO = 200;
+
+const utf8 = new TextDecoder('utf-8');
+const utf16 = new TextDecoder('utf-16le');
+
+function tooLarge(name: string, maxBytes: number, extra: Record<string, unknown> = {}, what = 'decompressed body'): TipError {
+  return new TipError(TipErrorCodes.HTTP_TOO_LARGE, `feed ${name}: ${what} exceeds the ${maxBytes}-byte limit`, {
+    details: { source: name, limit: maxBytes, ...extra },
+  });
+}
+
+function broken(name: string, message: string, cause?: unknown, extra: Record<string, unknown> = {}): TipError {
+  return new TipError(TipErrorCodes.HTTP_TRUNCATED, `feed ${name}: ${message}`, { cause, details: { source: name, ...extra } });
+}
+
+function unzipEntry(body: Uint8Array, name: string, maxBytes: number, wanted: string | undefined): Uint8Array {
+  const entries: UnzipFileInfo[] = [];
+  try {
+    unzipSync(body, {
+      filter: (f) => {
+        entries.push(f);
+        return false;
+      },
+    });
+  } catch (e) {
+    throw broken(name, 'unreadable zip archive', e);
+  }
+  const files = entries.filter((f) => !f.name.endsWith('/') && !f.name.startsWith('__MACOSX/'));
+  const pick = wanted === undefined ? files[0] : files.find((f) => f.name === wanted) ?? files.find((f) => f.name.split('/').pop() === wanted);
+  if (!pick) {
+    if (wanted !== undefined) {
+      throw new TipError(TipErrorCodes.CONFIG_INVALID, `feed ${name}: zip archive has no entry "${wanted}"`, {
+        details: { source: name, entry: wanted, entries: files.map((f) => f.name).slice(0, 50), issues: [{ path: 'entry', message: 'not in archive' }] },
+      });
+    }
+    throw broken(name, 'zip archive contains no file');
+  }
+  if (pick.originalSize > maxBytes) throw tooLarge(name, maxBytes, { entry: pick.name, declaredSize: pick.originalSize }, `zip entry "${pick.name}"`);
+  if (pick.originalSize > Math.max(pick.size, 1) * MAX_ZIP_RATIO) {
+    const ratio = Math.round(pick.originalSize / Math.max(pick.size, 1));
+    throw new TipError(TipErrorCodes.HTTP_TOO_LARGE, `feed ${name}: zip entry "${pick.name}" expands ${ratio}:1 (over ${MAX_ZIP_RATIO}:1), refused as a zip bomb`, {
+      details: { source: name, limit: maxBytes, entry: pick.name, declaredSize: pick.originalSize, compressedSize: pick.size },
+    });
+  }
+  let out: Uint8Array | undefined;
+  try {
+    out = unzipSync(body, { filter: (f) => f.name === pick.name })[pick.name];
+  } catch (e) {
+    throw broken(name, `cannot decompress zip entry "${pick.name}"`, e, { entry: pick.name });
+  }
+  if (!out) throw broken(name, `cannot decompress zip entry "${pick.name}"`, undefined, { entry: pick.name });
+  return out;
+}
+
+/**
+ * Decodes a feed body to text.
+ *
+ * @throws TipError `TIP_HTTP_TOO_LARGE` (naming the source and, for zip, the entry) when the
+ *   (decompressed) body exceeds `maxBytes` or a zip entry's compression ratio is absurd;
+ *   `TIP_HTTP_TRUNCATED` for corrupt gzip/zip data; `TIP_CONFIG_INVALID` when `entry` is not in
+ *   the archive
+ */
+export function decodeFeedBody(body: Uint8Array, options: DecodeOptions): string {
+  const name = options.name ?? 'body';
+  const { maxBytes } = options;
+  let bytes = body;
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: Math.max(1, Math.min(maxBytes, constants.MAX_LENGTH)) });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) throw tooLarge(name, maxBytes, { encoding: 'gzip' });
+      throw broken(name, 'corrupt gzip data', e, { encoding: 'gzip' });
+    }
+  } else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
+    bytes = unzipEntry(bytes, name, maxBytes, options.entry);
+  }
+  if (bytes.length > maxBytes) throw tooLarge(name, maxBytes, { size: bytes.length }, 'body');
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return utf16.decode(bytes); // drops the BOM
+  return utf8.decode(bytes); // TextDecoder drops a UTF-8 BOM
+}
