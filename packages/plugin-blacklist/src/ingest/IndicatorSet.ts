@@ -1,4 +1,4 @@
-import type { IndicatorType } from '../indicators/types.js';
+import type { Indicator, IndicatorType } from '../indicators/types.js';
 
 /**
  * A set of indicators kept as one `Set<string>` of values per type. Values stay the flat strings
@@ -38,6 +38,11 @@ export class IndicatorSet {
   /** The types present. */
   types(): IndicatorType[] {
     return [...this.#byType.keys()];
+  }
+
+  /** Every indicator (type by type). */
+  *[Symbol.iterator](): Iterator<Indicator> {
+    for (const [type, set] of this.#byType) for (const value of set) yield { type, value };
   }
 
   /** `[type, values[]]` pairs, for bulk statements. */

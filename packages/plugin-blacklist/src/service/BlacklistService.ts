@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { executeRaw, parseDuration, TipError, TipErrorCodes, type Clock, type Database, type Logger } from '@tip/core';
+import { Allowlist, parseMispWarninglist } from '../allowlists/index.js';
+import type { BlacklistConfig } from '../config.js';
+import { exportWriters, writeExport, type ExportMeta, type ExportWriter, type WriteExportResult } from '../export/index.js';
+import { canonicalize } from '../indicators/canonical.js';
+import type { Indicator, SourceCategory } from '../indicators/types.js';
+import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
+import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
+import { listedEntries, type EntryFilter } from './entries.js';
+import { computeAndStoreWeights, latestWeights } from './weights.js';
+
+/** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
+export interface SubmittedSource {
+  id: string;
+  title: string;
+  category: SourceCategory;
+  license?: string;
+}
+
+/** Options of {@link BlacklistService.export}. */
+export interface ExportOptions extends EntryFilter {
+  format: string;
+  name?: string;
+  description?: string;
+}
+
+/**
+ * The blacklist plugin's public API, available to other plugins as `ctx.get(BlacklistToken)`:
+ * submit indicators under their own source identity, compute source weights, and generate
+ * (export) aggregated blacklists.
+ */
+export class BlacklistService {
+  /** The ingestion engine. */
+  readonly ingester: Ingester;
+  /** The allow-list used for false-positive rates and export filtering. */
+  readonly allowlist: Allowlist;
+  /** Export writers by format; add your own with `writers.set(format, writer)`. */
+  readonly writers: Map<string, ExportWriter>;
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #config: BlacklistConfig;
+  readonly #decay: DecayModel;
+  readonly #log: Logger;
+
+  constructor(deps: { db: Database; clock: Clock; log: Logger; config: BlacklistConfig; baseDir?: string }) {
+    this.#db = deps.db;
+    this.#clock = deps.clock;
+    this.#config = deps.config;
+    this.#log = deps.log;
+    this.ingester = new Ingester(deps.db, deps.log);
+    this.allowlist = buildAllowlist(deps.config, deps.baseDir);
+    this.writers = exportWriters();
+    const overrides: Record<string, { tauMs: number; delta: number }> = {};
+    for (const [type, d] of Object.entries(deps.config.decay)) overrides[type] = { tauMs: parseDuration(d.tau, `blacklist.decay.${type}.tau`), delta: d.delta };
+    this.#decay = Object.keys(overrides).length ? decayModel(overrides) : DEFAULT_DECAY_MODEL;
+  }
+
+  /** Registers (or updates) a source that another plugin submits indicators under. */
+  async registerSource(source: SubmittedSource): Promise<void> {
+    await this.ingester.upsertSource({ ...source, format: 'submitted', origin: 'plugin', enabled: true }, this.#clock.now());
+  }
+
+  /**
+   * Adds (and optionally removes) indicators of a registered source. Strings are canonicalised;
+   * invalid ones are counted and skipped.
+   */
+  async submit(sourceId: string, add: Iterable<Indicator | string>, remove: Iterable<Indicator | string> = []): Promise<IngestCounts> {
+    const now = this.#clock.now();
+    const a = canonicalAll(add);
+    const r = canonicalAll(remove);
+    const counts = await this.ingester.delta({ sourceId, startedAt: now, now }, a.indicators, r.indicators);
+    counts.invalid = a.invalid + r.invalid;
+    await this.ingester.recordRun({ sourceId, startedAt: now, now: this.#clock.now() }, 'succeeded', counts);
+    return counts;
+  }
+
+  /** Computes every enabled source's metrics and weight now, and stores them. */
+  async computeWeights(): Promise<SourceMetrics[]> {
+    const w = this.#config.weighting;
+    return computeAndStoreWeights(this.#db, {
+      now: this.#clock.now(),
+      windowMs: parseDuration(w.window, 'blacklist.weighting.window'),
+      overlap: w.overlap,
+      formula: w.weights ? { weights: w.weights } : undefined,
+      allowlist: this.allowlist,
+      intervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
+    });
+  }
+
+  /** The latest weight of each source. */
+  weights(): Promise<Map<string, number>> {
+    return latestWeights(this.#db);
+  }
+
+  /** Streams the currently listed indicators, scored and filtered. */
+  async *entries(filter: EntryFilter = {}) {
+    const weights = await latestWeights(this.#db);
+    yield* listedEntries(this.#db, filter, {
+      now: this.#clock.now(),
+      weights,
+      defaultWeight: this.#config.weighting.defaultWeight,
+      decay: this.#decay,
+      allowlist: this.allowlist,
+    });
+  }
+
+  /**
+   * Generates a blacklist in `format` (plain, hosts, csv, json, rpz, stix, or a registered one)
+   * and streams it to `sink`.
+   * @throws TipError `TIP_CONFIG_INVALID` naming an unknown format
+   */
+  async export(options: ExportOptions, sink: (chunk: string) => void | Promise<void>): Promise<WriteExportResult> {
+    if (!this.writers.has(options.format)) {
+      throw new TipError(TipErrorCodes.CONFIG_INVALID, `unknown export format "${options.format}" (known: ${[...this.writers.keys()].join(', ')})`, {
+        details: { path: 'format', input: options.format },
+      });
+    }
+    const { format, name, description, ...filter } = options;
+    const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters: { ...filter } };
+    return writeExport(format, this.entries(filter), meta, sink, this.writers);
+  }
+
+  /** Every source with its last run times. */
+  async sources(): Promise<Array<{ id: string; title: string; category: string; origin: string; enabled: boolean; lastRunAt?: number; lastSuccessAt?: number; listed: number }>> {
+    const { rows } = await executeRaw<{ id: string; title: string; category: string; origin: string; enabled: number | boolean; last_run_at: number | string | null; last_success_at: number | string | null; listed: number | string }>(
+      this.#db.em(),
+      `select s.id, s.title, s.category, s.origin, s.enabled, s.last_run_at, s.last_success_at,
+              (select count(*) from bl_listing l where l.source_id = s.id and l.removed_at is null) as listed
+       from bl_source s order by s.id`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      category: r.category,
+      origin: r.origin,
+      enabled: r.enabled === true || r.enabled === 1,
+      lastRunAt: r.last_run_at === null ? undefined : Number(r.last_run_at),
+      lastSuccessAt: r.last_success_at === null ? undefined : Number(r.last_success_at),
+      listed: Number(r.listed),
+    }));
+  }
+
+  /** The log of this service. */
+  get log(): Logger {
+    return this.#log;
+  }
+}
+
+function canonicalAll(items: Iterable<Indicator | string>): { indicators: Indicator[]; invalid: number } {
+  const indicators: Indicator[] = [];
+  let invalid = 0;
+  for (const item of items) {
+    if (typeof item !== 'string') {
+      const r = canonicalize(item.value, [item.type]);
+      if (r.ok) indicators.push(...r.indicators.filter((i) => i.type === item.type));
+      else invalid++;
+      continue;
+    }
+    const r = canonicalize(item);
+    if (r.ok) indicators.push(...r.indicators);
+    else invalid++;
+  }
+  return { indicators, invalid };
+}
+
+function buildAllowlist(config: BlacklistConfig, baseDir = process.cwd()): Allowlist {
+  const a = config.allowlist;
+  const list = Allowlist.builtIn({ reserved: a.builtIn, popularDomains: a.popularDomains });
+  for (const file of a.files) {
+    const path = resolve(baseDir, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new TipError(TipErrorCodes.CONFIG_INVALID, `blacklist.allowlist.files: cannot read ${path}: ${(err as Error).message}`, { details: { path: 'blacklist.allowlist.files', file: path } });
+    }
+    if (path.endsWith('.json')) list.add(parseMispWarninglist(text));
+    else list.add({ name: file, entries: text.split(/\r?\n/) });
+  }
+  if (a.values.length) list.add({ name: 'config', entries: a.values });
+  return list;
+}

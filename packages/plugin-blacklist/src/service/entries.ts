@@ -1,0 +1,88 @@
+import { executeRaw, type Database } from '@tip/core';
+import type { Allowlist } from '../allowlists/index.js';
+import type { ExportEntry } from '../export/index.js';
+import type { IndicatorType, SourceCategory } from '../indicators/types.js';
+import { decay, scoreIndicator, type DecayModel } from '../weighting/index.js';
+
+/** Filters of an export. */
+export interface EntryFilter {
+  /** Only these indicator types. */
+  types?: readonly IndicatorType[];
+  /** Only indicators listed by a source of one of these categories. */
+  categories?: readonly SourceCategory[];
+  /** Only indicators listed by one of these sources. */
+  sources?: readonly string[];
+  /** Minimum decayed score in [0, 1]. */
+  minScore?: number;
+  /** Only indicators seen within this many ms. */
+  maxAgeMs?: number;
+  /** Drop indicators the allow-list matches (default true when an allow-list is given). */
+  applyAllowlist?: boolean;
+}
+
+/** What scoring needs. */
+export interface ScoringContext {
+  now: number;
+  weights: ReadonlyMap<string, number>;
+  defaultWeight: number;
+  decay: DecayModel;
+  allowlist?: Allowlist;
+}
+
+const PAGE = 20_000;
+
+/**
+ * Streams the currently listed indicators with their score: the noisy-OR of the weights of the
+ * sources listing them, decayed by the time since the indicator was last seen (MISP polynomial).
+ * Reads in pages of indicator ids so a million entries never sit in memory at once.
+ */
+export async function* listedEntries(db: Database, filter: EntryFilter, ctx: ScoringContext): AsyncGenerator<ExportEntry> {
+  const sqlite = db.dialect === 'sqlite';
+  let after = 0;
+  const types = filter.types ? new Set(filter.types) : undefined;
+  const categories = filter.categories ? new Set(filter.categories) : undefined;
+  const sources = filter.sources ? new Set(filter.sources) : undefined;
+  const applyAllow = filter.applyAllowlist ?? true;
+  for (;;) {
+    const { rows } = await executeRaw<{ id: number; type: IndicatorType; value: string; first_seen: number | string; source_id: string; last_seen: number | string; category: SourceCategory }>(
+      db.em(),
+      `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category
+       from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
+       where l.removed_at is null and s.enabled = ${sqlite ? '1' : 'true'} and l.indicator_id > ${sqlite ? '?' : '$1'} and l.indicator_id <= ${sqlite ? '?' : '$2'}
+       order by l.indicator_id`,
+      [after, after + PAGE],
+    );
+    if (rows.length === 0) {
+      const more = await executeRaw<{ n: number | string | null }>(db.em(), `select min(indicator_id) as n from bl_listing where removed_at is null and indicator_id > ${sqlite ? '?' : '$1'}`, [after]);
+      const next = more.rows[0]?.n;
+      if (next === null || next === undefined) return;
+      after = Number(next) - 1;
+      continue;
+    }
+    let i = 0;
+    while (i < rows.length) {
+      const first = rows[i]!;
+      const group = [];
+      while (i < rows.length && rows[i]!.id === first.id) group.push(rows[i++]!);
+      if (types && !types.has(first.type)) continue;
+      if (sources && !group.some((r) => sources.has(r.source_id))) continue;
+      if (categories && !group.some((r) => categories.has(r.category))) continue;
+      const lastSeen = Math.max(...group.map((r) => Number(r.last_seen)));
+      if (filter.maxAgeMs !== undefined && ctx.now - lastSeen > filter.maxAgeMs) continue;
+      const base = scoreIndicator(group.map((r) => ctx.weights.get(r.source_id) ?? ctx.defaultWeight));
+      const score = decay(base, ctx.now - lastSeen, ctx.decay[first.type]);
+      if (filter.minScore !== undefined && score < filter.minScore) continue;
+      if (applyAllow && ctx.allowlist?.match({ type: first.type, value: first.value })) continue;
+      yield {
+        type: first.type,
+        value: first.value,
+        score,
+        firstSeen: new Date(Number(first.first_seen)),
+        lastSeen: new Date(lastSeen),
+        sources: [...new Set(group.map((r) => r.source_id))].sort(),
+        categories: [...new Set(group.map((r) => r.category))].sort(),
+      };
+    }
+    after += PAGE;
+  }
+}

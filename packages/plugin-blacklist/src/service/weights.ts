@@ -1,0 +1,73 @@
+import { executeRaw, type Database } from '@tip/core';
+import type { Allowlist } from '../allowlists/index.js';
+import type { IndicatorType } from '../indicators/types.js';
+import { computeSourceMetrics, type ListingRecord, type OverlapMode, type RunRecord, type SourceMetrics, type WeightFormula } from '../weighting/index.js';
+
+/** Options of {@link computeAndStoreWeights}. */
+export interface WeightRunOptions {
+  now: number;
+  windowMs: number;
+  overlap: OverlapMode;
+  formula?: WeightFormula;
+  allowlist?: Allowlist;
+  /** Expected fetch interval of every source (the cycle interval). */
+  intervalMs?: number;
+}
+
+/**
+ * Loads the listings and runs of the window, computes every enabled source's metrics and weight,
+ * and appends them to `bl_source_metric` (history is kept).
+ */
+export async function computeAndStoreWeights(db: Database, o: WeightRunOptions): Promise<SourceMetrics[]> {
+  const em = db.em();
+  const ph = (n: number) => (db.dialect === 'sqlite' ? '?' : `$${n}`);
+  const from = o.now - o.windowMs;
+  const sources = (await executeRaw<{ id: string }>(em, `select id from bl_source where enabled = ${db.dialect === 'sqlite' ? 1 : 'true'} order by id`)).rows.map((r) => r.id);
+  if (sources.length === 0) return [];
+  const { rows } = await executeRaw<{ source_id: string; type: IndicatorType; value: string; first_seen: number | string; last_seen: number | string | null; removed_at: number | string | null }>(
+    em,
+    `select l.source_id, i.type, i.value, l.first_seen, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, l.removed_at
+     from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
+     where l.removed_at is null or l.removed_at >= ${ph(1)}`,
+    [from],
+  );
+  const listings: ListingRecord[] = rows.map((r) => ({
+    source: r.source_id,
+    type: r.type,
+    value: r.value,
+    firstSeen: Number(r.first_seen),
+    lastSeen: Number(r.last_seen ?? r.first_seen),
+    ...(r.removed_at === null ? {} : { removedAt: Number(r.removed_at) }),
+  }));
+  const runs: RunRecord[] = (
+    await executeRaw<{ source_id: string; started_at: number | string; status: string }>(em, `select source_id, started_at, status from bl_source_run where started_at >= ${ph(1)}`, [from])
+  ).rows.map((r) => ({ source: r.source_id, startedAt: Number(r.started_at), ok: r.status === 'succeeded' || r.status === 'unchanged' }));
+  const expected = o.intervalMs ? Object.fromEntries(sources.map((s) => [s, o.intervalMs!])) : undefined;
+  const metrics = computeSourceMetrics(
+    { now: o.now, windowMs: o.windowMs, sources, listings, runs, allowlist: o.allowlist, expectedIntervalMs: expected, overlapMode: o.overlap },
+    o.formula,
+  );
+  await db.em().transactional(async (tx) => {
+    for (const m of metrics) {
+      const values = [m.source, o.now, o.windowMs, m.volume, m.exclusive, m.latencyMedianMs, m.persistenceMedianMs, m.churn, m.falsePositiveRate, m.availability, m.freshnessMs, m.weight, JSON.stringify(m.overlap), JSON.stringify(m.differential)];
+      await executeRaw(
+        tx,
+        `insert into bl_source_metric (source_id, computed_at, window_ms, volume, exclusive, latency_median_ms, persistence_median_ms, churn, false_positive_rate, availability, freshness_ms, weight, overlap, differential)
+         values (${values.map((_, i) => ph(i + 1)).join(', ')})`,
+        values,
+      );
+    }
+  });
+  return metrics;
+}
+
+/** The latest weight of every source that has one. */
+export async function latestWeights(db: Database): Promise<Map<string, number>> {
+  const { rows } = await executeRaw<{ source_id: string; weight: number }>(
+    db.em(),
+    `select m.source_id, m.weight from bl_source_metric m
+     join (select source_id, max(computed_at) as at from bl_source_metric group by source_id) last
+       on last.source_id = m.source_id and last.at = m.computed_at`,
+  );
+  return new Map(rows.map((r) => [r.source_id, Number(r.weight)]));
+}

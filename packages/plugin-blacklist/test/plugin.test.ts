@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
+import { startTestTip, testDialects, type TestTip } from '@tip/core/testing';
+import blacklist, { BlacklistToken } from '../src/index.js';
+
+// A local feed server whose answers each test sets per path.
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+const routes = new Map<string, Handler>();
+let server: Server;
+let base = '';
+const text = (body: string | Buffer, headers: Record<string, string> = {}): Handler => (req, res) => {
+  const etag = headers.etag;
+  if (etag && req.headers['if-none-match'] === etag) return void res.writeHead(304).end();
+  res.writeHead(200, { 'content-type': 'text/plain', ...headers }).end(body);
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const h = routes.get(req.url ?? '');
+    if (h) h(req, res);
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const IPS_V1 = ['# demo ip feed', '45.95.146.7', '89.248.165.12', '185.156.73.0/24', '10.1.2.3', 'garbage line', ''].join('\n');
+const IPS_V2 = ['45.95.146.7', '193.163.125.7', '185.156.73.0/24', '10.1.2.3'].join('\n');
+const HOSTS = ['0.0.0.0 malware-drop-1.com', '0.0.0.0 login-paypa1.net', '0.0.0.0 google.com', '127.0.0.1 localhost'].join('\n');
+const CSV = ['first_seen,url,threat', '2024-01-01,http://login-paypa1.net/x.php,phishing', '2024-01-02,https://185.156.73.54/bot.exe,malware'].join('\n');
+
+const config = () => ({
+  blacklist: {
+    interval: '1h',
+    feeds: [
+      { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
+      { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'malware' },
+      { id: 'urls', url: `${base}/urls.csv.gz`, format: 'csv', options: { column: 'url' }, category: 'phishing' },
+    ],
+  },
+});
+
+async function open(dialect: 'sqlite' | 'postgresql', extra: Record<string, unknown> = {}): Promise<TestTip> {
+  return startTestTip({ database: dialect, plugins: [blacklist()], config: { ...config(), ...extra }, start: { schedule: false } });
+}
+
+const listed = async (t: TestTip, source: string) =>
+  (await executeRaw<{ value: string }>(t.app.em(), `select i.value from bl_listing l join bl_indicator i on i.id = l.indicator_id where l.source_id = '${source}' and l.removed_at is null order by i.value`)).rows.map((r) => r.value);
+const lastRun = async (t: TestTip, source: string) =>
+  (await executeRaw<Record<string, unknown>>(t.app.em(), `select * from bl_source_run where source_id = '${source}' order by id desc`)).rows[0]!;
+
+describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
+  it('runs a cycle: one child per feed, diff ingestion, weights, cycle event, exports', async () => {
+    routes.set('/ips.txt', text(IPS_V1, { etag: '"ips-1"' }));
+    routes.set('/hosts.txt', text(HOSTS));
+    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    await using t = await open(dialect);
+    const cycles: unknown[] = [];
+    t.app.events.on('blacklist.cycle.completed', (e) => void cycles.push(e));
+
+    const run = await t.app.scheduler.trigger('blacklist');
+    expect(run.status).toBe('succeeded');
+    const children = await t.app.scheduler.history({ parentId: run.id });
+    expect(children.map((c) => c.jobId).sort()).toEqual(['blacklist/hosts', 'blacklist/ips', 'blacklist/urls']);
+    expect(await listed(t, 'ips')).toEqual(['10.1.2.3', '185.156.73.0/24', '45.95.146.7', '89.248.165.12']);
+    expect(await listed(t, 'hosts')).toEqual(['google.com', 'login-paypa1.net', 'malware-drop-1.com']);
+    expect(await listed(t, 'urls')).toEqual(['185.156.73.54', 'http://login-paypa1.net/x.php', 'https://185.156.73.54/bot.exe', 'login-paypa1.net']);
+    const ipsRun = await lastRun(t, 'ips');
+    expect(ipsRun).toMatchObject({ status: 'succeeded', http_status: 200 });
+    expect(Number(ipsRun.added)).toBe(4);
+    expect(Number(ipsRun.invalid)).toBe(1);
+    expect(JSON.stringify(ipsRun.invalid_samples)).toContain('garbage line');
+    expect(cycles).toEqual([{ cycleId: run.id, sources: 3, succeeded: 3, failed: 0, added: 11, removed: 0 }]);
+
+    // weights were computed after the cycle; the private IP and google.com count as false positives
+    const svc = t.app.get(BlacklistToken);
+    const weights = await svc.weights();
+    expect([...weights.keys()].sort()).toEqual(['hosts', 'ips', 'urls']);
+    for (const w of weights.values()) expect(w).toBeGreaterThanOrEqual(0);
+    const fpr = (await executeRaw<{ source_id: string; false_positive_rate: number }>(t.app.em(), 'select source_id, false_positive_rate from bl_source_metric order by source_id')).rows;
+    expect(fpr.map((r) => [r.source_id, Number(r.false_positive_rate)])).toEqual([['hosts', 1 / 3], ['ips', 1 / 4], ['urls', 0]]);
+
+    // second cycle: ips changed (1 added, 1 removed), the unchanged feed answers 304 for ips next time
+    routes.set('/ips.txt', text(IPS_V2, { etag: '"ips-2"' }));
+    await t.clock!.advance(60_000);
+    await t.app.scheduler.trigger('blacklist');
+    expect(await listed(t, 'ips')).toEqual(['10.1.2.3', '185.156.73.0/24', '193.163.125.7', '45.95.146.7']);
+    const removed = (await executeRaw<{ value: string; removed_at: number; last_seen: number }>(t.app.em(),
+      `select i.value, l.removed_at, l.last_seen from bl_listing l join bl_indicator i on i.id = l.indicator_id where l.removed_at is not null`)).rows;
+    expect(removed.map((r) => r.value)).toEqual(['89.248.165.12']);
+    await t.app.scheduler.trigger('blacklist');
+    expect(await lastRun(t, 'ips')).toMatchObject({ status: 'unchanged', http_status: 304 });
+
+    // exports: allow-listed entries (10.1.2.3, google.com) are left out; the urls feed's IP host is kept
+    const chunks: string[] = [];
+    const res = await svc.export({ format: 'plain', types: ['ip', 'cidr'] }, (c) => void chunks.push(c));
+    const values = chunks.join('').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(values.sort()).toEqual(['185.156.73.0/24', '185.156.73.54', '193.163.125.7', '45.95.146.7']);
+    expect(res.count).toBe(4);
+    const json: string[] = [];
+    await svc.export({ format: 'json', categories: ['phishing'] }, (c) => void json.push(c));
+    const doc = JSON.parse(json.join('')) as { indicators: Array<{ value: string; sources: string[]; score: number }> };
+    const paypal = doc.indicators.find((i) => i.value === 'login-paypa1.net')!;
+    expect(paypal.sources).toEqual(['hosts', 'urls']);
+    expect(paypal.score).toBeGreaterThan(0);
+    expect(paypal.score).toBeLessThanOrEqual(1);
+    await expect(svc.export({ format: 'nope' }, () => undefined)).rejects.toMatchObject({ code: TipErrorCodes.CONFIG_INVALID });
+  });
+
+  it('a feed that fails in any way keeps its previous listings and records why', async () => {
+    routes.set('/ips.txt', text(IPS_V1));
+    routes.set('/hosts.txt', text(HOSTS));
+    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    await using t = await open(dialect, {
+      http: { timeout: '1s', maxBytes: 4096 },
+    });
+    await t.app.scheduler.trigger('blacklist');
+    const before = await listed(t, 'ips');
+    expect(before).toHaveLength(4);
+    const failures: Array<[string, Handler, string]> = [
+      ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS'],
+      ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT'],
+      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED'],
+      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE'],
+      ['html error page', text('<html>\n<body>\n<h1>Service unavailable</h1>\n<p>try later</p>\n</body>\n</html>\n'), 'TIP_SOURCE_REJECTED'],
+      ['empty list', text('# nothing today\n'), 'TIP_SOURCE_REJECTED'],
+    ];
+    for (const [what, handler, code] of failures) {
+      routes.set('/ips.txt', handler);
+      const rec = await t.app.scheduler.trigger('blacklist');
+      expect(rec.status, what).toBe('partial');
+      expect(await listed(t, 'ips'), what).toEqual(before);
+      const r = await lastRun(t, 'ips');
+      expect(['failed', 'rejected'], what).toContain(r.status);
+      expect(String(r.error), what).toMatch(new RegExp(code));
+    }
+  }, 60_000);
+
+  it('other plugins submit indicators under their own source identity', async () => {
+    routes.set('/ips.txt', text(IPS_V1));
+    routes.set('/hosts.txt', text(HOSTS));
+    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    const spamtrapLike = definePlugin({
+      name: 'spamtrap-like',
+      version: '1.0.0',
+      core: '^0.1.0',
+      dependsOn: ['@tip/plugin-blacklist'],
+      register: () => undefined,
+      async init(ctx) {
+        await ctx.get(BlacklistToken).registerSource({ id: 'spamtrap-relays', title: 'Spamtrap relays', category: 'spam' });
+      },
+    });
+    await using t = await startTestTip({ database: dialect, plugins: [blacklist(), spamtrapLike], config: config(), start: { schedule: false } });
+    const svc = t.app.get(BlacklistToken);
+    const counts = await svc.submit('spamtrap-relays', ['45.95.146.7', 'not an ip', { type: 'domain', value: 'relay-host-7.net' }]);
+    expect(counts).toMatchObject({ added: 2, invalid: 1 });
+    await t.app.events.emit('blacklist.indicators.submitted', { source: { id: 'flux', title: 'Fast-flux verdicts', category: 'botnet' }, add: ['flux-domain-1.com'] });
+    expect(await listed(t, 'spamtrap-relays')).toEqual(['45.95.146.7', 'relay-host-7.net']);
+    expect(await listed(t, 'flux')).toEqual(['flux-domain-1.com']);
+    expect((await svc.sources()).map((s) => [s.id, s.origin])).toContainEqual(['flux', 'plugin']);
+  });
+});
