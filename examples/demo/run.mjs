@@ -38,6 +38,17 @@ mkdirSync(dataDir, { recursive: true });
 process.env.TIP_DATABASE__URL = `sqlite:${join(dataDir, 'tip.sqlite')}`;
 console.log(`demo: data in ${dataDir}; stop with Ctrl+C`);
 
+// The blacklist plugin's feeds are served by a local feed server too; their URLs are only known
+// once it listens, so they reach the config through an environment override.
+const { startFeedServer } = await import('./feed-server.mjs');
+const feeds = await startFeedServer({ dir: join(here, 'feeds'), failEvery: 0 });
+process.env.TIP_BLACKLIST__FEEDS = JSON.stringify([
+  { id: 'demo-drop', title: 'Demo DROP-style netblocks', url: `${feeds.url}/feeds/bl-drop.txt`, format: 'drop', category: 'malware', license: 'sample data' },
+  { id: 'demo-scanners', title: 'Demo scanners', url: `${feeds.url}/feeds/bl-scanners.txt`, format: 'plain', category: 'scanner', license: 'sample data' },
+  { id: 'demo-malware-hosts', title: 'Demo malware hosts', url: `${feeds.url}/feeds/bl-malware-hosts.txt`, format: 'hosts', category: 'malware', license: 'sample data' },
+  { id: 'demo-phishing', title: 'Demo phishing URLs', url: `${feeds.url}/feeds/bl-phishing-urls.txt`, format: 'plain', category: 'phishing', license: 'sample data' },
+]);
+
 const { main } = await import(cli.href);
 const code = await main([
   'run',
@@ -45,4 +56,5 @@ const code = await main([
   '--http', `127.0.0.1:${port}`,
   '--log-format', process.env.TIP_DEMO_LOG_FORMAT ?? 'pretty',
 ]);
+await feeds.close();
 process.exit(code);

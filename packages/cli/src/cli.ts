@@ -7,6 +7,7 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { triggerCommand } from './commands/trigger.js';
 import { ExitCodes, UsageError, processIO, reportError, type CliIO } from './errors.js';
+import { runPluginCommand } from './pluginCommands.js';
 
 /** Every `tip` subcommand, in help order. */
 export const COMMANDS: readonly Command[] = [runCommand, statusCommand, jobsCommand, triggerCommand, migrateCommand];
@@ -25,6 +26,8 @@ export function mainHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
+    'Plugins add their own commands (e.g. "tip blacklist export"); they are listed when a',
+    'command is unknown to the config\'s plugins.',
     'Every command takes -c, --config <file> (default ./tip.config.json) and --help.',
     'Exit codes: 0 ok, 1 failure, 2 usage error.',
     '',
@@ -76,7 +79,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   const verbose = rest.includes('--verbose') || rest.includes('-v');
   try {
     const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw new UsageError(`unknown command "${name}"`, `commands: ${COMMANDS.map((c) => c.name).join(', ')} (see "tip --help")`);
+    // Not a built-in: a command contributed by a plugin of the config (`tip blacklist export`).
+    if (!command) return await runPluginCommand(argv, io, COMMANDS.map((c) => c.name));
     const options = Object.fromEntries(
       Object.entries({ ...command.options, ...COMMON_OPTIONS }).map(([k, { type, short, default: def }]) => [
         k,

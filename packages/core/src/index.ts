@@ -15,6 +15,7 @@ export { TipError, TipErrorCodes, isTipError, describeError, type TipErrorCode, 
 export { definePlugin, type TipPlugin, type PluginConfigSpec, type BaseContext, type RegisterContext, type PluginContext } from './plugins/types.js';
 export { extensionPoint, ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from './plugins/ExtensionPoint.js';
 export { orderPlugins, type PluginMeta } from './plugins/order.js';
+export type { CommandDefinition, CommandOption, CommandRunContext } from './plugins/commands.js';
 
 export { token, TipContainer, type Token, type Provider } from './container/Container.js';
 export { TipEventBus, type TipEvents, type TipEventName, type TipListener } from './events/EventBus.js';

@@ -14,6 +14,7 @@ import {
   type Clock,
   type TipPlugin,
 } from '@tip/core';
+import { blacklistCommands } from './commands.js';
 import { blacklistConfigSchema, type BlacklistConfig, type FeedConfig } from './config.js';
 import { blacklistEntities } from './db/entities.js';
 import { blacklistMigrations } from './db/migrations.js';
@@ -128,11 +129,11 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
         id: 'blacklist',
         description: 'collect every enabled blacklist feed, then recompute source weights',
         trigger: every(ctx.config.interval),
-        children: () =>
-          ctx.sourceRunner
-            .list([BLACKLIST_KIND])
-            .filter((s) => s.schedule === undefined)
-            .map((s) => ctx.sourceRunner.job(s, { id: `blacklist/${s.id}` })),
+        async children() {
+          const sources = ctx.sourceRunner.list([BLACKLIST_KIND]);
+          await svc().disableFeedsNotIn(new Set(sources.map((s) => s.id)));
+          return sources.filter((s) => s.schedule === undefined).map((s) => ctx.sourceRunner.job(s, { id: `blacklist/${s.id}` }));
+        },
         async onComplete(summary) {
           let added = 0;
           let removed = 0;
@@ -151,6 +152,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
           });
         },
       });
+      ctx.commands.add(...blacklistCommands(svc));
       ctx.events.on('blacklist.indicators.submitted', async (e) => {
         await svc().registerSource(e.source);
         await svc().submit(e.source.id, e.add, e.remove ?? []);
@@ -168,13 +170,6 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
           { id: source.id, title: source.title ?? source.id, url: meta.url, format: meta.format ?? 'custom', category: meta.category ?? 'other', license: meta.license, origin: 'feed', enabled: true },
           now,
         );
-      }
-      // Feeds removed from the configuration stay in the database (history) but are disabled.
-      const configured = new Set(ctx.sourceRunner.list([BLACKLIST_KIND]).map((s) => s.id));
-      for (const s of await service.sources()) {
-        if (s.origin === 'feed' && s.enabled && !configured.has(s.id)) {
-          await service.ingester.upsertSource({ id: s.id, title: s.title, format: 'custom', category: s.category, origin: 'feed', enabled: false }, now);
-        }
       }
     },
   });

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { TipMetrics } from '../metrics/Metrics.js';
 import { ExtensionPointStore, extensionPoint, type ExtensionPoint, type ExtensionPointRef } from '../plugins/ExtensionPoint.js';
 import { orderPlugins } from '../plugins/order.js';
+import type { CommandDefinition } from '../plugins/commands.js';
 import type { BaseContext, PluginContext, RegisterContext, TipPlugin } from '../plugins/types.js';
 import { InProcessScheduler } from '../scheduler/InProcessScheduler.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
@@ -29,6 +30,7 @@ export const CorePoints = {
   sources: extensionPoint<SourceDefinition>('tip.sources', { keyOf: (s) => s.id }),
   sourceKinds: extensionPoint<SourceKind>('tip.sourceKinds', { keyOf: (k) => k.kind }),
   jobs: extensionPoint<JobDefinition>('tip.jobs', { keyOf: (j) => j.id }),
+  commands: extensionPoint<CommandDefinition>('tip.commands', { keyOf: (c) => c.name }),
 } as const;
 
 /** Everything a scheduler backend is built from. */
@@ -371,6 +373,7 @@ export class TipApp implements AsyncDisposable {
       sources: this.#point(CorePoints.sources).as(plugin.name),
       sourceKinds: this.#point(CorePoints.sourceKinds).as(plugin.name),
       jobs: this.#point(CorePoints.jobs).as(plugin.name),
+      commands: this.#point(CorePoints.commands).as(plugin.name),
       extend: <T>(ref: ExtensionPointRef<T>) => this.#point(ref).as(plugin.name),
       sourceRunner: this.sources,
     };

@@ -11,6 +11,7 @@ import type { TipMetrics } from '../metrics/Metrics.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
 import type { SourceRunner } from '../sources/SourceRunner.js';
 import type { SourceDefinition, SourceKind } from '../sources/types.js';
+import type { CommandDefinition } from './commands.js';
 import type { ExtensionPoint, ExtensionPointRef } from './ExtensionPoint.js';
 
 /** A plugin's configuration: the top-level key it owns and a Standard Schema (zod, valibot…) for it. */
@@ -39,6 +40,8 @@ export interface BaseContext<C> {
   readonly sourceKinds: ExtensionPoint<SourceKind>;
   /** Jobs to schedule, keyed by id. */
   readonly jobs: ExtensionPoint<JobDefinition>;
+  /** `tip` subcommands, keyed by name (`'blacklist export'`). */
+  readonly commands: ExtensionPoint<CommandDefinition>;
   /** Another plugin's extension point (or this plugin's own). */
   extend<T>(point: ExtensionPointRef<T>): ExtensionPoint<T>;
   /** Lists sources and builds jobs for them (usable in `register`: jobs run only after start). */

@@ -122,6 +122,22 @@ export class BlacklistService {
     return writeExport(format, this.entries(filter), meta, sink, this.writers);
   }
 
+  /**
+   * Marks feeds that are no longer configured as disabled (their history stays; they drop out of
+   * exports and weights). Run at the start of each cycle, not at init, so read-only CLI commands
+   * started with another configuration never change stored sources.
+   */
+  async disableFeedsNotIn(configured: ReadonlySet<string>): Promise<string[]> {
+    const stale = (await this.sources()).filter((s) => s.origin === 'feed' && s.enabled && !configured.has(s.id)).map((s) => s.id);
+    const now = this.#clock.now();
+    for (const id of stale) {
+      const s = (await this.sources()).find((x) => x.id === id)!;
+      await this.ingester.upsertSource({ id, title: s.title, format: 'custom', category: s.category, origin: 'feed', enabled: false }, now);
+    }
+    if (stale.length) this.#log.info({ disabled: stale }, 'feeds no longer configured were disabled');
+    return stale;
+  }
+
   /** Every source with its last run times. */
   async sources(): Promise<Array<{ id: string; title: string; category: string; origin: string; enabled: boolean; lastRunAt?: number; lastSuccessAt?: number; listed: number }>> {
     const { rows } = await executeRaw<{ id: string; title: string; category: string; origin: string; enabled: number | boolean; last_run_at: number | string | null; last_success_at: number | string | null; listed: number | string }>(

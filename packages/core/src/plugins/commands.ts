@@ -1,0 +1,42 @@
+/** One option of a plugin command (the `node:util` parseArgs shape plus help text). */
+export interface CommandOption {
+  type: 'string' | 'boolean';
+  short?: string;
+  default?: string | boolean;
+  /** May be given several times (values collected in an array). */
+  multiple?: boolean;
+  /** Shown in `--help`. */
+  description: string;
+  /** Placeholder in `--help`, e.g. `<format>`. */
+  valueName?: string;
+}
+
+/** What a command's `run` gets. */
+export interface CommandRunContext {
+  /** Parsed options (defaults applied; `multiple` options are arrays). */
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  /** Positional arguments after the command words. */
+  positionals: string[];
+  /** Writes to standard output. */
+  out(text: string): void;
+  /** Writes to standard error. */
+  err(text: string): void;
+}
+
+/**
+ * A `tip` subcommand contributed by a plugin (`ctx.commands.add(...)`), e.g. `tip blacklist export`.
+ * The CLI starts the app without scheduling before `run`, so the plugin's services are ready, and
+ * stops it afterwards.
+ */
+export interface CommandDefinition {
+  /** The words after `tip`, e.g. `'blacklist export'`. */
+  name: string;
+  /** One line for `tip --help`. */
+  summary: string;
+  /** Positional arguments in the usage line, e.g. `<file>`. */
+  args?: string;
+  /** Options. */
+  options?: Record<string, CommandOption>;
+  /** Runs the command; resolves with the exit code (0 ok, 1 failure). */
+  run(ctx: CommandRunContext): Promise<number>;
+}
