@@ -41,7 +41,7 @@ declare module '@tip/core' {
 
 /** The plugin's name. */
 export const BLACKLIST_PLUGIN = '@tip/plugin-blacklist';
-/** The source kind this plugin ingests: sources yield `Indicator`s or raw strings. */
+/** The source kind this plugin ingests: sources yield `Indicator`s, raw strings (canonicalised here) or `IndicatorSet`s. */
 export const BLACKLIST_KIND = 'blacklist';
 /** The blacklist service of an app: `ctx.get(BlacklistToken)`. */
 export const BlacklistToken = token<BlacklistService>('blacklist.service');
@@ -85,18 +85,21 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
         if (feed.enabled) ctx.sources.add(feedSource(resolveFeed(feed), registry, reports, ctx.core.http.maxBytes));
       }
       ctx.sourceKinds.add(
-        defineSourceKind<Indicator | string>({
+        defineSourceKind<Indicator | string | IndicatorSet>({
           kind: BLACKLIST_KIND,
           async ingest({ source, run, batches }) {
             const s = svc();
             const startedAt = clock().now();
             const base = { sourceId: source.id, jobRunId: run.id, startedAt };
             try {
-              const set = new IndicatorSet();
+              let set = new IndicatorSet();
               let invalid = 0;
               for await (const batch of batches) {
                 for (const item of batch) {
-                  if (typeof item !== 'string') set.add(item.type, item.value);
+                  if (item instanceof IndicatorSet) {
+                    if (set.size === 0) set = item;
+                    else for (const i of item) set.add(i.type, i.value);
+                  } else if (typeof item !== 'string') set.add(item.type, item.value);
                   else {
                     const r = canonicalize(item);
                     if (r.ok) for (const i of r.indicators) set.add(i.type, i.value);
@@ -200,9 +203,9 @@ export function resolveFeed(feed: FeedConfig): Required<Pick<FeedConfig, 'id' | 
   return merged as ReturnType<typeof resolveFeed>;
 }
 
-function feedSource(feed: ReturnType<typeof resolveFeed>, registry: ParserRegistry, reports: WeakMap<object, FetchReport>, defaultMaxBytes: number): SourceDefinition<Indicator> {
+function feedSource(feed: ReturnType<typeof resolveFeed>, registry: ParserRegistry, reports: WeakMap<object, FetchReport>, defaultMaxBytes: number): SourceDefinition<IndicatorSet> {
   const maxBytes = feed.maxBytes ?? defaultMaxBytes;
-  return defineSource<Indicator>({
+  return defineSource<IndicatorSet>({
     id: feed.id,
     kind: BLACKLIST_KIND,
     title: feed.title,
@@ -224,7 +227,7 @@ function feedSource(feed: ReturnType<typeof resolveFeed>, registry: ParserRegist
         samples: parsed.stats.samples,
         contentHash: createHash('sha256').update(res.body).digest('hex'),
       });
-      yield parsed.indicators;
+      yield [parsed.set];
     },
   });
 }

@@ -57,4 +57,15 @@ describe.each(testDialects())('ingestion on %s', (dialect) => {
     expect(await ing.snapshot(ctx(8000), [], { ...policy, allowEmpty: true })).toMatchObject({ removed: 4 });
     expect(await open()).toBe(0);
   });
+
+  it('concurrent ingestion of overlapping new indicators by two sources loses no listing', async () => {
+    await using t = await startTestTip({ database: dialect, plugins: [schemaOnly] });
+    const ing = new Ingester(t.app.db, t.app.log);
+    for (const id of ['x', 'y', 'z']) await ing.upsertSource({ id, title: id, format: 'plain', category: 'spam', origin: 'feed', enabled: true }, 1);
+    const shared = Array.from({ length: 3000 }, (_, i) => i);
+    await Promise.all(['x', 'y', 'z'].map((id) => ing.snapshot({ sourceId: id, startedAt: 1, now: 1 }, ips(...shared), policy)));
+    const counts = (await executeRaw<{ source_id: string; n: number }>(t.app.em(), 'select source_id, count(*) as n from bl_listing group by source_id order by source_id')).rows;
+    expect(counts.map((c) => [c.source_id, Number(c.n)])).toEqual([['x', 3000], ['y', 3000], ['z', 3000]]);
+    expect(Number((await executeRaw<{ n: number }>(t.app.em(), 'select count(*) as n from bl_indicator')).rows[0]!.n)).toBe(3000);
+  });
 });

@@ -63,7 +63,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     t.app.events.on('blacklist.cycle.completed', (e) => void cycles.push(e));
 
     const run = await t.app.scheduler.trigger('blacklist');
-    expect(run.status).toBe('succeeded');
+    expect(run.status, JSON.stringify(await t.app.scheduler.history({ parentId: run.id }))).toBe('succeeded');
     const children = await t.app.scheduler.history({ parentId: run.id });
     expect(children.map((c) => c.jobId).sort()).toEqual(['blacklist/hosts', 'blacklist/ips', 'blacklist/urls']);
     expect(await listed(t, 'ips')).toEqual(['10.1.2.3', '185.156.73.0/24', '45.95.146.7', '89.248.165.12']);

@@ -50,8 +50,9 @@ export class IndicatorSet {
     for (const [type, set] of this.#byType) if (set.size > 0) yield [type, [...set]];
   }
 
-  /** Indicators of `this` missing from `other`. */
+  /** Indicators of `this` missing from `other` (`this` itself when `other` is empty: do not mutate the result). */
   minus(other: IndicatorSet): IndicatorSet {
+    if (other.#size === 0) return this;
     const out = new IndicatorSet();
     for (const [type, set] of this.#byType) {
       const o = other.#byType.get(type);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { executeRaw, describeError, isTipError, TipError, TipErrorCodes, type Database, type Logger } from '@tip/core';
 import type { EntityManager } from '@mikro-orm/sql';
 import type { Indicator } from '../indicators/types.js';
@@ -14,6 +15,9 @@ export interface FetchReport {
   invalid: number;
   samples: Array<{ line: number; text: string; reason: string }>;
 }
+
+/** Most indicators kept in the in-memory snapshot cache across all sources (about 100 bytes each). */
+export const SNAPSHOT_CACHE_LIMIT = 5_000_000;
 
 /** The stored description of a source. */
 export interface SourceRow {
@@ -64,6 +68,12 @@ export class Ingester {
   readonly #db: Database;
   readonly #store: ListingStore;
   readonly #log: Logger;
+  /**
+   * The last committed snapshot of recently ingested sources, so the next run diffs in memory
+   * instead of reloading it. Valid only while the stored snapshot still has the same version
+   * (`updatedAt` + hash); bounded by {@link SNAPSHOT_CACHE_LIMIT} indicators in total.
+   */
+  readonly #cache = new Map<string, { version: string; set: IndicatorSet }>();
 
   constructor(db: Database, log: Logger) {
     this.#db = db;
@@ -92,15 +102,22 @@ export class Ingester {
       );
     }
     // The feed body's hash, when the fetch gave one: an identical body skips the diff entirely.
-    const sha = ctx.report?.contentHash ?? '';
+    // Without one, a random token: never equal to a stored hash, and a unique snapshot version.
+    const sha = ctx.report?.contentHash ?? `random:${randomUUID()}`;
     return this.#db.em().transactional(async (em) => {
       const source = await this.#source(em, ctx.sourceId);
       const snap = await this.#store.snapshot(em, ctx.sourceId);
-      if (snap && sha !== '' && snap.sha256 === sha) {
+      if (snap && snap.sha256 === sha) {
         await this.#touch(em, ctx.sourceId, ctx.now, true);
         return { records: keys.size, added: 0, removed: 0, unchanged: keys.size, invalid };
       }
-      const previous = snap ? snap.load() : await this.#store.openSet(em, ctx.sourceId);
+      const cached = this.#cache.get(ctx.sourceId);
+      const previous = snap
+        ? cached && cached.version === `${snap.updatedAt}:${snap.sha256}`
+          ? cached.set
+          : await snap.load()
+        : await this.#store.openSet(em, ctx.sourceId);
+      this.#cache.delete(ctx.sourceId);
       if (keys.size === 0 && previous.size > 0 && !policy.allowEmpty) {
         throw new TipError(
           TipErrorCodes.SOURCE_REJECTED,
@@ -114,6 +131,7 @@ export class Ingester {
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
       await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now);
       await this.#touch(em, ctx.sourceId, ctx.now, true);
+      this.#remember(ctx.sourceId, `${ctx.now}:${sha}`, keys);
       return { records: keys.size, added: added.size, removed: removed.size, unchanged: keys.size - added.size, invalid };
     });
   }
@@ -137,6 +155,21 @@ export class Ingester {
       await this.#touch(em, ctx.sourceId, ctx.now, true);
       return { records: addSet.size, added: added.size, removed: removed.size, unchanged: addSet.size - added.size, invalid: 0 };
     });
+  }
+
+  #remember(sourceId: string, version: string, set: IndicatorSet): void {
+    // Cached after the transaction's statements succeeded; if the commit itself fails, the stored
+    // version differs from this one and the entry is ignored.
+    this.#cache.set(sourceId, { version, set });
+    let total = 0;
+    for (const v of this.#cache.values()) total += v.set.size;
+    for (const [id, v] of this.#cache) {
+      if (total <= SNAPSHOT_CACHE_LIMIT) break;
+      if (id === sourceId) continue;
+      this.#cache.delete(id);
+      total -= v.set.size;
+    }
+    if (total > SNAPSHOT_CACHE_LIMIT) this.#cache.delete(sourceId);
   }
 
   /** Creates or updates the row of a source (its metadata; listings are untouched). */

@@ -68,8 +68,8 @@ export class ListingStore {
       await executeRaw(
         em,
         `insert into bl_listing (source_id, indicator_id, first_seen)
-         select $3, i.id, $4 from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
-         where not exists (select 1 from bl_listing l where l.source_id = $3 and l.indicator_id = i.id and l.removed_at is null)`,
+         select $3::varchar, i.id, $4::bigint from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
+         where not exists (select 1 from bl_listing l where l.source_id = $3::varchar and l.indicator_id = i.id and l.removed_at is null)`,
         [values, type, sourceId, now],
       );
     }
@@ -116,11 +116,11 @@ export class ListingStore {
     return set;
   }
 
-  /** The source's last snapshot: its content hash, and a loader for its indicators. */
-  async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; load(): IndicatorSet } | undefined> {
-    const { rows } = await executeRaw<{ sha256: string; count: number; data: Buffer | Uint8Array }>(
+  /** The source's last snapshot: its content hash and version, and a loader for its indicators. */
+  async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; updatedAt: number; load(): Promise<IndicatorSet> } | undefined> {
+    const { rows } = await executeRaw<{ sha256: string; count: number; updated_at: number | string }>(
       em,
-      `select sha256, count, data from bl_snapshot where source_id = ${this.#ph(1)}`,
+      `select sha256, count, updated_at from bl_snapshot where source_id = ${this.#ph(1)}`,
       [sourceId],
     );
     const row = rows[0];
@@ -128,7 +128,11 @@ export class ListingStore {
     return {
       sha256: row.sha256,
       count: Number(row.count),
-      load: () => IndicatorSet.parse(gunzipSync(Buffer.from(row.data)).toString('utf8')),
+      updatedAt: Number(row.updated_at),
+      load: async () => {
+        const data = (await executeRaw<{ data: Buffer | Uint8Array }>(em, `select data from bl_snapshot where source_id = ${this.#ph(1)}`, [sourceId])).rows[0]!.data;
+        return IndicatorSet.parse(gunzipSync(Buffer.from(data)).toString('utf8'));
+      },
     };
   }
 

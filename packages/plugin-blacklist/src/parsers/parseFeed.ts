@@ -5,6 +5,7 @@
  */
 import { TipError, TipErrorCodes } from '@tip/core';
 import type { Indicator } from '../indicators/types.js';
+import { IndicatorSet } from '../ingest/IndicatorSet.js';
 import { decodeFeedBody } from './decode.js';
 import type { ParserRegistry } from './registry.js';
 import { newParseStats, type ParserOptions, type ParseStats } from './types.js';
@@ -16,6 +17,8 @@ export const DEFAULT_MAX_FEED_BYTES = 64 * 1024 * 1024;
 export interface ParseFeedResult {
   /** Unique indicators (by type and value), in first-seen order. */
   indicators: Indicator[];
+  /** The same indicators as a per-type set (what ingestion diffs). */
+  set: IndicatorSet;
   /** Parser statistics. */
   stats: ParseStats;
 }
@@ -68,7 +71,8 @@ export function parseFeed<O extends ParserOptions>(
   const stats = newParseStats();
   const indicators: Indicator[] = [];
   for (const ind of parser.parse(text, options ?? {}, stats)) indicators.push(ind);
-  return { indicators: dedupe(indicators), stats };
+  const set = new IndicatorSet();
+  return { indicators: dedupe(indicators, set), set, stats };
 }
 
 /**
@@ -76,16 +80,11 @@ export function parseFeed<O extends ParserOptions>(
  * a second pass over the collected list, which is much cheaper for the garbage collector than
  * growing a set while the parser is still allocating.
  */
-function dedupe(list: Indicator[]): Indicator[] {
-  const seen = new Map<string, Set<string>>(); // one set per type: same as keying by `type\tvalue`
+function dedupe(list: Indicator[], set: IndicatorSet): Indicator[] {
   let n = 0;
   for (let i = 0; i < list.length; i++) {
     const ind = list[i]!;
-    let set = seen.get(ind.type);
-    if (!set) seen.set(ind.type, (set = new Set()));
-    const before = set.size;
-    set.add(ind.value);
-    if (set.size !== before) list[n++] = ind;
+    if (set.add(ind.type, ind.value)) list[n++] = ind;
   }
   list.length = n;
   return list;

@@ -1,0 +1,118 @@
+// Benchmark: ingest a 1M-indicator feed into SQLite and PostgreSQL through the blacklist plugin's
+// ingestion, and re-ingest it with 1% churn, against a raw-driver baseline measured in the same run
+// (better-sqlite3 prepared inserts in one transaction; unnest() inserts with pg).
+// Usage: node --expose-gc bench/blacklist/run.mjs [--n 1000000] [--dialects sqlite,postgresql]
+// Goals: first ingest >= 0.5x raw speed; 1%-churn re-ingest >= 5x faster than the first.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createTip } from '@tip/core';
+import blacklist, { BlacklistToken, ParserRegistry, parseFeed } from '@tip/plugin-blacklist';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '1000000' }, dialects: { type: 'string', default: 'sqlite,postgresql' } } });
+const N = Number(values.n);
+const CHURN = Math.round(N * 0.01);
+const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const silent = pino({ level: 'silent' });
+const policy = { maxInvalidRatio: 0.25, allowEmpty: false };
+
+// Deterministic public-looking IPv4 addresses (first octet 11..222, skipping 127).
+let seed = 42;
+const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; }; // xorshift32
+const ip = () => { let a; do a = 11 + (rnd() % 212); while (a === 127); return `${a}.${rnd() % 256}.${rnd() % 256}.${1 + (rnd() % 254)}`; };
+const unique = new Set();
+while (unique.size < N + CHURN) unique.add(ip());
+const all = [...unique];
+const v1 = all.slice(0, N);
+const v2 = all.slice(CHURN, N + CHURN); // 1% dropped from the head, 1% new at the tail
+const feed1 = `# bench feed\n${v1.join('\n')}\n`;
+const feed2 = `# bench feed\n${v2.join('\n')}\n`;
+
+const time = async (fn) => { globalThis.gc?.(); const t = process.hrtime.bigint(); const r = await fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };
+const rss = () => process.resourceUsage().maxRSS / 1024;
+const registry = ParserRegistry.withDefaults();
+const [parseMs, parsed1] = await time(() => parseFeed(registry, 'plain', feed1, {}, 256 * 1024 * 1024));
+const parsed2 = parseFeed(registry, 'plain', feed2, {}, 256 * 1024 * 1024);
+if (parsed1.set.size !== N || parsed2.set.size !== N) throw new Error('parse lost entries');
+
+async function target(dialect) {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'tip-blbench-'));
+    return { url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `tip_blbench_${randomUUID().slice(0, 8)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect(); await admin.query(`create database ${name}`); await admin.end();
+  const u = new URL(PG_ADMIN); u.pathname = `/${name}`;
+  return { url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${name} with (force)`); await c.end(); } };
+}
+async function migrated(dialect) {
+  const t = await target(dialect);
+  const app = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });
+  await app.migrate();
+  return t;
+}
+
+async function rawSqlite(t) {
+  const db = new Database(t.file);
+  db.pragma('journal_mode = wal');
+  const ins = db.prepare('insert into bl_indicator (type, value, first_seen) values (?, ?, ?)');
+  const lst = db.prepare('insert into bl_listing (source_id, indicator_id, first_seen) values (?, ?, ?)');
+  const now = Date.now();
+  const [ms] = await time(() => db.transaction(() => { for (const v of v1) lst.run('raw', ins.run('ip', v, now).lastInsertRowid, now); })());
+  db.close();
+  return ms;
+}
+async function rawPostgres(t) {
+  const c = new pg.Client({ connectionString: t.url });
+  await c.connect();
+  const now = Date.now();
+  const [ms] = await time(async () => {
+    await c.query('begin');
+    for (let i = 0; i < v1.length; i += 50_000) {
+      const { rows } = await c.query(`insert into bl_indicator (type, value, first_seen) select 'ip', v, $2 from unnest($1::text[]) as u(v) returning id`, [v1.slice(i, i + 50_000), now]);
+      await c.query(`insert into bl_listing (source_id, indicator_id, first_seen) select 'raw', id, $2 from unnest($1::int[]) as u(id)`, [rows.map((r) => r.id), now]);
+    }
+    await c.query('commit');
+  });
+  await c.end();
+  return ms;
+}
+
+async function tip(t) {
+  const app = await createTip({ logger: silent, config: { database: { url: t.url }, scheduler: { enabled: false } }, plugins: [blacklist()] });
+  await app.start();
+  const ing = app.get(BlacklistToken).ingester;
+  await ing.upsertSource({ id: 'bench', title: 'bench', format: 'plain', category: 'scanner', origin: 'feed', enabled: true }, 1);
+  const [first, c1] = await time(() => ing.snapshot({ sourceId: 'bench', startedAt: 1, now: 1000 }, parsed1.set, policy));
+  const [churn, c2] = await time(() => ing.snapshot({ sourceId: 'bench', startedAt: 2, now: 2000 }, parsed2.set, policy));
+  if (c1.added !== N || c2.added !== CHURN || c2.removed !== CHURN) throw new Error(`bad counts ${JSON.stringify([c1, c2])}`);
+  await app.stop();
+  return { first, churn };
+}
+
+const rows = [];
+for (const dialect of values.dialects.split(',')) {
+  const r = await migrated(dialect);
+  const rawMs = dialect === 'sqlite' ? await rawSqlite(r) : await rawPostgres(r);
+  await r.drop();
+  const t = await migrated(dialect);
+  const { first, churn } = await tip(t);
+  await t.drop();
+  rows.push({ dialect, rawMs, first, churn, rss: rss() });
+}
+
+const f = (n, w, d = 0) => n.toFixed(d).padStart(w);
+console.log(`\nbench/blacklist: ${N.toLocaleString('en')} IPv4 indicators, 1% churn = ${CHURN.toLocaleString('en')} removed + ${CHURN.toLocaleString('en')} added (Node ${process.version})`);
+console.log(`parse of the ${(feed1.length / 1048576).toFixed(1)} MiB feed (same for every variant, not included below): ${parseMs.toFixed(0)} ms\n`);
+console.log(`${'dialect'.padEnd(12)}${'raw ms'.padStart(9)}${'TIP first ms'.padStart(14)}${'first vs raw'.padStart(14)}${'TIP 1% churn ms'.padStart(17)}${'first/churn'.padStart(13)}${'peak RSS MiB'.padStart(14)}`);
+for (const r of rows) {
+  console.log(`${r.dialect.padEnd(12)}${f(r.rawMs, 9)}${f(r.first, 14)}${f(r.rawMs / r.first, 13, 2)}x${f(r.churn, 17)}${f(r.first / r.churn, 12, 1)}x${f(r.rss, 14)}`);
+}
+console.log('\ngoals: first vs raw >= 0.50x; first/churn >= 5x');
+for (const r of rows) console.log(`  ${r.dialect}: first ${r.rawMs / r.first >= 0.5 ? 'met' : 'NOT met'}, churn ${r.first / r.churn >= 5 ? 'met' : 'NOT met'}`);
