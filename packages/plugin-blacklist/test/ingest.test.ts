@@ -69,3 +69,11 @@ describe.each(testDialects())('ingestion on %s', (dialect) => {
     expect(Number((await executeRaw<{ n: number }>(t.app.em(), 'select count(*) as n from bl_indicator')).rows[0]!.n)).toBe(3000);
   });
 });
+
+describe.each(testDialects())('blacklist schema on %s', (dialect) => {
+  it('migrations create exactly the schema the entities describe', async () => {
+    await using t = await startTestTip({ database: dialect, plugins: [schemaOnly] });
+    const diff = await t.app.db.orm.schema.getUpdateSchemaSQL({ wrap: false });
+    expect(diff.trim()).toBe('');
+  });
+});
