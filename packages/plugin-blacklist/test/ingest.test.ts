@@ -37,8 +37,14 @@ describe.each(testDialects())('ingestion on %s', (dialect) => {
       ['45.1.0.3', 1000, null, null],
       ['45.1.0.4', 2000, null, null],
     ]);
+    // a fresh ingester (empty in-memory cache) rebuilds the snapshot from its base + appended deltas
+    const deltas = Number((await executeRaw<{ n: number }>(em(), 'select count(*) as n from bl_snapshot_delta')).rows[0]!.n);
+    expect(deltas).toBeGreaterThan(0);
+    const fresh = new Ingester(t.app.db, t.app.log);
+    expect(await fresh.snapshot(ctx(4500), ips(1, 2, 3, 4, 5), policy)).toMatchObject({ added: 1, removed: 0, unchanged: 4 });
+    expect(await fresh.snapshot(ctx(4600), ips(1, 2, 3, 4), policy)).toMatchObject({ added: 0, removed: 1, unchanged: 4 });
     const src = (await executeRaw<{ last_success_at: number }>(em(), `select last_success_at from bl_source`)).rows[0]!;
-    expect(Number(src.last_success_at)).toBe(4000);
+    expect(Number(src.last_success_at)).toBe(4600);
 
     // too many invalid lines: rejected, nothing changes
     await expect(ing.snapshot({ ...ctx(5000), report: { bytes: 10, lines: 10, invalid: 6, samples: [] } }, ips(9), policy))

@@ -100,11 +100,31 @@ export const BlSnapshotEntity = defineEntity({
     count: p.integer(),
     sha256: p.string().length(64),
     data: p.type('blob'),
+    deltaEntries: p.integer(),
     updatedAt: p.bigint('number'),
   },
 });
 /** A row of {@link BlSnapshotEntity}. */
 export type BlSnapshot = InferEntity<typeof BlSnapshotEntity>;
+
+/**
+ * Changes appended to a source's snapshot since its base was written (so a 1%-churn run writes
+ * 1% of the snapshot, not all of it); folded into a new base when they grow large.
+ */
+export const BlSnapshotDeltaEntity = defineEntity({
+  name: 'BlSnapshotDelta',
+  tableName: 'bl_snapshot_delta',
+  indexes: [{ name: 'bl_snapshot_delta_source_index', properties: ['sourceId'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    sourceId: p.string().length(200),
+    added: p.type('blob'),
+    removed: p.type('blob'),
+    createdAt: p.bigint('number'),
+  },
+});
+/** A row of {@link BlSnapshotDeltaEntity}. */
+export type BlSnapshotDelta = InferEntity<typeof BlSnapshotDeltaEntity>;
 
 /** Source metrics and weight computed after a cycle; history is kept. */
 export const BlSourceMetricEntity = defineEntity({
@@ -133,4 +153,4 @@ export const BlSourceMetricEntity = defineEntity({
 export type BlSourceMetric = InferEntity<typeof BlSourceMetricEntity>;
 
 /** Every entity of the blacklist plugin. */
-export const blacklistEntities = [BlSourceEntity, BlIndicatorEntity, BlListingEntity, BlSourceRunEntity, BlSnapshotEntity, BlSourceMetricEntity] as const;
+export const blacklistEntities = [BlSourceEntity, BlIndicatorEntity, BlListingEntity, BlSourceRunEntity, BlSnapshotEntity, BlSnapshotDeltaEntity, BlSourceMetricEntity] as const;

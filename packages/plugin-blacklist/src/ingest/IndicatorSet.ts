@@ -25,6 +25,13 @@ export class IndicatorSet {
     return true;
   }
 
+  /** Removes an indicator; returns false when it was not there. */
+  delete(type: IndicatorType, value: string): boolean {
+    const removed = this.#byType.get(type)?.delete(value) ?? false;
+    if (removed) this.#size--;
+    return removed;
+  }
+
   /** True when the indicator is in the set. */
   has(type: IndicatorType, value: string): boolean {
     return this.#byType.get(type)?.has(value) ?? false;

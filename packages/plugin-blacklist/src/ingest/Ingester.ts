@@ -16,6 +16,9 @@ export interface FetchReport {
   samples: Array<{ line: number; text: string; reason: string }>;
 }
 
+/** A snapshot's base is rewritten once its appended deltas exceed this share of its size. */
+export const DELTA_REWRITE_RATIO = 0.25;
+
 /** Most indicators kept in the in-memory snapshot cache across all sources (about 100 bytes each). */
 export const SNAPSHOT_CACHE_LIMIT = 5_000_000;
 
@@ -129,7 +132,12 @@ export class Ingester {
       const removed = previous.minus(keys);
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
-      await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now);
+      // Small changes are appended to the stored snapshot; a base is rewritten when they add up.
+      if (snap && snap.deltaEntries + added.size + removed.size <= Math.max(1000, keys.size * DELTA_REWRITE_RATIO)) {
+        await this.#store.appendDelta(em, ctx.sourceId, added, removed, sha, keys.size, ctx.now);
+      } else {
+        await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now);
+      }
       await this.#touch(em, ctx.sourceId, ctx.now, true);
       this.#remember(ctx.sourceId, `${ctx.now}:${sha}`, keys);
       return { records: keys.size, added: added.size, removed: removed.size, unchanged: keys.size - added.size, invalid };

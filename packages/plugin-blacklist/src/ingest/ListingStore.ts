@@ -117,10 +117,10 @@ export class ListingStore {
   }
 
   /** The source's last snapshot: its content hash and version, and a loader for its indicators. */
-  async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; updatedAt: number; load(): Promise<IndicatorSet> } | undefined> {
-    const { rows } = await executeRaw<{ sha256: string; count: number; updated_at: number | string }>(
+  async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; updatedAt: number; deltaEntries: number; load(): Promise<IndicatorSet> } | undefined> {
+    const { rows } = await executeRaw<{ sha256: string; count: number; updated_at: number | string; delta_entries: number }>(
       em,
-      `select sha256, count, updated_at from bl_snapshot where source_id = ${this.#ph(1)}`,
+      `select sha256, count, updated_at, delta_entries from bl_snapshot where source_id = ${this.#ph(1)}`,
       [sourceId],
     );
     const row = rows[0];
@@ -129,31 +129,67 @@ export class ListingStore {
       sha256: row.sha256,
       count: Number(row.count),
       updatedAt: Number(row.updated_at),
+      deltaEntries: Number(row.delta_entries),
       load: async () => {
-        const data = (await executeRaw<{ data: Buffer | Uint8Array }>(em, `select data from bl_snapshot where source_id = ${this.#ph(1)}`, [sourceId])).rows[0]!.data;
-        return IndicatorSet.parse(gunzipSync(Buffer.from(data)).toString('utf8'));
+        const base = (await executeRaw<{ data: Buffer | Uint8Array }>(em, `select data from bl_snapshot where source_id = ${this.#ph(1)}`, [sourceId])).rows[0]!.data;
+        const set = IndicatorSet.parse(unzip(base));
+        const deltas = await executeRaw<{ added: Buffer | Uint8Array; removed: Buffer | Uint8Array }>(
+          em,
+          `select added, removed from bl_snapshot_delta where source_id = ${this.#ph(1)} order by id`,
+          [sourceId],
+        );
+        for (const d of deltas.rows) {
+          for (const i of IndicatorSet.parse(unzip(d.removed))) set.delete(i.type, i.value);
+          for (const i of IndicatorSet.parse(unzip(d.added))) set.add(i.type, i.value);
+        }
+        return set;
       },
     };
   }
 
-  /** Stores the snapshot of a source (compressed), replacing the previous one. */
+  /** Stores a new base snapshot of a source (compressed), dropping its deltas. */
   async saveSnapshot(em: EntityManager, sourceId: string, set: IndicatorSet, sha256: string, now: number): Promise<void> {
-    const data = gzipSync(set.serialize(), { level: 1 });
     const ph = [1, 2, 3, 4, 5].map((n) => this.#ph(n)).join(', ');
     await executeRaw(
       em,
-      `insert into bl_snapshot (source_id, count, sha256, data, updated_at) values (${ph})
-       on conflict (source_id) do update set count = excluded.count, sha256 = excluded.sha256, data = excluded.data, updated_at = excluded.updated_at`,
-      [sourceId, set.size, sha256, data, now],
+      `insert into bl_snapshot (source_id, count, sha256, data, updated_at, delta_entries) values (${ph}, 0)
+       on conflict (source_id) do update set count = excluded.count, sha256 = excluded.sha256, data = excluded.data,
+         updated_at = excluded.updated_at, delta_entries = 0`,
+      [sourceId, set.size, sha256, zip(set), now],
+    );
+    await executeRaw(em, `delete from bl_snapshot_delta where source_id = ${this.#ph(1)}`, [sourceId]);
+  }
+
+  /** Appends a run's changes to the source's snapshot instead of rewriting it. */
+  async appendDelta(em: EntityManager, sourceId: string, added: IndicatorSet, removed: IndicatorSet, sha256: string, count: number, now: number): Promise<void> {
+    await executeRaw(
+      em,
+      `insert into bl_snapshot_delta (source_id, added, removed, created_at) values (${[1, 2, 3, 4].map((n) => this.#ph(n)).join(', ')})`,
+      [sourceId, zip(added), zip(removed), now],
+    );
+    await executeRaw(
+      em,
+      `update bl_snapshot set sha256 = ${this.#ph(1)}, count = ${this.#ph(2)}, updated_at = ${this.#ph(3)}, delta_entries = delta_entries + ${this.#ph(4)}
+       where source_id = ${this.#ph(5)}`,
+      [sha256, count, now, added.size + removed.size, sourceId],
     );
   }
 
   /** Deletes a source's snapshot (after a delta made it stale). */
   async dropSnapshot(em: EntityManager, sourceId: string): Promise<void> {
+    await executeRaw(em, `delete from bl_snapshot_delta where source_id = ${this.#ph(1)}`, [sourceId]);
     await executeRaw(em, `delete from bl_snapshot where source_id = ${this.#ph(1)}`, [sourceId]);
   }
 
   #ph(n: number): string {
     return this.#dialect === 'sqlite' ? '?' : `$${n}`;
   }
+}
+
+function zip(set: IndicatorSet): Buffer {
+  return gzipSync(set.serialize(), { level: 1 });
+}
+
+function unzip(data: Buffer | Uint8Array): string {
+  return gunzipSync(Buffer.from(data)).toString('utf8');
 }
