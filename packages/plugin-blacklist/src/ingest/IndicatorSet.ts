@@ -69,6 +69,24 @@ export class IndicatorSet {
   }
 
   /**
+   * Diffs `next` against this set **consuming this set**: every indicator also in `next` is
+   * deleted from it, so afterwards it holds exactly the removed ones. One pass over `next`
+   * instead of two full passes; use it on a previous snapshot that is about to be replaced.
+   */
+  consumeDiff(next: IndicatorSet): { added: IndicatorSet; removed: IndicatorSet } {
+    if (this.#size === 0) return { added: next, removed: this };
+    const added = new IndicatorSet();
+    for (const [type, set] of next.#byType) {
+      const prev = this.#byType.get(type);
+      for (const v of set) {
+        if (prev && prev.delete(v)) this.#size--;
+        else added.add(type, v);
+      }
+    }
+    return { added, removed: this };
+  }
+
+  /**
    * Compact text form: for each type a line `#<type>` followed by its values, one per line
    * (canonical values never contain newlines or start with `#`).
    */

@@ -16,6 +16,9 @@ export interface FetchReport {
   samples: Array<{ line: number; text: string; reason: string }>;
 }
 
+/** Planner statistics are refreshed after a run that added at least this many listings. */
+export const ANALYZE_AFTER_ROWS = 100_000;
+
 /** A snapshot's base is rewritten once its appended deltas exceed this share of its size. */
 export const DELTA_REWRITE_RATIO = 0.25;
 
@@ -90,7 +93,9 @@ export class Ingester {
   }
 
   /**
-   * Replaces the source's current listings by `indicators` (a full snapshot).
+   * Replaces the source's current listings by `indicators` (a full snapshot). An `IndicatorSet`
+   * passed here is **owned by the ingester** afterwards (kept as the source's cached snapshot and
+   * consumed by the next diff): pass a fresh set per run and do not reuse it.
    * @throws TipError `TIP_SOURCE_REJECTED` when the policy refuses the data (nothing changes)
    */
   async snapshot(ctx: IngestContext, indicators: Iterable<Indicator>, policy: IngestPolicy): Promise<IngestCounts> {
@@ -128,8 +133,8 @@ export class Ingester {
           { details: { source: ctx.sourceId, previous: previous.size } },
         );
       }
-      const added = keys.minus(previous);
-      const removed = previous.minus(keys);
+      // `previous` is a throw-away copy (the cache entry was dropped above): diff by consuming it.
+      const { added, removed } = previous.consumeDiff(keys);
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
       // Small changes are appended to the stored snapshot; a base is rewritten when they add up.
@@ -139,6 +144,7 @@ export class Ingester {
         await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now);
       }
       await this.#touch(em, ctx.sourceId, ctx.now, true);
+      if (added.size >= ANALYZE_AFTER_ROWS) await this.#store.analyze(em);
       this.#remember(ctx.sourceId, `${ctx.now}:${sha}`, keys);
       return { records: keys.size, added: added.size, removed: removed.size, unchanged: keys.size - added.size, invalid };
     });

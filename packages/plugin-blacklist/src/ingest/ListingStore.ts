@@ -85,10 +85,13 @@ export class ListingStore {
           this.#dialect === 'sqlite'
             ? await executeRaw(
                 em,
+                // Driven from the values (CROSS JOIN fixes the order: value → indicator → its
+                // listings), not from the source's open listings, which may number millions.
                 `update bl_listing set removed_at = ?, last_seen = ?
-                 where source_id = ? and removed_at is null and indicator_id in (
-                   select i.id from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value)`,
-                [now, lastSeen, sourceId, JSON.stringify(chunk), type],
+                 where id in (
+                   select l.id from json_each(?) j cross join bl_indicator i cross join bl_listing l
+                   where i.type = ? and i.value = j.value and l.indicator_id = i.id and l.source_id = ? and l.removed_at is null)`,
+                [now, lastSeen, JSON.stringify(chunk), type, sourceId],
               )
             : await executeRaw(
                 em,
@@ -101,6 +104,14 @@ export class ListingStore {
       }
     }
     return closed;
+  }
+
+  /**
+   * Refreshes planner statistics after a bulk change (PostgreSQL plans the diff statements with
+   * them; without, a fresh million-row table can get sequential scans).
+   */
+  async analyze(em: EntityManager): Promise<void> {
+    await executeRaw(em, this.#dialect === 'sqlite' ? 'analyze bl_listing' : 'analyze bl_listing, bl_indicator');
   }
 
   /** Every open listing of a source (used when no snapshot exists). */
