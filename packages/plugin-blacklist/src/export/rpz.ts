@@ -1,5 +1,5 @@
 import { TipError, TipErrorCodes } from '@tip/core';
-import { parseCidr, parseIp } from '../indicators/ip.js';
+import { ipv6Groups, longestZeroRun, parseCidr, parseIp } from '../indicators/ip.js';
 import type { ExportEntries, ExportEntry, ExportMeta, ExportWriter, RpzOptions } from './types.js';
 import { drive, headerComments, iso, oneLine, score4 } from './util.js';
 
@@ -47,24 +47,8 @@ export function rpzIpName(value: string): string | null {
     for (let i = 0; i < 4; i++) octets.push(String((addr >> BigInt(i * 8)) & 255n));
     return `${prefix}.${octets.join('.')}.rpz-ip`;
   }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
-  // Longest run of ≥ 2 zero groups, first one on ties (the run RFC 5952 compresses to "::").
-  let runStart = -1;
-  let runLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i >= 2 && j - i > runLen) {
-      runStart = i;
-      runLen = j - i;
-    }
-    i = j;
-  }
+  const groups = ipv6Groups(addr);
+  const { start: runStart, length: runLen } = longestZeroRun(groups);
   const labels: string[] = [];
   for (let i = 7; i >= 0; i--) {
     if (runStart >= 0 && i >= runStart && i < runStart + runLen) {

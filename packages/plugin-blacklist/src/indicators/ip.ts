@@ -65,28 +65,43 @@ export function formatIpv4(n: bigint): string {
   return `${(n >> 24n) & 255n}.${(n >> 16n) & 255n}.${(n >> 8n) & 255n}.${n & 255n}`;
 }
 
-/** Formats an IPv6 address in RFC 5952 form (lower case, longest zero run compressed). */
-export function formatIpv6(n: bigint): string {
+/** The eight 16-bit groups of an IPv6 address, most significant first. */
+export function ipv6Groups(n: bigint): number[] {
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  return groups;
+}
+
+/**
+ * The run RFC 5952 compresses to `::`: the longest run of at least two zero groups, the first one
+ * on ties. `start` is -1 when there is none.
+ */
+export function longestZeroRun(groups: readonly number[]): { start: number; length: number } {
+  let start = -1;
+  let length = 0;
+  for (let i = 0; i < groups.length; ) {
     if (groups[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
+    while (j < groups.length && groups[j] === 0) j++;
+    if (j - i >= 2 && j - i > length) {
+      start = i;
+      length = j - i;
     }
     i = j;
   }
+  return { start, length };
+}
+
+/** Formats an IPv6 address in RFC 5952 form (lower case, longest zero run compressed). */
+export function formatIpv6(n: bigint): string {
+  const groups = ipv6Groups(n);
+  const { start, length } = longestZeroRun(groups);
   const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  if (start < 0) return hex.join(':');
+  return `${hex.slice(0, start).join(':')}::${hex.slice(start + length).join(':')}`;
 }
 
 /** Formats an address of the given version. */

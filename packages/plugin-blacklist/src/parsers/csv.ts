@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator } from '../indicators/types.js';
 import { CsvReader } from './csv-reader.js';
 import { noteInvalid, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
-import { commonOptions, optionError } from './util.js';
+import { canonicalOrNote, commonOptions, optionError } from './util.js';
 
 /** A column chosen by 0-based index or by header name. */
 export type ColumnRef = number | string;
@@ -113,13 +112,7 @@ function* run(format: string, text: string, options: CsvOptions | undefined, p: 
         stats.skipped++;
         continue;
       }
-      const r = canonicalize(value, allow);
-      if (!r.ok) {
-        noteInvalid(stats, rec.line, rec.raw, r.reason);
-        continue;
-      }
-      stats.records++;
-      for (let i = 0; i < r.indicators.length; i++) yield r.indicators[i]!;
+      yield* canonicalOrNote(value, allow, stats, rec.line, rec.raw);
     }
   } finally {
     stats.lines += reader.linesRead;

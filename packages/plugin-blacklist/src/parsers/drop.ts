@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType } from '../indicators/types.js';
 import { noteInvalid, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
-import { commonOptions, LineReader, skipBlanks, tokenEnd } from './util.js';
+import { canonicalOrNote, commonOptions, LineReader, skipBlanks, tokenEnd } from './util.js';
 
 /** Options of the `drop` format (only the common ones; DROP lists networks, so `types` defaults to `cidr` and `ip`). */
 export type DropOptions = ParserOptions;
@@ -41,12 +40,7 @@ function dropValue(line: string, start: number): string | { reason: string } {
 function* run(text: string, options: DropOptions | undefined, stats: ParseStats): Generator<Indicator> {
   const { allow, maxLineLength } = commonOptions('drop', options, NETWORKS);
   const reader = new LineReader(text);
-  for (let line = reader.next(); line !== null; line = reader.next()) {
-    stats.lines++;
-    if (line.length > maxLineLength) {
-      noteInvalid(stats, reader.line, line, `line longer than ${maxLineLength} characters`);
-      continue;
-    }
+  for (let line = reader.nextWithin(stats, maxLineLength); line !== null; line = reader.nextWithin(stats, maxLineLength)) {
     const start = skipBlanks(line, 0);
     const c = line.charCodeAt(start);
     if (start >= line.length || c === 0x3b /* ; */ || c === 0x23 /* # */) {
@@ -62,13 +56,7 @@ function* run(text: string, options: DropOptions | undefined, stats: ParseStats)
       noteInvalid(stats, reader.line, line, value.reason);
       continue;
     }
-    const r = canonicalize(value, allow);
-    if (!r.ok) {
-      noteInvalid(stats, reader.line, line, r.reason);
-      continue;
-    }
-    stats.records++;
-    for (let i = 0; i < r.indicators.length; i++) yield r.indicators[i]!;
+    yield* canonicalOrNote(value, allow, stats, reader.line, line);
   }
 }
 

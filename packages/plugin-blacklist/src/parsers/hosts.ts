@@ -8,7 +8,7 @@ import { canonicalize } from '../indicators/canonical.js';
 import { parseIp } from '../indicators/ip.js';
 import type { Indicator, IndicatorType } from '../indicators/types.js';
 import { noteInvalid, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
-import { commonOptions, LineReader, skipBlanks, tokenEnd } from './util.js';
+import { canonicalOrNote, commonOptions, LineReader, skipBlanks, tokenEnd } from './util.js';
 
 /** Options of the `hosts` format (only the common ones; `types` must include `domain`). */
 export type HostsOptions = ParserOptions;
@@ -31,12 +31,7 @@ function isAddress(token: string): boolean {
 function* run(text: string, options: HostsOptions | undefined, stats: ParseStats): Generator<Indicator> {
   const { maxLineLength } = commonOptions('hosts', options, DOMAIN_ONLY);
   const reader = new LineReader(text);
-  for (let line = reader.next(); line !== null; line = reader.next()) {
-    stats.lines++;
-    if (line.length > maxLineLength) {
-      noteInvalid(stats, reader.line, line, `line longer than ${maxLineLength} characters`);
-      continue;
-    }
+  for (let line = reader.nextWithin(stats, maxLineLength); line !== null; line = reader.nextWithin(stats, maxLineLength)) {
     const hash = line.indexOf('#');
     const body = hash < 0 ? line : line.slice(0, hash);
     let pos = skipBlanks(body, 0);

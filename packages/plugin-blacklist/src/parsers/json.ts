@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType } from '../indicators/types.js';
 import { compilePath, jsonDepth, selectPath, type PathStep } from './json-path.js';
 import { noteInvalid, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
-import { commonOptions, LineReader, optionError } from './util.js';
+import { canonicalOrNote, commonOptions, LineReader, optionError } from './util.js';
 
 /** Options of the `json` format. */
 export interface JsonOptions extends ParserOptions {
@@ -59,13 +58,7 @@ function* document(text: string, line: number, steps: PathStep[], maxValues: num
       noteInvalid(stats, at, JSON.stringify(v) ?? String(v), 'selected value is not a string');
       continue;
     }
-    const r = canonicalize(v, allow);
-    if (!r.ok) {
-      noteInvalid(stats, at, v, r.reason);
-      continue;
-    }
-    stats.records++;
-    for (let i = 0; i < r.indicators.length; i++) yield r.indicators[i]!;
+    yield* canonicalOrNote(v, allow, stats, at, v);
   }
 }
 
@@ -86,12 +79,7 @@ function* run(text: string, options: JsonOptions, steps: PathStep[], stats: Pars
     return;
   }
   const reader = new LineReader(text);
-  for (let line = reader.next(); line !== null; line = reader.next()) {
-    stats.lines++;
-    if (line.length > maxLineLength) {
-      noteInvalid(stats, reader.line, line, `line longer than ${maxLineLength} characters`);
-      continue;
-    }
+  for (let line = reader.nextWithin(stats, maxLineLength); line !== null; line = reader.nextWithin(stats, maxLineLength)) {
     const t = line.trim();
     if (t === '' || t.startsWith('#') || t.startsWith('//')) {
       stats.skipped++;

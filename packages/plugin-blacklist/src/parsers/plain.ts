@@ -4,10 +4,9 @@
  *
  * @module
  */
-import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator } from '../indicators/types.js';
-import { noteInvalid, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
-import { commonOptions, LineReader, skipBlanks, tokenEnd } from './util.js';
+import { type FeedParser, type ParserOptions, type ParseStats } from './types.js';
+import { canonicalOrNote, commonOptions, LineReader, skipBlanks, tokenEnd } from './util.js';
 
 /** Options of the `plain` format (only the common ones). */
 export type PlainOptions = ParserOptions;
@@ -53,24 +52,13 @@ function looksLikeAddress(s: string, at: number): boolean {
 function* run(text: string, options: PlainOptions | undefined, stats: ParseStats): Generator<Indicator> {
   const { allow, maxLineLength } = commonOptions('plain', options);
   const reader = new LineReader(text);
-  for (let line = reader.next(); line !== null; line = reader.next()) {
-    stats.lines++;
-    if (line.length > maxLineLength) {
-      noteInvalid(stats, reader.line, line, `line longer than ${maxLineLength} characters`);
-      continue;
-    }
+  for (let line = reader.nextWithin(stats, maxLineLength); line !== null; line = reader.nextWithin(stats, maxLineLength)) {
     const value = plainValue(line);
     if (value === '') {
       stats.skipped++;
       continue;
     }
-    const r = canonicalize(value, allow);
-    if (!r.ok) {
-      noteInvalid(stats, reader.line, line, r.reason);
-      continue;
-    }
-    stats.records++;
-    for (let i = 0; i < r.indicators.length; i++) yield r.indicators[i]!;
+    yield* canonicalOrNote(value, allow, stats, reader.line, line);
   }
 }
 

@@ -4,8 +4,9 @@
  * @module
  */
 import { TipError, TipErrorCodes } from '@tip/core';
-import { INDICATOR_TYPES, type IndicatorType } from '../indicators/types.js';
-import { DEFAULT_MAX_LINE_LENGTH, type ParserOptions } from './types.js';
+import { canonicalize } from '../indicators/canonical.js';
+import { INDICATOR_TYPES, type Indicator, type IndicatorType } from '../indicators/types.js';
+import { DEFAULT_MAX_LINE_LENGTH, noteInvalid, type ParseStats, type ParserOptions } from './types.js';
 
 /** A `TIP_CONFIG_INVALID` error about one parser option. */
 export function optionError(format: string, option: string, message: string, details: Record<string, unknown> = {}): TipError {
@@ -71,7 +72,36 @@ export class LineReader {
     this.line++;
     return text.slice(pos, end);
   }
+
+  /**
+   * The next line no longer than `maxLineLength`, counting every line in `stats.lines` and each
+   * overlong one as invalid; null at the end.
+   */
+  nextWithin(stats: ParseStats, maxLineLength: number): string | null {
+    for (let line = this.next(); line !== null; line = this.next()) {
+      stats.lines++;
+      if (line.length <= maxLineLength) return line;
+      noteInvalid(stats, this.line, line, `line longer than ${maxLineLength} characters`);
+    }
+    return null;
+  }
 }
+
+/**
+ * Canonicalises one value of a feed: the indicators on success (counted in `stats.records`), or
+ * an empty list with the line noted as invalid.
+ */
+export function canonicalOrNote(value: string, allow: readonly IndicatorType[], stats: ParseStats, line: number, text: string): readonly Indicator[] {
+  const r = canonicalize(value, allow);
+  if (!r.ok) {
+    noteInvalid(stats, line, text, r.reason);
+    return NONE;
+  }
+  stats.records++;
+  return r.indicators;
+}
+
+const NONE: readonly Indicator[] = [];
 
 /** True for space, tab and the other ASCII/Latin-1 blanks. */
 export function isBlank(c: number): boolean {
