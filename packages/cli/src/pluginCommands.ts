@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { CorePoints, type CommandDefinition, type CommandOption } from '@tip/core';
+import { CorePoints, isTipError, TipErrorCodes, type CommandDefinition, type CommandOption } from '@tip/core';
 import { COMMON_OPTIONS, openApp, type CommandContext } from './command.js';
 import { ExitCodes, UsageError, type CliIO } from './errors.js';
 
@@ -38,7 +38,16 @@ export function pluginCommandHelp(command: CommandDefinition): string {
 export async function runPluginCommand(argv: readonly string[], io: CliIO, builtIns: readonly string[]): Promise<number> {
   const loose = parseArgs({ args: [...argv], options: toParseArgs(COMMON_OPTIONS), allowPositionals: true, strict: false });
   const ctx: CommandContext = { io, values: loose.values as CommandContext['values'], positionals: [], verbose: Boolean(loose.values.verbose) };
-  const opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
+  let opened: Awaited<ReturnType<typeof openApp>>;
+  try {
+    opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
+  } catch (err) {
+    // Without a readable config there are no plugin commands: the word is simply unknown.
+    if (isTipError(err, TipErrorCodes.CONFIG_UNREADABLE)) {
+      throw new UsageError(`unknown command "${argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')}"`, `commands: ${builtIns.join(', ')}; plugin commands come from the config's plugins (${err.message})`);
+    }
+    throw err;
+  }
   await opened.app.start({ schedule: false });
   try {
     const commands = opened.app.extensionPoint(CorePoints.commands);

@@ -96,7 +96,9 @@ describe('tip one-shot commands', () => {
   });
 
   it('rejects command-line mistakes with exit code 2', async () => {
-    expect((await tip(['frobnicate'])).code).toBe(2);
+    const unknown = await tip(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
     const badOption = await tip(['status', '--bogus']);
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toContain('error: unknown option "--bogus"');

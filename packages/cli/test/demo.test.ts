@@ -19,7 +19,7 @@ it('runs the demo deployment: feeds group, children per source, clean stop', asy
   const [, url] = await waitForOutput(p, /^TIP is running at (http:\/\/127\.0\.0\.1:\d+\/)$/m);
 
   const jobs = JSON.parse((await get(`${url}api/jobs`)).body) as Array<{ id: string; group: boolean; triggers: Array<{ text: string }> }>;
-  expect(jobs.map((j) => j.id).sort()).toEqual(['demo.feeds', 'demo.heartbeat', 'demo.report']);
+  expect(jobs.map((j) => j.id).sort()).toEqual(['blacklist', 'demo.feeds', 'demo.heartbeat', 'demo.report']);
   expect(jobs.find((j) => j.id === 'demo.feeds')).toMatchObject({ group: true, triggers: [{ text: 'every 20s' }] });
   expect(jobs.find((j) => j.id === 'demo.heartbeat')!.triggers[0]!.text).toBe('cron * * * * *');
 

@@ -1,0 +1,82 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// End to end through the built `tip` binary: `tip trigger blacklist`, then the plugin's commands.
+const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const BIN = join(ROOT, 'packages/cli/dist/bin.js');
+const PLUGIN = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
+const built = existsSync(BIN) && existsSync(PLUGIN);
+const hasNamedCheckzone = (() => {
+  try {
+    execFileSync('named-checkzone', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+let server: Server;
+let dir = '';
+let config = '';
+const tip = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(process.execPath, [BIN, ...args, '-c', config], { timeout: 60_000 }, (err, stdout, stderr) =>
+      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/ips.txt') return void res.end('45.95.146.7\n89.248.165.12\n185.156.73.0/24\n');
+    if (req.url === '/hosts.txt') return void res.end('0.0.0.0 malware-drop-1.com\n0.0.0.0 xn--bcher-kva.com\n');
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dir = mkdtempSync(join(tmpdir(), 'tip-bl-cli-'));
+  config = join(dir, 'tip.config.json');
+  writeFileSync(config, JSON.stringify({
+    plugins: [PLUGIN],
+    database: { url: 'sqlite:./tip.sqlite' },
+    blacklist: { feeds: [
+      { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
+      { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'malware' },
+    ] },
+  }));
+});
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!built)('tip blacklist commands', () => {
+  it('collects, lists sources and exports a zone that named-checkzone accepts', async () => {
+    expect((await tip(['trigger', 'blacklist'])).code).toBe(0);
+    const sources = await tip(['blacklist', 'sources', '--json']);
+    expect(sources.code).toBe(0);
+    const rows = JSON.parse(sources.stdout) as Array<{ id: string; listed: number; weight: number }>;
+    expect(rows.map((r) => [r.id, r.listed])).toEqual([['hosts', 2], ['ips', 3]]);
+    expect(rows.every((r) => typeof r.weight === 'number')).toBe(true);
+
+    const zone = join(dir, 'bl.rpz');
+    const exported = await tip(['blacklist', 'export', '-f', 'rpz', '--name', 'rpz.tip.test', '-o', zone]);
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toContain('wrote 5 indicators');
+    const text = readFileSync(zone, 'utf8');
+    expect(text).toContain('malware-drop-1.com CNAME .');
+    expect(text).toContain('xn--bcher-kva.com CNAME .');
+    expect(text).toContain('24.0.73.156.185.rpz-ip CNAME .');
+    if (hasNamedCheckzone) expect(execFileSync('named-checkzone', ['rpz.tip.test', zone]).toString()).toContain('OK');
+    else console.warn('named-checkzone not installed: zone checked by content only');
+
+    const csv = await tip(['blacklist', 'export', '-f', 'csv', '--type', 'ip']);
+    expect(csv.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[1])).toEqual(['45.95.146.7', '89.248.165.12']);
+    expect((await tip(['blacklist', 'export', '-f', 'nope'])).stderr).toContain('unknown export format "nope"');
+    expect((await tip(['blacklist', 'export', '--min-score', '7'])).code).toBe(2);
+  });
+});
