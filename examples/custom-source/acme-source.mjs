@@ -1,0 +1,35 @@
+// A third-party source plugin: it adds one blacklist source whose feed is a JSON API answer
+// (`{"data":[{"indicator":"…","kind":"ip"}]}`), without touching the blacklist plugin's code.
+// The blacklist plugin ingests it (diff, history, weights, exports) like any built-in feed.
+//
+//   plugins: ["@tip/plugin-blacklist", ["./acme-source.mjs", { "url": "https://api.acme.example/v1/bad-ips" }]]
+import { definePlugin, defineSource } from '@tip/core';
+
+/** @param {{ url: string, token?: string }} options */
+export default function acmeSource(options) {
+  if (!options?.url) throw new Error('acme-source: option "url" is required');
+  return definePlugin({
+    name: '@acme/tip-source-acme',
+    version: '1.0.0',
+    core: '^0.1.0',
+    dependsOn: ['@tip/plugin-blacklist'],
+    register(ctx) {
+      ctx.sources.add(
+        defineSource({
+          id: 'acme-bad-ips',
+          kind: 'blacklist', // ingested by @tip/plugin-blacklist (it runs as child "blacklist/acme-bad-ips")
+          title: 'ACME bad IPs API',
+          timeout: '2m',
+          meta: { url: options.url, format: 'acme-json', category: 'scanner', license: 'ACME customer terms' },
+          async *fetch(run) {
+            // run.http: timeouts, size limits, conditional GET (ETag remembered after a good commit)
+            const doc = await run.http.json(options.url, options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {});
+            if (!doc || !Array.isArray(doc.data)) throw new Error(`acme-source: ${options.url} did not return {"data": [...]}`);
+            // Raw strings are canonicalised by the blacklist plugin; invalid ones are counted.
+            yield doc.data.filter((d) => d && typeof d.indicator === 'string').map((d) => d.indicator);
+          },
+        }),
+      );
+    },
+  });
+}
