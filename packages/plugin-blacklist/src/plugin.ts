@@ -15,6 +15,7 @@ import {
   type TipPlugin,
 } from '@tip/core';
 import { blacklistCommands } from './commands.js';
+import { BlacklistMetrics } from './metrics.js';
 import { blacklistConfigSchema, type BlacklistConfig, type FeedConfig } from './config.js';
 import { blacklistEntities } from './db/entities.js';
 import { blacklistMigrations } from './db/migrations.js';
@@ -68,6 +69,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
   };
   const registry = new ParserRegistry();
   let schedulerClock: Clock | undefined;
+  let metrics: BlacklistMetrics | undefined;
   const clock = (): Clock => schedulerClock ?? { now: () => Date.now(), setTimeout: () => ({}), clearTimeout: () => undefined };
 
   return definePlugin<BlacklistConfig>({
@@ -113,15 +115,18 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
                 allowEmpty: ctx.config.allowEmpty,
               });
               await s.ingester.recordRun({ ...base, now: clock().now(), report }, 'succeeded', counts);
+              metrics?.run(source.id, 'succeeded', counts);
               return { counts: { ...counts } };
             } catch (err) {
               const report = reports.get(run);
               const ended = clock().now();
               if (Ingester.isNotModified(err)) {
                 await s.ingester.recordRun({ ...base, now: ended, report: { bytes: 0, lines: 0, invalid: 0, samples: [], httpStatus: 304 } }, 'unchanged', {});
+                metrics?.run(source.id, 'unchanged');
               } else {
                 const status = isTipError(err, TipErrorCodes.SOURCE_REJECTED) ? 'rejected' : 'failed';
                 await s.ingester.recordRun({ ...base, now: ended, report }, status, { invalid: report?.invalid ?? 0 }, err);
+                metrics?.run(source.id, status);
               }
               throw err;
             }
@@ -144,7 +149,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
             added += c.counts?.added ?? 0;
             removed += c.counts?.removed ?? 0;
           }
-          await svc().computeWeights();
+          metrics?.weights(await svc().computeWeights());
           await ctx.events.emit('blacklist.cycle.completed', {
             cycleId: summary.runId,
             sources: summary.total,
@@ -165,6 +170,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
     async init(ctx) {
       for (const p of ctx.extend(blacklistParsers).list()) if (!registry.has(p.format)) registry.register(p);
       schedulerClock = ctx.get(CoreTokens.clock);
+      metrics = new BlacklistMetrics(ctx.metrics.registry);
       service = new BlacklistService({ db: ctx.db, clock: schedulerClock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
       const now = schedulerClock.now();
       for (const source of ctx.sourceRunner.list([BLACKLIST_KIND])) {

@@ -75,6 +75,10 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(Number(ipsRun.invalid)).toBe(1);
     expect(JSON.stringify(ipsRun.invalid_samples)).toContain('garbage line');
     expect(cycles).toEqual([{ cycleId: run.id, sources: 3, succeeded: 3, failed: 0, added: 11, removed: 0 }]);
+    const prom = await t.app.metrics.text();
+    expect(prom).toContain('tip_blacklist_runs_total{source="ips",status="succeeded"} 1');
+    expect(prom).toContain('tip_blacklist_source_listed{source="ips"} 4');
+    expect(prom).toMatch(/tip_blacklist_source_weight\{source="hosts"\} 0\.\d+/);
 
     // weights were computed after the cycle; the private IP and google.com count as false positives
     const svc = t.app.get(BlacklistToken);

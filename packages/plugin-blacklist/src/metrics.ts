@@ -1,0 +1,31 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Prometheus metrics of the blacklist plugin, registered in the app's registry. */
+export class BlacklistMetrics {
+  readonly #runs: Counter<'source' | 'status'>;
+  readonly #changes: Counter<'source' | 'change'>;
+  readonly #listed: Gauge<'source'>;
+  readonly #weight: Gauge<'source'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#runs = new Counter({ name: 'tip_blacklist_runs_total', help: 'Blacklist source runs by outcome', labelNames: ['source', 'status'], registers });
+    this.#changes = new Counter({ name: 'tip_blacklist_listing_changes_total', help: 'Listings added and removed', labelNames: ['source', 'change'], registers });
+    this.#listed = new Gauge({ name: 'tip_blacklist_source_listed', help: 'Indicators currently listed by a source', labelNames: ['source'], registers });
+    this.#weight = new Gauge({ name: 'tip_blacklist_source_weight', help: 'Latest computed weight of a source', labelNames: ['source'], registers });
+  }
+
+  /** Records one source run. */
+  run(source: string, status: string, counts?: { records: number; added: number; removed: number }): void {
+    this.#runs.inc({ source, status });
+    if (!counts) return;
+    this.#changes.inc({ source, change: 'added' }, counts.added);
+    this.#changes.inc({ source, change: 'removed' }, counts.removed);
+    this.#listed.set({ source }, counts.records);
+  }
+
+  /** Records computed weights. */
+  weights(weights: Iterable<{ source: string; weight: number }>): void {
+    for (const w of weights) this.#weight.set({ source: w.source }, w.weight);
+  }
+}
