@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { isTipError } from '@tip/core';
+import { configError } from './helpers.js';
 import { getDomain } from 'tldts';
 import { describe, expect, it } from 'vitest';
 import { Allowlist, POPULAR_DOMAINS_FILE, RESERVED_IPV4, RESERVED_IPV6, loadDomainList, parseMispWarninglist } from '../src/allowlists/index.js';
@@ -8,15 +8,6 @@ import type { IndicatorType } from '../src/indicators/types.js';
 const builtIn = Allowlist.builtIn();
 const listOf = (type: IndicatorType, value: string, allow: Allowlist = builtIn): string | null => allow.match({ type, value })?.list ?? null;
 
-function configError(fn: () => unknown): Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    if (isTipError(e, 'TIP_CONFIG_INVALID')) return e.details;
-    throw e;
-  }
-  throw new Error('expected a TIP_CONFIG_INVALID error');
-}
 
 describe('built-in special-purpose blocks', () => {
   it.each([

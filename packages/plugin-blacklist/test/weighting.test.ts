@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { isTipError } from '@tip/core';
+import { configError } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 import { Allowlist } from '../src/allowlists/index.js';
 import type { IndicatorType } from '../src/indicators/types.js';
@@ -21,15 +21,6 @@ const D = 24 * H;
 const T = Date.UTC(2024, 0, 31); // now
 const W = 7 * D; // window [T − 7d, T]
 
-function configError(fn: () => unknown): Record<string, unknown> {
-  try {
-    fn();
-  } catch (e) {
-    if (isTipError(e, 'TIP_CONFIG_INVALID')) return e.details;
-    throw e;
-  }
-  throw new Error('expected a TIP_CONFIG_INVALID error');
-}
 
 /** A listing: first seen `first` days before now, removed `removed` days before now (undefined = still listed). */
 const L = (source: string, type: IndicatorType, value: string, first: number, removed?: number): ListingRecord => ({

@@ -190,32 +190,27 @@ export class RangeSet {
 
   /** True when the whole `range` lies inside one merged range of the set. */
   contains(range: IpRange): boolean {
-    const list = range.version === 4 ? this.#v4 : this.#v6;
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const [s, e] = list[mid]!;
-      if (range.start < s) hi = mid - 1;
-      else if (range.start > e) lo = mid + 1;
-      else return range.end <= e;
-    }
-    return false;
+    const hit = this.#firstEndingAtOrAfter(range);
+    return hit !== undefined && hit[0] <= range.start && range.end <= hit[1];
   }
 
   /** True when any address of `range` is in the set. */
   intersects(range: IpRange): boolean {
+    const hit = this.#firstEndingAtOrAfter(range);
+    return hit !== undefined && hit[0] <= range.end;
+  }
+
+  /** Binary search: the first merged range (they are sorted and disjoint) whose end ≥ `range.start`. */
+  #firstEndingAtOrAfter(range: IpRange): [bigint, bigint] | undefined {
     const list = range.version === 4 ? this.#v4 : this.#v6;
     let lo = 0;
-    let hi = list.length - 1;
-    while (lo <= hi) {
+    let hi = list.length;
+    while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const [s, e] = list[mid]!;
-      if (range.end < s) hi = mid - 1;
-      else if (range.start > e) lo = mid + 1;
-      else return true;
+      if (list[mid]![1] < range.start) lo = mid + 1;
+      else hi = mid;
     }
-    return false;
+    return list[lo];
   }
 
   /** Contains for an `ip`/`cidr` string (false for anything else). */
