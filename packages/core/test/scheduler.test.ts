@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { after, cron, every, TipErrorCodes, type JobDefinition, type JobRunStatus } from '../src/index.js';
+import { after, cron, every, JobRunEntity, TipErrorCodes, type JobDefinition, type JobRunStatus } from '../src/index.js';
 import { ManualClock, settle, startTestTip, tempDatabase, testDialects, type TestDatabase, type TestTip } from '../src/testing/index.js';
 import { deferred, jobsPlugin } from './helpers.js';
 
@@ -263,5 +263,27 @@ describe.each(testDialects())('scheduler on %s', (dialect) => {
     expect(runs).toHaveLength(2);
     expect(runs.every((r) => r.reason === 'manual' && r.plugin === 'test-plugin' && r.endedAt && r.durationMs !== undefined)).toBe(true);
     await expect(t.app.scheduler.trigger('missing')).rejects.toMatchObject({ code: TipErrorCodes.JOB_UNKNOWN });
+  });
+
+  it('top-level runs are visible as running while they run; runs a crash left running are marked aborted', async () => {
+    const database = await tempDatabase(dialect);
+    dbs.push(database);
+    const gate = deferred();
+    const first = await start([{ id: 'slow', children: () => [{ id: 'slow/a', run: () => gate.promise }] }], { database });
+    const run = first.app.scheduler.trigger('slow');
+    await settle();
+    const during = await first.app.scheduler.history({ jobId: 'slow' });
+    expect(during.map((r) => r.status)).toEqual(['running']);
+    gate.resolve();
+    await run;
+    const after = await first.app.scheduler.history({ jobId: 'slow' });
+    expect(after.map((r) => r.status)).toEqual(['succeeded']);
+    // simulate a process that died mid-run: a row left 'running'
+    await first.app.em().insert(JobRunEntity, { id: '00000000-0000-4000-8000-000000000001', jobId: 'slow', reason: 'schedule', status: 'running', attempt: 1, startedAt: new Date(first.clock!.now()) });
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+    const second = await start([{ id: 'slow', run: () => undefined }], { database });
+    const rows = await second.app.scheduler.history({ jobId: 'slow' });
+    expect(rows.find((r) => r.id === '00000000-0000-4000-8000-000000000001')).toMatchObject({ status: 'aborted', error: expect.stringContaining('interrupted') });
   });
 });

@@ -160,6 +160,8 @@ export class InProcessScheduler implements Scheduler {
       throw new TipError(TipErrorCodes.APP_STATE, `scheduler cannot start from state "${this.#state}"`);
     }
     this.#plans = await this.#o.history.loadPlans();
+    const interrupted = await this.#o.history.markInterrupted(new Date(this.#o.clock.now()));
+    if (interrupted > 0) this.#o.log.warn({ interrupted }, `${interrupted} run(s) of a previous process never finished; marked aborted`);
     this.#state = 'started';
     for (const entry of this.#jobs.values()) {
       this.#plan(entry);
@@ -345,6 +347,7 @@ export class InProcessScheduler implements Scheduler {
       startedAt: new Date(clock.now()),
     };
     this.#o.metrics?.jobStarted(def.id);
+    if (!parent) this.#o.history.recordStart(record);
     if (this.#o.events.listenerCount('job.started') > 0) {
       void this.#o.events.emit('job.started', { jobId: def.id, runId: record.id, parentRunId: parent?.id, attempt: 1, reason });
     }

@@ -25,6 +25,10 @@ export class RunHistory {
   readonly #db: Database | undefined;
   readonly #log: Logger;
   #runs: JobRunRecord[] = [];
+  /** Rows written (or to write) as upserts: top-level runs get a `running` row when they start. */
+  #upserts = new Map<string, JobRunRecord>();
+  /** Ids whose `running` row is written or queued. */
+  #started = new Set<string>();
   #plans = new Map<string, JobPlanRow>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -34,12 +38,34 @@ export class RunHistory {
     this.#log = log;
   }
 
+  /**
+   * Queues a `running` row for a run that just started (used for top-level runs, so another
+   * process — `tip status` — sees what is in progress). The finished record replaces it.
+   */
+  recordStart(run: JobRunRecord): void {
+    if (!this.#db) return;
+    this.#started.add(run.id);
+    this.#upserts.set(run.id, { ...run });
+    this.#arm();
+  }
+
   /** Queues a finished run. */
   record(run: JobRunRecord): void {
     if (!this.#db) return;
-    this.#runs.push(run);
+    if (this.#started.delete(run.id)) this.#upserts.set(run.id, { ...run });
+    else this.#runs.push(run);
     if (this.#runs.length >= FLUSH_ROWS) void this.flush();
     else this.#arm();
+  }
+
+  /**
+   * Marks runs left `running` by a process that ended without finishing them as `aborted`.
+   * Called when the in-process scheduler starts (it is the only writer of its database).
+   * @returns how many were marked
+   */
+  async markInterrupted(at: Date): Promise<number> {
+    if (!this.#db) return 0;
+    return this.#db.em().nativeUpdate(JobRunEntity, { status: 'running' }, { status: 'aborted', endedAt: at, error: 'interrupted: the process stopped while the job ran' });
   }
 
   /** Queues a job's new plan (replaces a queued older one). */
@@ -122,32 +148,22 @@ export class RunHistory {
 
   async #write(): Promise<void> {
     const db = this.#db;
-    if (!db || (this.#runs.length === 0 && this.#plans.size === 0)) return;
+    if (!db || (this.#runs.length === 0 && this.#plans.size === 0 && this.#upserts.size === 0)) return;
     const runs = this.#runs;
+    const upserts = [...this.#upserts.values()];
     const plans = [...this.#plans.values()];
     this.#runs = [];
+    this.#upserts = new Map();
     this.#plans = new Map();
     try {
       await db.em().transactional(async (em) => {
         for (let i = 0; i < runs.length; i += 500) {
           await em.insertMany(
             JobRunEntity,
-            runs.slice(i, i + 500).map((r) => ({
-              id: r.id,
-              jobId: r.jobId,
-              parentId: r.parentId ?? null,
-              plugin: r.plugin ?? null,
-              reason: r.reason,
-              status: r.status,
-              attempt: r.attempt,
-              startedAt: r.startedAt,
-              endedAt: r.endedAt ?? null,
-              durationMs: r.durationMs ?? null,
-              error: r.error ? r.error.slice(0, 4000) : null,
-              counts: r.counts ?? null,
-            })),
+            runs.slice(i, i + 500).map(toRow),
           );
         }
+        for (const r of upserts) await em.upsert(JobRunEntity, toRow(r));
         const now = new Date();
         for (const p of plans) {
           await em.upsert(JobStateEntity, {
@@ -164,9 +180,27 @@ export class RunHistory {
     } catch (err) {
       // Keep what failed for the next flush rather than dropping history.
       this.#runs = runs.concat(this.#runs);
+      for (const r of upserts) if (!this.#upserts.has(r.id)) this.#upserts.set(r.id, r);
       for (const p of plans) if (!this.#plans.has(p.jobId)) this.#plans.set(p.jobId, p);
       this.#log.error({ err, runs: runs.length, plans: plans.length }, 'writing run history failed; will retry');
       this.#arm();
     }
   }
+}
+
+function toRow(r: JobRunRecord) {
+  return {
+    id: r.id,
+    jobId: r.jobId,
+    parentId: r.parentId ?? null,
+    plugin: r.plugin ?? null,
+    reason: r.reason,
+    status: r.status,
+    attempt: r.attempt,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt ?? null,
+    durationMs: r.durationMs ?? null,
+    error: r.error ? r.error.slice(0, 4000) : null,
+    counts: r.counts ?? null,
+  };
 }
