@@ -6,6 +6,12 @@ import type { IndicatorType, SourceCategory } from './indicators/types.js';
 
 const list = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length ? v.map(String).flatMap((s) => s.split(',')) : undefined);
 
+/** Left-aligned columns, two spaces apart; the first row is the header. */
+function table(rows: readonly string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
 /** `tip blacklist export|sources|weights`. */
 export function blacklistCommands(svc: () => BlacklistService): CommandDefinition[] {
   return [
@@ -69,9 +75,7 @@ export function blacklistCommands(svc: () => BlacklistService): CommandDefinitio
           return 0;
         }
         const when = (t?: number) => (t === undefined ? '-' : new Date(t).toISOString().replace('.000', ''));
-        const table = [['source', 'category', 'origin', 'enabled', 'listed', 'last success', 'weight'], ...rows.map((r) => [r.id, r.category, r.origin, r.enabled ? 'yes' : 'no', String(r.listed), when(r.lastSuccessAt), r.weight === undefined ? '-' : r.weight.toFixed(3)])];
-        const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-        out(`${table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+        out(table([['source', 'category', 'origin', 'enabled', 'listed', 'last success', 'weight'], ...rows.map((r) => [r.id, r.category, r.origin, r.enabled ? 'yes' : 'no', String(r.listed), when(r.lastSuccessAt), r.weight === undefined ? '-' : r.weight.toFixed(3)])]));
         return 0;
       },
     },
@@ -86,9 +90,7 @@ export function blacklistCommands(svc: () => BlacklistService): CommandDefinitio
           return 0;
         }
         const pct = (n: number | null) => (n === null ? '-' : `${(n * 100).toFixed(1)}%`);
-        const table = [['source', 'volume', 'exclusive', 'fp rate', 'availability', 'churn', 'weight'], ...metrics.map((m) => [m.source, String(m.volume), pct(m.exclusive), pct(m.falsePositiveRate), pct(m.availability), m.churn.toFixed(2), m.weight.toFixed(3)])];
-        const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-        out(`${table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`);
+        out(table([['source', 'volume', 'exclusive', 'fp rate', 'availability', 'churn', 'weight'], ...metrics.map((m) => [m.source, String(m.volume), pct(m.exclusive), pct(m.falsePositiveRate), pct(m.availability), m.churn.toFixed(2), m.weight.toFixed(3)])]));
         return 0;
       },
     },

@@ -70,7 +70,10 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
   const registry = new ParserRegistry();
   let schedulerClock: Clock | undefined;
   let metrics: BlacklistMetrics | undefined;
-  const clock = (): Clock => schedulerClock ?? { now: () => Date.now(), setTimeout: () => ({}), clearTimeout: () => undefined };
+  const clock = (): Clock => {
+    if (!schedulerClock) throw new TipError(TipErrorCodes.APP_STATE, 'the blacklist plugin is not initialised yet');
+    return schedulerClock;
+  };
 
   return definePlugin<BlacklistConfig>({
     name: BLACKLIST_PLUGIN,

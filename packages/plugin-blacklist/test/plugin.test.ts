@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
-import { startTestTip, testDialects, type TestTip } from '@tip/core/testing';
+import { startTestTip, tempDatabase, testDialects, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '../src/index.js';
 
 // A local feed server whose answers each test sets per path.
@@ -166,5 +166,26 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(await listed(t, 'spamtrap-relays')).toEqual(['45.95.146.7', 'relay-host-7.net']);
     expect(await listed(t, 'flux')).toEqual(['flux-domain-1.com']);
     expect((await svc.sources()).map((s) => [s.id, s.origin])).toContainEqual(['flux', 'plugin']);
+  });
+
+  it('a feed removed from the configuration is disabled at the next cycle, keeping its metadata and history', async () => {
+    routes.set('/ips.txt', text(IPS_V1));
+    routes.set('/hosts.txt', text(HOSTS));
+    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    const database = await tempDatabase(dialect);
+    try {
+      const first = await startTestTip({ database, plugins: [blacklist()], config: config(), start: { schedule: false } });
+      await first.app.scheduler.trigger('blacklist');
+      await first.close();
+      const fewer = { blacklist: { feeds: config().blacklist.feeds.filter((f) => f.id !== 'hosts') } };
+      await using second = await startTestTip({ database, plugins: [blacklist()], config: fewer, start: { schedule: false } });
+      await second.app.scheduler.trigger('blacklist');
+      const hosts = (await second.app.get(BlacklistToken).sources()).find((x) => x.id === 'hosts')!;
+      expect(hosts).toMatchObject({ enabled: false, listed: 3 });
+      const row = (await executeRaw<{ url: string; format: string }>(second.app.em(), `select url, format from bl_source where id = 'hosts'`)).rows[0]!;
+      expect(row).toEqual({ url: `${base}/hosts.txt`, format: 'hosts' });
+    } finally {
+      await database.drop();
+    }
   });
 });

@@ -200,6 +200,12 @@ export class Ingester {
     );
   }
 
+  /** Enables or disables a source, leaving its metadata and history as they are. */
+  async setEnabled(id: string, enabled: boolean): Promise<void> {
+    const value = this.#db.dialect === 'sqlite' ? (enabled ? 1 : 0) : enabled;
+    await executeRaw(this.#db.em(), `update bl_source set enabled = ${this.#ph(1)} where id = ${this.#ph(2)}`, [value, id]);
+  }
+
   /** Records a source run (success, unchanged, failure) in its own transaction. */
   async recordRun(
     ctx: IngestContext,

@@ -129,11 +129,7 @@ export class BlacklistService {
    */
   async disableFeedsNotIn(configured: ReadonlySet<string>): Promise<string[]> {
     const stale = (await this.sources()).filter((s) => s.origin === 'feed' && s.enabled && !configured.has(s.id)).map((s) => s.id);
-    const now = this.#clock.now();
-    for (const id of stale) {
-      const s = (await this.sources()).find((x) => x.id === id)!;
-      await this.ingester.upsertSource({ id, title: s.title, format: 'custom', category: s.category, origin: 'feed', enabled: false }, now);
-    }
+    for (const id of stale) await this.ingester.setEnabled(id, false);
     if (stale.length) this.#log.info({ disabled: stale }, 'feeds no longer configured were disabled');
     return stale;
   }
@@ -156,11 +152,6 @@ export class BlacklistService {
       lastSuccessAt: r.last_success_at === null ? undefined : Number(r.last_success_at),
       listed: Number(r.listed),
     }));
-  }
-
-  /** The log of this service. */
-  get log(): Logger {
-    return this.#log;
   }
 }
 
