@@ -61,5 +61,10 @@ export { loadConfigFile, applyEnvOverrides, type LoadedConfig, type TipConfigFil
 
 export { createLogger, type Logger } from './logging/logger.js';
 export { TipMetrics } from './metrics/Metrics.js';
+export type { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+
+// What plugins need from MikroORM, so they depend on @tip/core alone (and on core's exact ORM version).
+export { defineEntity, p, type InferEntity, type EntitySchema } from '@mikro-orm/core';
+export type { EntityManager } from '@mikro-orm/sql';
 export { systemClock, type Clock, type TimerHandle } from './util/clock.js';
 export { parseDuration, formatDuration, type Duration } from './util/duration.js';

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, TipMetrics } from '@tip/core';
 
 /** Prometheus metrics of the blacklist plugin, registered in the app's registry. */
 export class BlacklistMetrics {
@@ -7,12 +7,11 @@ export class BlacklistMetrics {
   readonly #listed: Gauge<'source'>;
   readonly #weight: Gauge<'source'>;
 
-  constructor(registry: Registry) {
-    const registers = [registry];
-    this.#runs = new Counter({ name: 'tip_blacklist_runs_total', help: 'Blacklist source runs by outcome', labelNames: ['source', 'status'], registers });
-    this.#changes = new Counter({ name: 'tip_blacklist_listing_changes_total', help: 'Listings added and removed', labelNames: ['source', 'change'], registers });
-    this.#listed = new Gauge({ name: 'tip_blacklist_source_listed', help: 'Indicators currently listed by a source', labelNames: ['source'], registers });
-    this.#weight = new Gauge({ name: 'tip_blacklist_source_weight', help: 'Latest computed weight of a source', labelNames: ['source'], registers });
+  constructor(metrics: TipMetrics) {
+    this.#runs = metrics.counter({ name: 'tip_blacklist_runs_total', help: 'Blacklist source runs by outcome', labelNames: ['source', 'status'] });
+    this.#changes = metrics.counter({ name: 'tip_blacklist_listing_changes_total', help: 'Listings added and removed', labelNames: ['source', 'change'] });
+    this.#listed = metrics.gauge({ name: 'tip_blacklist_source_listed', help: 'Indicators currently listed by a source', labelNames: ['source'] });
+    this.#weight = metrics.gauge({ name: 'tip_blacklist_source_weight', help: 'Latest computed weight of a source', labelNames: ['source'] });
   }
 
   /** Records one source run. */

@@ -173,7 +173,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
     async init(ctx) {
       for (const p of ctx.extend(blacklistParsers).list()) if (!registry.has(p.format)) registry.register(p);
       schedulerClock = ctx.get(CoreTokens.clock);
-      metrics = new BlacklistMetrics(ctx.metrics.registry);
+      metrics = new BlacklistMetrics(ctx.metrics);
       service = new BlacklistService({ db: ctx.db, clock: schedulerClock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
       const now = schedulerClock.now();
       for (const source of ctx.sourceRunner.list([BLACKLIST_KIND])) {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
 import type { JobRunStatus } from '../scheduler/types.js';
 
 /** Most distinct `job` label values kept before further jobs are folded into `_other`. */
@@ -52,6 +52,24 @@ export class TipMetrics {
     this.#running.dec({ job });
     this.#runs.inc({ job, status });
     this.#duration.observe({ job }, durationMs / 1000);
+  }
+
+  /**
+   * A counter in this app's registry (plugins use this instead of their own prom-client copy).
+   * Asking twice for the same name returns the metric registered first.
+   */
+  counter<L extends string = string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
+    return (this.registry.getSingleMetric(config.name) as Counter<L> | undefined) ?? new Counter({ ...config, registers: [this.registry] });
+  }
+
+  /** A gauge in this app's registry; the same name returns the metric registered first. */
+  gauge<L extends string = string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L> {
+    return (this.registry.getSingleMetric(config.name) as Gauge<L> | undefined) ?? new Gauge({ ...config, registers: [this.registry] });
+  }
+
+  /** A histogram in this app's registry; the same name returns the metric registered first. */
+  histogram<L extends string = string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
+    return (this.registry.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram({ ...config, registers: [this.registry] });
   }
 
   /** Prometheus text exposition of every metric in the registry. */

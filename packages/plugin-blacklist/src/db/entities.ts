@@ -1,4 +1,4 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { defineEntity, p, type InferEntity } from '@tip/core';
 import type { IndicatorType, SourceCategory } from '../indicators/types.js';
 
 // Timestamps in the blacklist tables are epoch milliseconds (bigint): the ingestion hot path works

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { executeRaw, describeError, isTipError, TipError, TipErrorCodes, type Database, type Logger } from '@tip/core';
-import type { EntityManager } from '@mikro-orm/sql';
+import type { EntityManager } from '@tip/core';
 import type { Indicator } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { ListingStore } from './ListingStore.js';

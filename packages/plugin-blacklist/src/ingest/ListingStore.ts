@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { executeRaw, type Dialect } from '@tip/core';
-import type { EntityManager } from '@mikro-orm/sql';
+import type { EntityManager } from '@tip/core';
 import type { IndicatorType } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 
