@@ -7,12 +7,39 @@
 import 'reflect-metadata';
 
 export { createTip, TipApp, CorePoints, type AnyPlugin, type CreateTipOptions, type StartOptions, type TipAppState, type SchedulerDeps } from './app/TipApp.js';
+export type { AppHealth, DatabaseHealth } from './app/health.js';
 export { CoreTokens } from './app/tokens.js';
 export { CORE_VERSION } from './version.js';
 
-export { TipError, TipErrorCodes, isTipError, describeError, type TipErrorCode, type TipErrorOptions } from './errors/TipError.js';
+export { TipError, TipErrorCodes, isTipError, describeError, defineErrorCodes, errorCodeDescription, type TipErrorCode, type CoreErrorCode, type TipErrorOptions } from './errors/TipError.js';
 
-export { definePlugin, type TipPlugin, type PluginConfigSpec, type BaseContext, type RegisterContext, type PluginContext } from './plugins/types.js';
+export {
+  definePlugin,
+  type TipPlugin,
+  type PluginInstance,
+  type PluginConfigSpec,
+  type BaseContext,
+  type RegisterContext,
+  type PluginContext,
+  type RunMode,
+} from './plugins/types.js';
+export type { ServiceDefinition, ServiceRun, ServiceHealth, ServiceRestartPolicy, ServiceState, ServiceStatus } from './services/types.js';
+export {
+  defineRoute,
+  reply,
+  isRouteReply,
+  type RouteDefinition,
+  type RouteMethod,
+  type RouteScope,
+  type RoutePrincipal,
+  type RouteRequest,
+  type RouteReply,
+  type RouteResult,
+  type RouteSchema,
+  type RouteStream,
+  type PageDefinition,
+} from './routes/types.js';
+export { RouteRouter, type MountedRoute, type RouterRequest, type RouterResponse } from './routes/RouteRouter.js';
 export { extensionPoint, ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from './plugins/ExtensionPoint.js';
 export { orderPlugins, type PluginMeta } from './plugins/order.js';
 export type { CommandDefinition, CommandOption, CommandRunContext } from './plugins/commands.js';
@@ -46,7 +73,7 @@ export type {
   Scheduler,
 } from './scheduler/types.js';
 
-export { defineSource, defineSourceKind, type SourceDefinition, type SourceKind, type SourceRun, type SourceState, type IngestInput } from './sources/types.js';
+export { defineSource, defineSourceKind, type SourceDefinition, type SourceKind, type SourceRun, type SourceState, type SourceReport, type IngestInput } from './sources/types.js';
 export { SourceRunner } from './sources/SourceRunner.js';
 export * from './http/HttpClient.js';
 

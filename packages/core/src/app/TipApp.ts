@@ -8,13 +8,20 @@ import { Database } from '../database/Database.js';
 import { coreEntities } from '../database/entities.js';
 import { coreMigrations, type TipMigration } from '../database/migrations.js';
 import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
+import type { PageDefinition, RouteDefinition } from '../routes/types.js';
+import type { MountedRoute } from '../routes/RouteRouter.js';
+import { ServiceSupervisor } from '../services/ServiceSupervisor.js';
+import type { ServiceDefinition } from '../services/types.js';
+import { coreRoutes } from './coreRoutes.js';
+import type { AppHealth, DatabaseHealth } from './health.js';
+import { defaultRoutePrefix, pluginError, withTimeout } from './hooks.js';
 import { TipEventBus } from '../events/EventBus.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { TipMetrics } from '../metrics/Metrics.js';
 import { ExtensionPointStore, extensionPoint, type ExtensionPoint, type ExtensionPointRef } from '../plugins/ExtensionPoint.js';
 import { orderPlugins } from '../plugins/order.js';
 import type { CommandDefinition } from '../plugins/commands.js';
-import type { BaseContext, PluginContext, RegisterContext, TipPlugin } from '../plugins/types.js';
+import type { BaseContext, PluginContext, PluginInstance, RegisterContext, RunMode, TipPlugin } from '../plugins/types.js';
 import { InProcessScheduler } from '../scheduler/InProcessScheduler.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
@@ -31,6 +38,9 @@ export const CorePoints = {
   sourceKinds: extensionPoint<SourceKind>('tip.sourceKinds', { keyOf: (k) => k.kind }),
   jobs: extensionPoint<JobDefinition>('tip.jobs', { keyOf: (j) => j.id }),
   commands: extensionPoint<CommandDefinition>('tip.commands', { keyOf: (c) => c.name }),
+  services: extensionPoint<ServiceDefinition>('tip.services', { keyOf: (s) => s.id }),
+  routes: extensionPoint<RouteDefinition>('tip.routes'),
+  pages: extensionPoint<PageDefinition>('tip.pages', { keyOf: (p) => p.id }),
 } as const;
 
 /** Everything a scheduler backend is built from. */
@@ -62,7 +72,13 @@ export interface CreateTipOptions {
 
 /** Options of {@link TipApp.start}. */
 export interface StartOptions {
-  /** Start the scheduler's timers and event triggers (default `config.scheduler.enabled`). */
+  /**
+   * What the app is started for (default `'run'`): `'serve'` runs services too (`tip run`),
+   * `'read'` opens an existing database without migrating and runs no jobs (read-only commands).
+   * See {@link RunMode}.
+   */
+  mode?: RunMode;
+  /** Start the scheduler's timers and event triggers (default `config.scheduler.enabled`; always off in `read`). */
   schedule?: boolean;
 }
 
@@ -93,6 +109,13 @@ export class TipApp implements AsyncDisposable {
   #pluginConfigs = new Map<string, unknown>();
   #plugins: AnyPlugin[] = [];
   #initialised: AnyPlugin[] = [];
+  #instances = new Map<AnyPlugin, PluginInstance<unknown>>();
+  #loaded = false;
+  #mode: RunMode = 'run';
+  #starting: Promise<unknown> | undefined;
+  #stopRequested = false;
+  #pruning: Promise<void> | undefined;
+  #services: ServiceSupervisor | undefined;
   #db: Database | undefined;
   #scheduler: Scheduler | undefined;
   #history: RunHistory | undefined;
@@ -152,37 +175,113 @@ export class TipApp implements AsyncDisposable {
   extensionPoint<T>(ref: ExtensionPointRef<T>): ExtensionPoint<T> {
     return this.#point(ref);
   }
+  /** How the app was started. */
+  get mode(): RunMode {
+    return this.#mode;
+  }
+
+  /**
+   * Every route of core and the plugins with the path it is mounted at (`/api/<prefix><path>`),
+   * for a server to mount (after {@link TipApp.load}).
+   * @param base where the API lives (default `/api`)
+   */
+  routes(base = '/api'): MountedRoute[] {
+    const point = this.#point(CorePoints.routes);
+    const prefixes = new Map(this.#plugins.map((p) => [p.name, p.routePrefix ?? defaultRoutePrefix(p.name)]));
+    return point.list().map((route) => {
+      const plugin = point.ownerOf(route) ?? 'app';
+      const prefix = plugin === '@tip/core' ? '' : `/${prefixes.get(plugin) ?? defaultRoutePrefix(plugin)}`;
+      const path = `${base}${prefix}${route.path === '/' ? '' : route.path}` || '/';
+      return { route, plugin, path, id: route.id ?? `${prefix.slice(1) || 'core'}.${route.method.toLowerCase()} ${route.path}` };
+    });
+  }
+
+  /** Every job definition with the plugin that added it, including sources with their own schedule (after {@link TipApp.load}). */
+  jobDefinitions(): Array<{ job: JobDefinition; plugin?: string }> {
+    const jobs = this.#point(CorePoints.jobs);
+    const out = jobs.list().map((job) => ({ job, plugin: jobs.ownerOf(job) }));
+    const sources = this.#point(CorePoints.sources);
+    for (const source of sources.list()) {
+      if (source.schedule !== undefined) out.push({ job: this.sources.job(source, { trigger: source.schedule }), plugin: sources.ownerOf(source) });
+    }
+    return out;
+  }
+
+  /**
+   * The app's health: its state, a bounded database check and every service's health. Never
+   * throws and never hangs (each check has a time limit).
+   */
+  async health(): Promise<AppHealth> {
+    const database = this.#db ? await pingDatabase(this.#db, 2000) : undefined;
+    const services = this.#services ? await this.#services.statuses() : [];
+    const ok = this.#state === 'started' && (database?.ok ?? false) && services.every((s) => s.health.ok);
+    return { ok, state: this.#state, database, services };
+  }
+
+  /**
+   * Validates the config and registers every plugin — no database, no I/O. `start()` calls it;
+   * call it yourself to inspect what plugins declare (jobs, routes, commands) without starting.
+   * Idempotent.
+   */
+  async load(): Promise<this> {
+    if (!this.#loaded) {
+      await this.#prepare();
+      this.#loaded = true;
+    }
+    return this;
+  }
 
   /**
    * Starts the app: validate config and plugins → register plugins → open (and migrate) the
-   * database → init plugins → start the scheduler. On failure everything started is torn down
-   * and the error (a {@link TipError} naming the plugin or input) is rethrown.
+   * database → init plugins → start the scheduler → start services (mode `serve`). On failure
+   * everything started is torn down and the error (a {@link TipError} naming the plugin or input)
+   * is rethrown. A `stop()` during start waits for the step in progress, then tears down.
    */
   async start(options: StartOptions = {}): Promise<this> {
     if (this.#state !== 'created') {
       throw new TipError(TipErrorCodes.APP_STATE, `cannot start an app that is ${this.#state}`, { details: { state: this.#state } });
     }
     this.#state = 'starting';
+    this.#mode = options.mode ?? 'run';
+    const starting = this.#boot(options);
+    this.#starting = starting;
+    starting.catch(() => undefined);
+    return starting;
+  }
+
+  async #boot(options: StartOptions): Promise<this> {
     try {
-      await this.#prepare();
-      await this.#openDatabase(this.config.database.autoMigrate);
+      await this.load();
+      this.#checkStop();
+      const read = this.#mode === 'read';
+      await this.#openDatabase(!read && this.config.database.autoMigrate);
+      this.#checkStop();
       this.#buildServices();
       for (const plugin of this.#plugins) {
+        this.#checkStop();
         await this.#hook(plugin, 'init');
         this.#initialised.push(plugin);
       }
       this.#scheduleJobs();
-      if (options.schedule ?? this.config.scheduler.enabled) await this.scheduler.start();
-      void this.#prune();
+      this.#checkStop();
+      if (!read && (options.schedule ?? this.config.scheduler.enabled)) await this.scheduler.start();
+      if (this.#mode === 'serve') this.#startServices();
+      if (!read) this.#pruning = this.#prune();
+      this.#checkStop();
       this.#state = 'started';
-      this.#log.info({ plugins: this.#plugins.map((p) => p.name), database: this.db.where }, 'TIP started');
+      this.#log.info({ plugins: this.#plugins.map((p) => p.name), database: this.db.where, mode: this.#mode }, 'TIP started');
       await this.events.emit('tip.started', { at: new Date(this.clock.now()) });
       return this;
     } catch (err) {
       this.#state = 'failed';
       await this.#teardown();
+      if (this.#stopRequested) this.#state = 'stopped';
       throw err;
     }
+  }
+
+  #checkStop(): void {
+    if (this.#stopRequested) throw new TipError(TipErrorCodes.APP_STATE, 'start aborted: stop() was called while the app was starting');
   }
 
   /**
@@ -193,7 +292,7 @@ export class TipApp implements AsyncDisposable {
     if (this.#state !== 'created') throw new TipError(TipErrorCodes.APP_STATE, `cannot migrate an app that is ${this.#state}`);
     this.#state = 'starting';
     try {
-      await this.#prepare();
+      await this.load();
       return await this.#openDatabase(true);
     } finally {
       await this.#db?.close();
@@ -202,8 +301,17 @@ export class TipApp implements AsyncDisposable {
     }
   }
 
-  /** Stops: drains running jobs, stops plugins in reverse order, closes the database. Idempotent. */
+  /**
+   * Stops: services first, then drains running jobs (aborting them after `scheduler.drainTimeout`),
+   * stops plugins in reverse order (each bounded by `lifecycle.hookTimeout`), closes the database.
+   * Idempotent; during `start()` it makes start fail and waits for its teardown.
+   */
   async stop(): Promise<void> {
+    if (this.#state === 'starting') {
+      this.#stopRequested = true;
+      await this.#starting?.catch(() => undefined);
+      if ((this.#state as TipAppState) !== 'started') return;
+    }
     if (this.#state === 'stopped' || this.#state === 'stopping' || this.#state === 'created' || this.#state === 'failed') return;
     this.#state = 'stopping';
     await this.events.emit('tip.stopping', { at: new Date(this.clock.now()) });
@@ -226,13 +334,13 @@ export class TipApp implements AsyncDisposable {
     for (const p of plugins) {
       if (!p.config) continue;
       const clash = keys.get(p.config.key);
-      if (clash || ['database', 'scheduler', 'http', 'log', 'metrics'].includes(p.config.key)) {
+      if (clash || ['database', 'scheduler', 'http', 'log', 'metrics', 'lifecycle'].includes(p.config.key)) {
         throw new TipError(TipErrorCodes.PLUGIN_DUPLICATE, `config key "${p.config.key}" of ${p.name} is already used by ${clash ?? '@tip/core'}`, {
           details: { key: p.config.key, plugins: [p.name, clash ?? '@tip/core'] },
         });
       }
       keys.set(p.config.key, p.name);
-      sections.push({ key: p.config.key, owner: p.name, schema: p.config.schema as StandardSchemaV1 });
+      sections.push({ key: p.config.key, owner: p.name, schema: p.config.schema as StandardSchemaV1, unknownKeys: p.config.unknownKeys ?? 'reject' } as ConfigSection);
     }
     const values = await validateConfig(raw, sections, this.#options.configSource ?? 'config');
     const core = values.get('') as CoreConfig;
@@ -246,7 +354,10 @@ export class TipApp implements AsyncDisposable {
       kinds: this.#point(CorePoints.sourceKinds),
       db: () => this.#db,
       http: core.http,
+      get: (t) => this.container.get(t),
+      events: this.events,
     });
+    this.#point(CorePoints.routes).as('@tip/core').add(...coreRoutes(this));
     for (const plugin of plugins) this.#register(plugin);
   }
 
@@ -256,11 +367,18 @@ export class TipApp implements AsyncDisposable {
       entities: (...schemas) => this.#entities.push(...schemas),
       migrations: (...migrations) => this.#migrations.push(...migrations.map((migration) => ({ owner: plugin.name, migration }))),
     };
+    let instance: PluginInstance<unknown> | void;
     try {
-      plugin.register(ctx);
+      instance = plugin.register(ctx);
     } catch (err) {
       throw pluginError(plugin, 'register', err);
     }
+    if (instance && (plugin.init || plugin.stop)) {
+      throw new TipError(TipErrorCodes.PLUGIN_FAILED, `plugin ${plugin.name} defines init/stop both on the plugin and in what register() returns: keep one`, {
+        details: { plugin: plugin.name, hook: 'register' },
+      });
+    }
+    this.#instances.set(plugin, instance ?? { init: plugin.init?.bind(plugin), stop: plugin.stop?.bind(plugin) });
   }
 
   async #openDatabase(migrate: boolean): Promise<string[]> {
@@ -323,7 +441,27 @@ export class TipApp implements AsyncDisposable {
     }
   }
 
+  #startServices(): void {
+    const point = this.#point(CorePoints.services);
+    point.seal();
+    this.#services = new ServiceSupervisor({
+      clock: this.clock,
+      events: this.events,
+      metrics: this.metrics,
+      log: this.#log,
+      stopTimeoutMs: parseDuration(this.config.lifecycle.serviceStopTimeout, 'lifecycle.serviceStopTimeout'),
+    });
+    this.#services.start(point.list().map((def) => ({ def, plugin: point.ownerOf(def) })));
+  }
+
   async #teardown(): Promise<void> {
+    if (this.#services) {
+      try {
+        await this.#services.stop();
+      } catch (err) {
+        this.#log.error({ err }, 'stopping services failed');
+      }
+    }
     if (this.#scheduler) {
       try {
         await this.#scheduler.stop({ drainTimeout: this.#config?.scheduler.drainTimeout });
@@ -339,6 +477,7 @@ export class TipApp implements AsyncDisposable {
       }
     }
     this.#initialised = [];
+    await this.#pruning;
     if (this.#db) {
       try {
         await this.#db.close();
@@ -373,6 +512,9 @@ export class TipApp implements AsyncDisposable {
       sources: this.#point(CorePoints.sources).as(plugin.name),
       sourceKinds: this.#point(CorePoints.sourceKinds).as(plugin.name),
       jobs: this.#point(CorePoints.jobs).as(plugin.name),
+      services: this.#point(CorePoints.services).as(plugin.name),
+      routes: this.#point(CorePoints.routes).as(plugin.name),
+      pages: this.#point(CorePoints.pages).as(plugin.name),
       commands: this.#point(CorePoints.commands).as(plugin.name),
       extend: <T>(ref: ExtensionPointRef<T>) => this.#point(ref).as(plugin.name),
       sourceRunner: this.sources,
@@ -380,18 +522,21 @@ export class TipApp implements AsyncDisposable {
   }
 
   async #hook(plugin: AnyPlugin, hook: 'init' | 'stop'): Promise<void> {
-    const fn = plugin[hook];
+    const instance = this.#instances.get(plugin);
+    const fn = instance?.[hook];
     if (!fn) return;
     const ctx: PluginContext<unknown> = {
       ...this.#baseContext(plugin),
+      mode: this.#mode,
       get: (t) => this.container.get(t),
       em: () => this.db.em(),
       db: this.db,
       scheduler: this.scheduler,
       metrics: this.metrics,
     };
+    const limit = parseDuration(this.config.lifecycle.hookTimeout, 'lifecycle.hookTimeout');
     try {
-      await fn.call(plugin, ctx);
+      await withTimeout({ plugin: plugin.name, hook }, limit, () => fn.call(instance, ctx));
     } catch (err) {
       throw pluginError(plugin, hook, err);
     }
@@ -414,14 +559,22 @@ export class TipApp implements AsyncDisposable {
   }
 }
 
-function pluginError(plugin: AnyPlugin, hook: string, err: unknown): TipError {
-  if (err instanceof TipError && err.code !== TipErrorCodes.PLUGIN_FAILED && err.details.plugin === undefined) {
-    err.details.plugin = plugin.name;
+async function pingDatabase(db: Database, timeoutMs: number): Promise<DatabaseHealth> {
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      db.em().getConnection().execute('select 1'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { ok: true, latencyMs: Math.round(performance.now() - started) };
+  } catch (err) {
+    return { ok: false, latencyMs: Math.round(performance.now() - started), error: `${db.where}: ${describeError(err)}` };
+  } finally {
+    clearTimeout(timer);
   }
-  return new TipError(TipErrorCodes.PLUGIN_FAILED, `plugin ${plugin.name} failed in ${hook}(): ${describeError(err)}`, {
-    cause: err,
-    details: { plugin: plugin.name, hook },
-  });
 }
 
 /**

@@ -43,6 +43,15 @@ export const coreConfigSchema = z
       .strict()
       .prefault({}),
     metrics: z.object({ processMetrics: z.boolean().default(false) }).strict().prefault({}),
+    lifecycle: z
+      .object({
+        /** Longest a plugin's `init` or `stop` hook may take before start/stop fails naming the plugin and hook. */
+        hookTimeout: duration.default('60s'),
+        /** Longest services get to return after the app asked them to stop. */
+        serviceStopTimeout: duration.default('30s'),
+      })
+      .strict()
+      .prefault({}),
     /** Directory relative paths in the config are resolved against (set by the CLI to the config file's folder). */
     baseDir: z.string().optional(),
   })

@@ -68,7 +68,7 @@ export async function validateConfig(
   return out;
 }
 
-const CORE_KEYS = new Set(['database', 'scheduler', 'http', 'log', 'metrics', 'baseDir', '$schema']);
+const CORE_KEYS = new Set(['database', 'scheduler', 'http', 'log', 'metrics', 'lifecycle', 'baseDir', '$schema']);
 
 /** Freezes an object graph in place (plain objects and arrays) and returns it. */
 export function deepFreeze<T>(value: T): T {

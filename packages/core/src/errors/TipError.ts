@@ -53,10 +53,71 @@ export const TipErrorCodes = {
   HTTP_FAILED: 'TIP_HTTP_FAILED',
   /** The database could not be opened, migrated or queried. */
   DB_FAILED: 'TIP_DB_FAILED',
+  /** The configured database does not exist (it is never created by accident: `tip migrate --create` or `database.create`). */
+  DB_MISSING: 'TIP_DB_MISSING',
+  /** A plugin hook (`init`, `stop`) or a service did not finish within its time limit. */
+  PLUGIN_TIMEOUT: 'TIP_PLUGIN_TIMEOUT',
+  /** A long-running service failed (it is restarted with back-off). */
+  SERVICE_FAILED: 'TIP_SERVICE_FAILED',
+  /** A request's input (route parameters, query, body) failed validation; `details.issues` lists the problems. */
+  INPUT_INVALID: 'TIP_INPUT_INVALID',
+  /** A requested item (source, indicator, run) does not exist. */
+  NOT_FOUND: 'TIP_NOT_FOUND',
+  /** The caller lacks the scope the operation needs. */
+  FORBIDDEN: 'TIP_FORBIDDEN',
 } as const;
 
-/** One of the {@link TipErrorCodes} values. */
-export type TipErrorCode = (typeof TipErrorCodes)[keyof typeof TipErrorCodes];
+/** One of core's own {@link TipErrorCodes} values. */
+export type CoreErrorCode = (typeof TipErrorCodes)[keyof typeof TipErrorCodes];
+
+/**
+ * A stable error code: one of core's (`TIP_…`) or a plugin's namespaced code minted with
+ * {@link defineErrorCodes} (`BL_FEED_REJECTED`). Codes are `PREFIX_NAME` in upper case.
+ */
+export type TipErrorCode = CoreErrorCode | (string & {});
+
+const CODE_PATTERN = /^[A-Z][A-Z0-9]{1,15}_[A-Z0-9_]+$/;
+/** Marks TipErrors from any copy of @tip/core (two installs in one process still recognise each other). */
+const BRAND = Symbol.for('@tip/core/TipError');
+/** Descriptions of every minted code, shared by all copies of core in the process. */
+const registry: Map<string, string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('@tip/core/errorCodes')] ??= new Map(
+  Object.entries(TipErrorCodes).map(([, code]) => [code, 'core']),
+)) as Map<string, string>;
+
+/**
+ * Mints a plugin's own namespaced error codes: `defineErrorCodes('BL', { FEED_REJECTED: 'a feed body was refused' })`
+ * returns `{ FEED_REJECTED: 'BL_FEED_REJECTED' }` (typed as literals). The descriptions document
+ * each code ({@link errorCodeDescription}). The prefix `TIP` is core's.
+ *
+ * @param prefix 2–16 upper-case letters/digits naming the plugin, e.g. `'BL'`, `'SPAM'`
+ * @param codes code name → one-line description
+ * @throws TipError `TIP_CONFIG_INVALID` for a malformed prefix or name, or the `TIP` prefix
+ */
+export function defineErrorCodes<const P extends string, const C extends Record<string, string>>(
+  prefix: P,
+  codes: C,
+): { readonly [K in keyof C & string]: `${P}_${K}` } {
+  if (!/^[A-Z][A-Z0-9]{1,15}$/.test(prefix) || prefix === 'TIP') {
+    throw new TipError(TipErrorCodes.CONFIG_INVALID, `error code prefix "${prefix}" must be 2-16 upper-case letters/digits and not "TIP"`, {
+      details: { prefix },
+    });
+  }
+  const out: Record<string, string> = {};
+  for (const [name, description] of Object.entries(codes)) {
+    const code = `${prefix}_${name}`;
+    if (!CODE_PATTERN.test(code)) {
+      throw new TipError(TipErrorCodes.CONFIG_INVALID, `error code "${code}" must be upper case: PREFIX_NAME`, { details: { code } });
+    }
+    registry.set(code, description);
+    out[name] = code;
+  }
+  return Object.freeze(out) as { readonly [K in keyof C & string]: `${P}_${K}` };
+}
+
+/** The description a code was minted with ({@link defineErrorCodes}), `'core'` for core's codes. */
+export function errorCodeDescription(code: string): string | undefined {
+  return registry.get(code);
+}
 
 /** Options for {@link TipError}. */
 export interface TipErrorOptions {
@@ -83,11 +144,22 @@ export class TipError extends Error {
   /** Structured facts about the failure. */
   readonly details: Record<string, unknown>;
 
+  /**
+   * @param code a core code ({@link TipErrorCodes}) or a plugin's ({@link defineErrorCodes})
+   * @param message one line for humans, naming the offending input
+   */
   constructor(code: TipErrorCode, message: string, options: TipErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TipError';
     this.code = code;
     this.details = options.details ?? {};
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `instanceof TipError` also recognises TipErrors thrown by another installed copy of @tip/core. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== TipError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
   /** A JSON form that keeps the code and details (used in run history and the HTTP API). */
@@ -96,7 +168,10 @@ export class TipError extends Error {
   }
 }
 
-/** True when `err` is a {@link TipError}, optionally with the given code. */
+/**
+ * True when `err` is a {@link TipError} (from this or any other installed copy of @tip/core),
+ * optionally with the given code.
+ */
 export function isTipError(err: unknown, code?: TipErrorCode): err is TipError {
   return err instanceof TipError && (code === undefined || err.code === code);
 }

@@ -33,6 +33,8 @@ export interface TipEvents {
   };
   /** A group job's children have all ended. */
   'job.group.completed': GroupSummary;
+  /** A service failed (threw, or returned while the app ran); it restarts after `restartInMs`. */
+  'service.failed': { serviceId: string; plugin?: string; error: string; attempt: number; restartInMs: number };
 }
 
 /** An event name declared in {@link TipEvents}. */

@@ -8,7 +8,9 @@ import type { Database } from '../database/Database.js';
 import type { TipMigration } from '../database/migrations.js';
 import type { TipEventBus } from '../events/EventBus.js';
 import type { TipMetrics } from '../metrics/Metrics.js';
+import type { PageDefinition, RouteDefinition } from '../routes/types.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
+import type { ServiceDefinition } from '../services/types.js';
 import type { SourceRunner } from '../sources/SourceRunner.js';
 import type { SourceDefinition, SourceKind } from '../sources/types.js';
 import type { CommandDefinition } from './commands.js';
@@ -20,7 +22,22 @@ export interface PluginConfigSpec<C> {
   key: string;
   /** Validates (and may default/transform) the section; its output type is the plugin's config type. */
   schema: StandardSchemaV1<unknown, C>;
+  /**
+   * Keys in the section that the schema does not read are errors (`'reject'`, the default), so a
+   * typo never vanishes. Use `'allow'` for schemas that rename or transform keys.
+   */
+  unknownKeys?: 'reject' | 'allow';
 }
+
+/**
+ * How the app was started; plugins read it as `ctx.mode` in `init` to skip work the mode does not need.
+ *
+ * - `serve`: the deployment runs (`tip run`): scheduler and services.
+ * - `run`: jobs run (scheduled per config, or triggered), no services — the default of `start()`.
+ * - `read`: a read-only command (`tip status`, an export): no scheduling, no services, no migrations;
+ *   `init` should not write.
+ */
+export type RunMode = 'serve' | 'run' | 'read';
 
 /** What every phase's context has. */
 export interface BaseContext<C> {
@@ -40,6 +57,12 @@ export interface BaseContext<C> {
   readonly sourceKinds: ExtensionPoint<SourceKind>;
   /** Jobs to schedule, keyed by id. */
   readonly jobs: ExtensionPoint<JobDefinition>;
+  /** Long-running services, keyed by id; started only when the app serves. */
+  readonly services: ExtensionPoint<ServiceDefinition>;
+  /** HTTP API routes, mounted under `/api/<routePrefix>` by whichever server runs. */
+  readonly routes: ExtensionPoint<RouteDefinition>;
+  /** Browser UI pages, mounted by `@tip/web`. */
+  readonly pages: ExtensionPoint<PageDefinition>;
   /** `tip` subcommands, keyed by name (`'blacklist export'`). */
   readonly commands: ExtensionPoint<CommandDefinition>;
   /** Another plugin's extension point (or this plugin's own). */
@@ -58,6 +81,8 @@ export interface RegisterContext<C> extends BaseContext<C> {
 
 /** The context of `init(ctx)` and `stop(ctx)`: everything is up. */
 export interface PluginContext<C> extends BaseContext<C> {
+  /** How the app was started: plugins skip work the mode does not need (no writes in `read`). */
+  readonly mode: RunMode;
   /** Resolves a service from this app's container. */
   get<T>(t: Token<T>): T;
   /** A fresh EntityManager fork; use one per unit of work. */
@@ -66,12 +91,39 @@ export interface PluginContext<C> extends BaseContext<C> {
   readonly db: Database;
   /** The scheduler. */
   readonly scheduler: Scheduler;
-  /** The app's Prometheus registry. */
+  /** The app's Prometheus registry and metric factories (`ctx.metrics.counter({...})`). */
   readonly metrics: TipMetrics;
 }
 
 /**
- * A TIP plugin: metadata plus three hooks. Built-in plugins use exactly this contract.
+ * The per-app half of a plugin: what `register` returns. Everything that belongs to one app —
+ * services, caches, connections — lives in `register`'s closure and these hooks, never in the
+ * plugin factory's closure or module scope, so one plugin object can serve two apps.
+ */
+export interface PluginInstance<C = unknown> {
+  /** Connects, warms caches; the database is migrated and ready. Bounded by `lifecycle.hookTimeout`. */
+  init?(ctx: PluginContext<C>): Promise<void> | void;
+  /** Releases resources; called in reverse order after services stopped and the scheduler drained. */
+  stop?(ctx: PluginContext<C>): Promise<void> | void;
+}
+
+/**
+ * A TIP plugin: metadata plus hooks. Built-in plugins use exactly this contract.
+ *
+ * `register` runs once **per app** and may return a {@link PluginInstance} whose `init`/`stop`
+ * share state with what `register` declared:
+ *
+ * ```ts
+ * definePlugin({
+ *   name: '@acme/tip-foo', version: '1.0.0', core: '^0.2.0',
+ *   register(ctx) {
+ *     let service: FooService | undefined;                    // this app's, nobody else's
+ *     ctx.provide(FooToken, { useFactory: () => service! });
+ *     ctx.jobs.add({ id: 'foo', trigger: every('1h'), run: () => service!.refresh() });
+ *     return { async init(ictx) { service = new FooService(ictx.db) } };
+ *   },
+ * });
+ * ```
  *
  * @typeParam C the plugin's configuration type (output of its schema)
  */
@@ -80,17 +132,25 @@ export interface TipPlugin<C = unknown> {
   readonly name: string;
   /** The plugin's version. */
   readonly version: string;
-  /** Semver range of `@tip/core` it works with, e.g. `'^0.1.0'`. */
+  /** Semver range of `@tip/core` it works with, e.g. `'^0.2.0'`. */
   readonly core: string;
   /** Names of plugins that must be installed and are registered/initialised before this one. */
   readonly dependsOn?: readonly string[];
   /** Configuration key and schema. */
   readonly config?: PluginConfigSpec<C>;
-  /** Declares entities, migrations, sources, jobs, tokens, listeners. Synchronous, no I/O. */
-  register(ctx: RegisterContext<C>): void;
-  /** Connects, warms caches; the database is migrated and ready. */
+  /**
+   * URL segment its routes are mounted under (`/api/<routePrefix>/…`); default: the name without
+   * scope and `plugin-`/`tip-plugin-`/`tip-` prefix (`@tip/plugin-blacklist` → `blacklist`).
+   */
+  readonly routePrefix?: string;
+  /**
+   * Declares entities, migrations, sources, jobs, services, routes, tokens, listeners. Synchronous,
+   * no I/O. Called once per app; return the app's {@link PluginInstance} to keep per-app state.
+   */
+  register(ctx: RegisterContext<C>): PluginInstance<C> | void;
+  /** Stateless plugins may put `init` here instead of returning it from `register` (not both). */
   init?(ctx: PluginContext<C>): Promise<void> | void;
-  /** Releases resources; called in reverse order after the scheduler drained. */
+  /** Stateless plugins may put `stop` here instead of returning it from `register` (not both). */
   stop?(ctx: PluginContext<C>): Promise<void> | void;
 }
 

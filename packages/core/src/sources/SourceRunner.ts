@@ -1,10 +1,12 @@
+import type { Token } from '../container/Container.js';
 import type { Database } from '../database/Database.js';
+import type { TipEventBus } from '../events/EventBus.js';
 import { SourceStateEntity } from '../database/entities.js';
 import { TipError, TipErrorCodes, isTipError } from '../errors/TipError.js';
 import { HttpClient, type HttpLimits, type ValidatorStore } from '../http/HttpClient.js';
 import type { ExtensionPointStore } from '../plugins/ExtensionPoint.js';
 import type { JobDefinition, JobResult, JobRun } from '../scheduler/types.js';
-import type { SourceDefinition, SourceKind, SourceRun, SourceState } from './types.js';
+import type { SourceDefinition, SourceKind, SourceReport, SourceRun, SourceState } from './types.js';
 
 const VALIDATOR_PREFIX = 'http:';
 
@@ -37,17 +39,24 @@ export class SourceRunner {
   readonly #kinds: ExtensionPointStore<SourceKind>;
   readonly #db: () => Database | undefined;
   readonly #http: HttpLimits;
+  readonly #get: <T>(token: Token<T>) => T;
+  readonly #events: TipEventBus;
 
+  /** @internal built by the app */
   constructor(options: {
     sources: ExtensionPointStore<SourceDefinition>;
     kinds: ExtensionPointStore<SourceKind>;
     db: () => Database | undefined;
     http: HttpLimits;
+    get: <T>(token: Token<T>) => T;
+    events: TipEventBus;
   }) {
     this.#sources = options.sources;
     this.#kinds = options.kinds;
     this.#db = options.db;
     this.#http = options.http;
+    this.#get = options.get;
+    this.#events = options.events;
   }
 
   /** Every registered source, optionally only those of some kinds. */
@@ -93,16 +102,24 @@ export class SourceRunner {
       get: (url) => state.get(VALIDATOR_PREFIX + url),
       set: (url, v) => state.set(VALIDATOR_PREFIX + url, v),
     };
-    const http = new HttpClient({ ...this.#http, ...source.http, signal: run.signal, validators, log: run.log });
+    const report: SourceReport = {};
+    const http = reportingClient(new HttpClient({ ...this.#http, ...source.http, signal: run.signal, validators, log: run.log }), report);
+    const db = this.#db;
     const sourceRun: SourceRun = Object.create(run, {
       source: { value: source, enumerable: true },
       http: { value: http, enumerable: true },
       state: { value: state, enumerable: true },
+      report: { value: report, enumerable: true },
+      get: { value: this.#get },
+      em: { value: () => need(db()).em() },
+      db: { get: () => need(db()) },
+      events: { value: this.#events },
     }) as SourceRun;
     let result: JobResult | void;
     try {
       result = await kind.ingest({ source, run: sourceRun, batches: source.fetch(sourceRun) });
     } catch (err) {
+      if (isTipError(err) && typeof err.details.status === 'number' && report.httpStatus === undefined) report.httpStatus = err.details.status;
       if (isTipError(err, TipErrorCodes.HTTP_NOT_MODIFIED)) {
         run.log.debug({ source: source.id }, 'source not modified');
         return { counts: { notModified: 1 } };
@@ -132,4 +149,44 @@ export class SourceRunner {
       }
     });
   }
+}
+
+function need(db: Database | undefined): Database {
+  if (!db) throw new TipError(TipErrorCodes.APP_STATE, 'the database is not open');
+  return db;
+}
+
+/**
+ * Wraps a client so the run's {@link SourceReport} follows its requests: status, URL and sizes
+ * of the last response, without the source doing anything.
+ */
+function reportingClient(http: HttpClient, report: SourceReport): HttpClient {
+  const stream = http.stream.bind(http);
+  const request = http.request.bind(http);
+  const note = (head: { url: string; status: number; notModified: boolean; wireBytes: number; headers: Record<string, string | string[] | undefined> }) => {
+    report.url = head.url;
+    report.httpStatus = head.status;
+    report.notModified = head.notModified;
+    report.bytes = head.wireBytes;
+    const type = head.headers['content-type'];
+    if (typeof type === 'string') report.contentType = type;
+  };
+  Object.defineProperties(http, {
+    stream: {
+      value: async (...args: Parameters<HttpClient['stream']>) => {
+        const res = await stream(...args);
+        note(res.response);
+        return res;
+      },
+    },
+    request: {
+      value: async (...args: Parameters<HttpClient['request']>) => {
+        const res = await request(...args);
+        note(res);
+        report.decodedBytes = res.body.length;
+        return res;
+      },
+    },
+  });
+  return http;
 }

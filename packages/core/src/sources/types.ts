@@ -1,3 +1,7 @@
+import type { EntityManager } from '@mikro-orm/sql';
+import type { Token } from '../container/Container.js';
+import type { Database } from '../database/Database.js';
+import type { TipEventBus } from '../events/EventBus.js';
 import type { HttpClient, HttpLimits } from '../http/HttpClient.js';
 import type { Duration } from '../util/duration.js';
 import type { JobResult, JobRun, RetryPolicy, Trigger } from '../scheduler/types.js';
@@ -12,7 +16,33 @@ export interface SourceState {
   delete(key: string): void;
 }
 
-/** The handle a source's `fetch` gets: a job run plus an HTTP client and state. */
+/**
+ * What one source run found out about its input, recorded with the run by the owning plugin.
+ * Core fills the HTTP fields from the last request made through `run.http`; `fetch` adds what it
+ * learns while parsing. Plugins declare their own fields by declaration merging:
+ *
+ * ```ts
+ * declare module '@tip/core' {
+ *   interface SourceReport { lines?: number; invalid?: number }
+ * }
+ * ```
+ */
+export interface SourceReport {
+  /** URL of the last request (secrets redacted). */
+  url?: string;
+  /** HTTP status of the last response (304 when not modified). */
+  httpStatus?: number;
+  /** Bytes received on the wire by the last request. */
+  bytes?: number;
+  /** Bytes after decompression. */
+  decodedBytes?: number;
+  /** Content type of the last response. */
+  contentType?: string;
+  /** True when the last request answered 304 Not Modified. */
+  notModified?: boolean;
+}
+
+/** The handle a source's `fetch` gets: a job run plus an HTTP client, state, a report and the app. */
 export interface SourceRun extends JobRun {
   /** The source being fetched. */
   readonly source: SourceDefinition;
@@ -20,6 +50,16 @@ export interface SourceRun extends JobRun {
   readonly http: HttpClient;
   /** Persisted per-source state. */
   readonly state: SourceState;
+  /** What this run found out (typed slot shared by `fetch` and the ingester); see {@link SourceReport}. */
+  readonly report: SourceReport;
+  /** Resolves a service from the app's container (another plugin's service, core's tokens). */
+  get<T>(token: Token<T>): T;
+  /** A fresh EntityManager fork of the app's database. */
+  em(): EntityManager;
+  /** The app's database. */
+  readonly db: Database;
+  /** The app's event bus. */
+  readonly events: TipEventBus;
 }
 
 /**
