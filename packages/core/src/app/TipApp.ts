@@ -116,6 +116,8 @@ export class TipApp implements AsyncDisposable {
   #stopRequested = false;
   #pruning: Promise<void> | undefined;
   #services: ServiceSupervisor | undefined;
+  /** Create a missing database when opening it (`migrate({ create: true })`). */
+  #create = false;
   #db: Database | undefined;
   #scheduler: Scheduler | undefined;
   #history: RunHistory | undefined;
@@ -286,9 +288,11 @@ export class TipApp implements AsyncDisposable {
 
   /**
    * Applies pending migrations of core and every plugin, then closes the database (for `tip migrate`).
+   * @param options `create`: create a missing PostgreSQL database first (never done implicitly)
    * @returns names of the migrations applied
    */
-  async migrate(): Promise<string[]> {
+  async migrate(options: { create?: boolean } = {}): Promise<string[]> {
+    this.#create = options.create ?? false;
     if (this.#state !== 'created') throw new TipError(TipErrorCodes.APP_STATE, `cannot migrate an app that is ${this.#state}`);
     this.#state = 'starting';
     try {

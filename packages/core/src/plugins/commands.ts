@@ -25,12 +25,17 @@ export interface CommandRunContext {
 
 /**
  * A `tip` subcommand contributed by a plugin (`ctx.commands.add(...)`), e.g. `tip blacklist export`.
- * The CLI starts the app without scheduling before `run`, so the plugin's services are ready, and
- * stops it afterwards.
+ * The CLI starts the app in the command's `mode` before `run` (plugins are initialised, nothing is
+ * scheduled, no service starts) and stops it afterwards.
  */
 export interface CommandDefinition {
   /** The words after `tip`, e.g. `'blacklist export'`. */
   name: string;
+  /**
+   * `'read'` (default): the command only reads — the database must exist and be migrated, and
+   * plugins' `init` sees `ctx.mode === 'read'`. `'run'`: the command may write and run jobs.
+   */
+  mode?: 'read' | 'run';
   /** One line for `tip --help`. */
   summary: string;
   /** Positional arguments in the usage line, e.g. `<file>`. */
