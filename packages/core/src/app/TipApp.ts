@@ -1,56 +1,51 @@
-import type { EntitySchema } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/sql';
-import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { coreConfigSchema, type CoreConfig } from '../config/schema.js';
-import { deepFreeze, validateConfig, type ConfigSection } from '../config/validate.js';
+import type { CoreConfig } from '../config/schema.js';
 import { TipContainer, type Token } from '../container/Container.js';
-import { Database } from '../database/Database.js';
+import type { Database } from '../database/Database.js';
 import { coreEntities } from '../database/entities.js';
-import { coreMigrations, type TipMigration } from '../database/migrations.js';
-import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
-import type { PageDefinition, RouteDefinition } from '../routes/types.js';
-import type { MountedRoute } from '../routes/RouteRouter.js';
-import { ServiceSupervisor } from '../services/ServiceSupervisor.js';
-import type { ServiceDefinition } from '../services/types.js';
-import { coreRoutes } from './coreRoutes.js';
-import type { AppHealth, DatabaseHealth } from './health.js';
-import { defaultRoutePrefix, pluginError, withTimeout } from './hooks.js';
+import { coreMigrations } from '../database/migrations.js';
+import { TipError, TipErrorCodes } from '../errors/TipError.js';
 import { TipEventBus } from '../events/EventBus.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { TipMetrics } from '../metrics/Metrics.js';
-import { ExtensionPointStore, extensionPoint, type ExtensionPoint, type ExtensionPointRef } from '../plugins/ExtensionPoint.js';
+import { ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from '../plugins/ExtensionPoint.js';
 import { orderPlugins } from '../plugins/order.js';
-import type { CommandDefinition } from '../plugins/commands.js';
-import type { BaseContext, PluginContext, PluginInstance, RegisterContext, RunMode, TipPlugin } from '../plugins/types.js';
+import type { RunMode, TipPlugin } from '../plugins/types.js';
+import type { MountedRoute } from '../routes/RouteRouter.js';
 import { InProcessScheduler } from '../scheduler/InProcessScheduler.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
+import { ServiceSupervisor } from '../services/ServiceSupervisor.js';
 import { SourceRunner } from '../sources/SourceRunner.js';
-import type { SourceDefinition, SourceKind } from '../sources/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
 import { CORE_VERSION } from '../version.js';
+import { validateAppConfig } from './appConfig.js';
+import { openAppDatabase, pingDatabase } from './appDatabase.js';
+import { coreRoutes } from './coreRoutes.js';
+import type { AppHealth } from './health.js';
+import { defaultRoutePrefix } from './hooks.js';
+import { PluginHost } from './PluginHost.js';
+import { CorePoints } from './points.js';
 import { CoreTokens } from './tokens.js';
 
-/** Core's built-in extension points. */
-export const CorePoints = {
-  sources: extensionPoint<SourceDefinition>('tip.sources', { keyOf: (s) => s.id }),
-  sourceKinds: extensionPoint<SourceKind>('tip.sourceKinds', { keyOf: (k) => k.kind }),
-  jobs: extensionPoint<JobDefinition>('tip.jobs', { keyOf: (j) => j.id }),
-  commands: extensionPoint<CommandDefinition>('tip.commands', { keyOf: (c) => c.name }),
-  services: extensionPoint<ServiceDefinition>('tip.services', { keyOf: (s) => s.id }),
-  routes: extensionPoint<RouteDefinition>('tip.routes'),
-  pages: extensionPoint<PageDefinition>('tip.pages', { keyOf: (p) => p.id }),
-} as const;
+export { CorePoints } from './points.js';
 
 /** Everything a scheduler backend is built from. */
 export interface SchedulerDeps {
+  /** The scheduler's clock. */
   clock: Clock;
+  /** The app's event bus (`after` triggers, job events). */
   events: TipEventBus;
+  /** Persists runs and plans. */
   history: RunHistory;
+  /** Logger with `{ component: 'scheduler' }`. */
   log: Logger;
+  /** The app's metrics. */
   metrics: TipMetrics;
+  /** Core's validated config. */
   config: Readonly<CoreConfig>;
+  /** The app's database. */
   db: Database;
 }
 
@@ -103,34 +98,46 @@ export class TipApp implements AsyncDisposable {
   readonly clock: Clock;
   readonly #options: CreateTipOptions;
   readonly #points = new Map<string, ExtensionPointStore<unknown>>();
+  readonly #host: PluginHost;
   #log: Logger;
   #state: TipAppState = 'created';
   #config: Readonly<CoreConfig> | undefined;
   #pluginConfigs = new Map<string, unknown>();
   #plugins: AnyPlugin[] = [];
-  #initialised: AnyPlugin[] = [];
-  #instances = new Map<AnyPlugin, PluginInstance<unknown>>();
   #loaded = false;
   #mode: RunMode = 'run';
   #starting: Promise<unknown> | undefined;
   #stopRequested = false;
   #pruning: Promise<void> | undefined;
   #services: ServiceSupervisor | undefined;
-  /** Create a missing database when opening it (`migrate({ create: true })`). */
-  #create = false;
   #db: Database | undefined;
   #scheduler: Scheduler | undefined;
   #history: RunHistory | undefined;
   #sourceRunner: SourceRunner | undefined;
-  #entities: EntitySchema[] = [...coreEntities];
-  #migrations: Array<{ owner: string; migration: TipMigration }> = coreMigrations.map((m) => ({ owner: '@tip/core', migration: m }));
 
+  /** Use {@link createTip}. */
   constructor(options: CreateTipOptions = {}) {
     this.#options = options;
     this.#log = options.logger ?? createLogger({ level: 'info' });
     this.events = new TipEventBus(this.#log);
     this.metrics = new TipMetrics(false);
     this.clock = options.clock ?? systemClock;
+    this.#host = new PluginHost(
+      {
+        container: this.container,
+        events: this.events,
+        metrics: this.metrics,
+        point: (ref) => this.#point(ref),
+        log: () => this.#log,
+        core: () => this.config,
+        pluginConfig: (key) => this.#pluginConfigs.get(key),
+        sourceRunner: () => this.sources,
+        db: () => this.db,
+        scheduler: () => this.scheduler,
+        mode: () => this.#mode,
+      },
+      { entities: coreEntities, migrations: coreMigrations },
+    );
   }
 
   /** Current lifecycle state. */
@@ -256,13 +263,13 @@ export class TipApp implements AsyncDisposable {
       await this.load();
       this.#checkStop();
       const read = this.#mode === 'read';
-      await this.#openDatabase(!read && this.config.database.autoMigrate);
+      await this.#openDatabase({ migrate: !read && this.config.database.autoMigrate, create: false, readOnly: read });
       this.#checkStop();
       this.#buildServices();
+      const hookMs = parseDuration(this.config.lifecycle.hookTimeout, 'lifecycle.hookTimeout');
       for (const plugin of this.#plugins) {
         this.#checkStop();
-        await this.#hook(plugin, 'init');
-        this.#initialised.push(plugin);
+        await this.#host.init(plugin, hookMs);
       }
       this.#scheduleJobs();
       this.#checkStop();
@@ -292,12 +299,11 @@ export class TipApp implements AsyncDisposable {
    * @returns names of the migrations applied
    */
   async migrate(options: { create?: boolean } = {}): Promise<string[]> {
-    this.#create = options.create ?? false;
     if (this.#state !== 'created') throw new TipError(TipErrorCodes.APP_STATE, `cannot migrate an app that is ${this.#state}`);
     this.#state = 'starting';
     try {
       await this.load();
-      return await this.#openDatabase(true);
+      return await this.#openDatabase({ migrate: true, create: options.create ?? false, readOnly: false });
     } finally {
       await this.#db?.close();
       this.#db = undefined;
@@ -332,81 +338,27 @@ export class TipApp implements AsyncDisposable {
 
   async #prepare(): Promise<void> {
     const plugins = orderPlugins((this.#options.plugins ?? []) as AnyPlugin[], CORE_VERSION);
-    const raw = this.#options.config ?? {};
-    const sections: ConfigSection[] = [{ key: '', owner: '@tip/core', schema: coreConfigSchema as unknown as StandardSchemaV1 }];
-    const keys = new Map<string, string>();
-    for (const p of plugins) {
-      if (!p.config) continue;
-      const clash = keys.get(p.config.key);
-      if (clash || ['database', 'scheduler', 'http', 'log', 'metrics', 'lifecycle'].includes(p.config.key)) {
-        throw new TipError(TipErrorCodes.PLUGIN_DUPLICATE, `config key "${p.config.key}" of ${p.name} is already used by ${clash ?? '@tip/core'}`, {
-          details: { key: p.config.key, plugins: [p.name, clash ?? '@tip/core'] },
-        });
-      }
-      keys.set(p.config.key, p.name);
-      sections.push({ key: p.config.key, owner: p.name, schema: p.config.schema as StandardSchemaV1, unknownKeys: p.config.unknownKeys ?? 'reject' } as ConfigSection);
-    }
-    const values = await validateConfig(raw, sections, this.#options.configSource ?? 'config');
-    const core = values.get('') as CoreConfig;
-    for (const k of keys.keys()) delete (core as Record<string, unknown>)[k];
-    this.#config = deepFreeze(core);
-    for (const [k, v] of values) if (k !== '') this.#pluginConfigs.set(k, deepFreeze(v ?? {}));
-    if (!this.#options.logger) this.#log = createLogger({ level: core.log.level });
+    const config = await validateAppConfig(plugins, this.#options.config ?? {}, this.#options.configSource ?? 'config');
+    this.#config = config.core;
+    this.#pluginConfigs = config.plugins;
+    if (!this.#options.logger) this.#log = createLogger({ level: config.core.log.level });
     this.#plugins = plugins;
     this.#sourceRunner = new SourceRunner({
       sources: this.#point(CorePoints.sources),
       kinds: this.#point(CorePoints.sourceKinds),
       db: () => this.#db,
-      http: core.http,
+      http: config.core.http,
       get: (t) => this.container.get(t),
       events: this.events,
     });
     this.#point(CorePoints.routes).as('@tip/core').add(...coreRoutes(this));
-    for (const plugin of plugins) this.#register(plugin);
+    for (const plugin of plugins) this.#host.register(plugin);
   }
 
-  #register(plugin: AnyPlugin): void {
-    const ctx: RegisterContext<unknown> = {
-      ...this.#baseContext(plugin),
-      entities: (...schemas) => this.#entities.push(...schemas),
-      migrations: (...migrations) => this.#migrations.push(...migrations.map((migration) => ({ owner: plugin.name, migration }))),
-    };
-    let instance: PluginInstance<unknown> | void;
-    try {
-      instance = plugin.register(ctx);
-    } catch (err) {
-      throw pluginError(plugin, 'register', err);
-    }
-    if (instance && (plugin.init || plugin.stop)) {
-      throw new TipError(TipErrorCodes.PLUGIN_FAILED, `plugin ${plugin.name} defines init/stop both on the plugin and in what register() returns: keep one`, {
-        details: { plugin: plugin.name, hook: 'register' },
-      });
-    }
-    this.#instances.set(plugin, instance ?? { init: plugin.init?.bind(plugin), stop: plugin.stop?.bind(plugin) });
-  }
-
-  async #openDatabase(migrate: boolean): Promise<string[]> {
-    const cfg = this.config;
-    this.#db = await Database.open({
-      url: cfg.database.url,
-      baseDir: cfg.baseDir,
-      entities: this.#entities,
-      migrations: this.#migrations,
-      poolSize: cfg.database.poolSize,
-      log: this.#log,
-    });
-    if (migrate) {
-      const applied = await this.#db.migrate();
-      if (applied.length > 0) this.#log.info({ applied }, `applied ${applied.length} migration(s)`);
-      return applied;
-    }
-    const pending = await this.#db.pendingMigrations();
-    if (pending.length > 0) {
-      throw new TipError(TipErrorCodes.DB_FAILED, `${this.#db.where} has ${pending.length} pending migration(s): run "tip migrate" (or set database.autoMigrate)`, {
-        details: { pending },
-      });
-    }
-    return [];
+  async #openDatabase(o: { migrate: boolean; create: boolean; readOnly: boolean }): Promise<string[]> {
+    const { db, applied } = await openAppDatabase({ config: this.config, entities: this.#host.entities, migrations: this.#host.migrations, log: this.#log, ...o });
+    this.#db = db;
+    return applied;
   }
 
   #buildServices(): void {
@@ -436,13 +388,8 @@ export class TipApp implements AsyncDisposable {
   }
 
   #scheduleJobs(): void {
-    const jobs = this.#point(CorePoints.jobs);
-    jobs.seal();
-    for (const job of jobs.list()) this.scheduler.add(job, jobs.ownerOf(job));
-    const sources = this.#point(CorePoints.sources);
-    for (const source of sources.list()) {
-      if (source.schedule !== undefined) this.scheduler.add(this.sources.job(source, { trigger: source.schedule }), sources.ownerOf(source));
-    }
+    this.#point(CorePoints.jobs).seal();
+    for (const { job, plugin } of this.jobDefinitions()) this.scheduler.add(job, plugin);
   }
 
   #startServices(): void {
@@ -458,37 +405,20 @@ export class TipApp implements AsyncDisposable {
     this.#services.start(point.list().map((def) => ({ def, plugin: point.ownerOf(def) })));
   }
 
+  /** Services first, then the scheduler (drain), plugins in reverse, the pruning, the database. Never throws. */
   async #teardown(): Promise<void> {
-    if (this.#services) {
+    const step = async (what: string, fn: () => Promise<void> | undefined) => {
       try {
-        await this.#services.stop();
+        await fn();
       } catch (err) {
-        this.#log.error({ err }, 'stopping services failed');
+        this.#log.error({ err }, `${what} failed`);
       }
-    }
-    if (this.#scheduler) {
-      try {
-        await this.#scheduler.stop({ drainTimeout: this.#config?.scheduler.drainTimeout });
-      } catch (err) {
-        this.#log.error({ err }, 'stopping the scheduler failed');
-      }
-    }
-    for (const plugin of [...this.#initialised].reverse()) {
-      try {
-        await this.#hook(plugin, 'stop');
-      } catch (err) {
-        this.#log.error({ err, plugin: plugin.name }, `stopping plugin ${plugin.name} failed`);
-      }
-    }
-    this.#initialised = [];
+    };
+    await step('stopping services', () => this.#services?.stop());
+    await step('stopping the scheduler', () => this.#scheduler?.stop({ drainTimeout: this.#config?.scheduler.drainTimeout }));
+    if (this.#config) await this.#host.stopAll(parseDuration(this.#config.lifecycle.hookTimeout, 'lifecycle.hookTimeout'));
     await this.#pruning;
-    if (this.#db) {
-      try {
-        await this.#db.close();
-      } catch (err) {
-        this.#log.error({ err }, 'closing the database failed');
-      }
-    }
+    await step('closing the database', () => this.#db?.close());
     this.events.clear();
     this.container.dispose();
   }
@@ -500,49 +430,6 @@ export class TipApp implements AsyncDisposable {
       if (removed > 0) this.#log.info({ removed }, 'pruned old job runs');
     } catch (err) {
       this.#log.warn({ err }, 'pruning job history failed');
-    }
-  }
-
-  // ---- contexts -------------------------------------------------------------------------
-
-  #baseContext(plugin: AnyPlugin): BaseContext<unknown> {
-    const log = this.#log.child({ plugin: plugin.name });
-    return {
-      config: (plugin.config ? this.#pluginConfigs.get(plugin.config.key) : deepFreeze({})) as Readonly<unknown>,
-      core: this.config,
-      log,
-      events: this.events,
-      provide: (t, provider) => this.container.provide(t, provider),
-      sources: this.#point(CorePoints.sources).as(plugin.name),
-      sourceKinds: this.#point(CorePoints.sourceKinds).as(plugin.name),
-      jobs: this.#point(CorePoints.jobs).as(plugin.name),
-      services: this.#point(CorePoints.services).as(plugin.name),
-      routes: this.#point(CorePoints.routes).as(plugin.name),
-      pages: this.#point(CorePoints.pages).as(plugin.name),
-      commands: this.#point(CorePoints.commands).as(plugin.name),
-      extend: <T>(ref: ExtensionPointRef<T>) => this.#point(ref).as(plugin.name),
-      sourceRunner: this.sources,
-    };
-  }
-
-  async #hook(plugin: AnyPlugin, hook: 'init' | 'stop'): Promise<void> {
-    const instance = this.#instances.get(plugin);
-    const fn = instance?.[hook];
-    if (!fn) return;
-    const ctx: PluginContext<unknown> = {
-      ...this.#baseContext(plugin),
-      mode: this.#mode,
-      get: (t) => this.container.get(t),
-      em: () => this.db.em(),
-      db: this.db,
-      scheduler: this.scheduler,
-      metrics: this.metrics,
-    };
-    const limit = parseDuration(this.config.lifecycle.hookTimeout, 'lifecycle.hookTimeout');
-    try {
-      await withTimeout({ plugin: plugin.name, hook }, limit, () => fn.call(instance, ctx));
-    } catch (err) {
-      throw pluginError(plugin, hook, err);
     }
   }
 
@@ -560,24 +447,6 @@ export class TipApp implements AsyncDisposable {
       throw new TipError(TipErrorCodes.APP_STATE, `the ${what} is not available: the app is ${this.#state}`, { details: { state: this.#state } });
     }
     return value;
-  }
-}
-
-async function pingDatabase(db: Database, timeoutMs: number): Promise<DatabaseHealth> {
-  const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      db.em().getConnection().execute('select 1'),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return { ok: true, latencyMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    return { ok: false, latencyMs: Math.round(performance.now() - started), error: `${db.where}: ${describeError(err)}` };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
