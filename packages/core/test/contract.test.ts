@@ -354,3 +354,15 @@ describe('sources reach the app', () => {
     expect(seen).toEqual([['hello', '1', 'sqlite'], { contentType: 'text/x-greeting' }]);
   });
 });
+
+describe('event-loop delay', () => {
+  it('is exposed as a metric while the app runs', async () => {
+    await using t = await startTestTip({ plugins: [], start: { schedule: false } });
+    const until = Date.now() + 60;
+    while (Date.now() < until) {
+      // block the loop a little so the histogram has samples
+    }
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await t.app.metrics.text()).toMatch(/tip_event_loop_delay_seconds\{quantile="0.99"\} [0-9.e-]+/);
+  });
+});

@@ -8,6 +8,7 @@ import { TipError, TipErrorCodes } from '../errors/TipError.js';
 import { TipEventBus } from '../events/EventBus.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { TipMetrics } from '../metrics/Metrics.js';
+import { trackEventLoopDelay } from '../metrics/eventLoop.js';
 import { ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from '../plugins/ExtensionPoint.js';
 import { orderPlugins } from '../plugins/order.js';
 import type { RunMode, TipPlugin } from '../plugins/types.js';
@@ -110,6 +111,7 @@ export class TipApp implements AsyncDisposable {
   #stopRequested = false;
   #pruning: Promise<void> | undefined;
   #services: ServiceSupervisor | undefined;
+  #untrackLoop: (() => void) | undefined;
   #db: Database | undefined;
   #scheduler: Scheduler | undefined;
   #history: RunHistory | undefined;
@@ -275,6 +277,7 @@ export class TipApp implements AsyncDisposable {
       this.#checkStop();
       if (!read && (options.schedule ?? this.config.scheduler.enabled)) await this.scheduler.start();
       if (this.#mode === 'serve') this.#startServices();
+      if (!read) this.#untrackLoop = trackEventLoopDelay(this.metrics);
       if (!read) this.#pruning = this.#prune();
       this.#checkStop();
       this.#state = 'started';
@@ -419,6 +422,7 @@ export class TipApp implements AsyncDisposable {
     if (this.#config) await this.#host.stopAll(parseDuration(this.#config.lifecycle.hookTimeout, 'lifecycle.hookTimeout'));
     await this.#pruning;
     await step('closing the database', () => this.#db?.close());
+    this.#untrackLoop?.();
     this.events.clear();
     this.container.dispose();
   }
