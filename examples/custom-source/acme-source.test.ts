@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '@tip/plugin-blacklist';
-// @ts-expect-error plain JavaScript example without type declarations
-import acmeSource from './acme-source.mjs';
+import acmeSource from './acme-source.ts';
 
 let server: Server;
 let url = '';

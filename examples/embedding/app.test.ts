@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDatabase, testDialects } from '@tip/core/testing';
-// @ts-expect-error plain JavaScript example without type declarations
-import { startService } from './app.mjs';
+import { startService } from './app.ts';
 
 let feeds: Server;
 let feedUrl = '';

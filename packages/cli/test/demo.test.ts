@@ -15,7 +15,7 @@ interface Run {
 
 it('runs the demo deployment: feeds group, children per source, clean stop', async () => {
   const data = tempDir('tip-demo-');
-  const p = spawnNode([join(ROOT, 'examples/demo/run.mjs'), '--port', '0', '--data', data], { TIP_DEMO_LOG_FORMAT: 'json' });
+  const p = spawnNode([join(ROOT, 'examples/demo/run.ts'), '--port', '0', '--data', data], { TIP_DEMO_LOG_FORMAT: 'json' });
   const [, url] = await waitForOutput(p, /^TIP is running at (http:\/\/127\.0\.0\.1:\d+\/)$/m);
 
   const jobs = JSON.parse((await get(`${url}api/jobs`)).body) as Array<{ id: string; group: boolean; triggers: Array<{ text: string }> }>;

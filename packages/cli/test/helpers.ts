@@ -9,7 +9,7 @@ export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 /** The built CLI entry point. */
 export const BIN = join(ROOT, 'packages/cli/dist/bin.js');
 /** The test plugin module. */
-export const FIXTURE_PLUGIN = join(ROOT, 'packages/cli/test/fixtures/test-plugin.mjs');
+export const FIXTURE_PLUGIN = join(ROOT, 'packages/cli/test/fixtures/test-plugin.ts');
 /** Upper bound of every wait in these tests. */
 export const WAIT_MS = 20_000;
 

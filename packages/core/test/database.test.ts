@@ -76,7 +76,7 @@ describe.each(testDialects())('database on %s', (dialect) => {
     writeFileSync(file, 'not a directory');
     const url = dialect === 'sqlite' ? `sqlite:${file}/tip.sqlite` : 'postgres://postgres:secret@127.0.0.1:1/nope';
     const app = await createTip({ config: { database: { url }, log: { level: 'silent' } } });
-    const err = await app.start().catch((e: unknown) => e as { code: string; message: string });
+    const err = (await app.start().catch((e: unknown) => e)) as { code: string; message: string };
     expect(err).toMatchObject({ code: TipErrorCodes.DB_FAILED });
     expect(err.message).not.toContain('secret');
     expect(err.message).toContain(dialect === 'sqlite' ? `${file}/tip.sqlite` : '127.0.0.1:1');

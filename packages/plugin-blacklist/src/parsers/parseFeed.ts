@@ -41,11 +41,11 @@ export interface FeedDecodeLimits {
  * @throws TipError `TIP_CONFIG_INVALID` for an unknown format (listing the known ones) or a bad
  *   option; `TIP_HTTP_TOO_LARGE` / `TIP_HTTP_TRUNCATED` from decoding
  */
-export function parseFeed<O extends ParserOptions>(
+export function parseFeed<O extends object = ParserOptions>(
   registry: ParserRegistry,
   format: string,
   body: Uint8Array | string,
-  options?: O,
+  options?: O & ParserOptions,
   limits: number | FeedDecodeLimits = DEFAULT_MAX_FEED_BYTES,
 ): ParseFeedResult {
   const parser = registry.get(format);

@@ -2,11 +2,25 @@
 // (`{"data":[{"indicator":"…","kind":"ip"}]}`), without touching the blacklist plugin's code.
 // The blacklist plugin ingests it (diff, history, weights, exports) like any built-in feed.
 //
-//   plugins: ["@tip/plugin-blacklist", ["./acme-source.mjs", { "url": "https://api.acme.example/v1/bad-ips" }]]
+//   plugins: ["@tip/plugin-blacklist", ["./acme-source.ts", { "url": "https://api.acme.example/v1/bad-ips" }]]
 import { definePlugin, defineSource } from '@tip/core';
 
-/** @param {{ url: string, token?: string }} options */
-export default function acmeSource(options) {
+/** Options of {@link acmeSource}. */
+export interface AcmeSourceOptions {
+  /** The API endpoint answering `{"data":[{"indicator":"…"}]}`. */
+  url: string;
+  /** Bearer token sent in the `authorization` header (optional). */
+  token?: string;
+}
+
+/** One entry of the API's `data` array. */
+interface AcmeEntry {
+  indicator?: unknown;
+  kind?: string;
+}
+
+/** The plugin factory: adds the `acme-bad-ips` blacklist source reading `options.url`. */
+export default function acmeSource(options: AcmeSourceOptions) {
   if (!options?.url) throw new Error('acme-source: option "url" is required');
   return definePlugin({
     name: '@acme/tip-source-acme',
@@ -15,7 +29,7 @@ export default function acmeSource(options) {
     dependsOn: ['@tip/plugin-blacklist'],
     register(ctx) {
       ctx.sources.add(
-        defineSource({
+        defineSource<string>({
           id: 'acme-bad-ips',
           kind: 'blacklist', // ingested by @tip/plugin-blacklist (it runs as child "blacklist/acme-bad-ips")
           title: 'ACME bad IPs API',
@@ -23,10 +37,11 @@ export default function acmeSource(options) {
           meta: { url: options.url, format: 'acme-json', category: 'scanner', license: 'ACME customer terms' },
           async *fetch(run) {
             // run.http: timeouts, size limits, conditional GET (ETag remembered after a good commit)
-            const doc = await run.http.json(options.url, options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {});
+            const doc = await run.http.json<{ data?: unknown }>(options.url, options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {});
             if (!doc || !Array.isArray(doc.data)) throw new Error(`acme-source: ${options.url} did not return {"data": [...]}`);
             // Raw strings are canonicalised by the blacklist plugin; invalid ones are counted.
-            yield doc.data.filter((d) => d && typeof d.indicator === 'string').map((d) => d.indicator);
+            const entries = doc.data as Array<AcmeEntry | null>;
+            yield entries.flatMap((d) => (d && typeof d.indicator === 'string' ? [d.indicator] : []));
           },
         }),
       );

@@ -2,7 +2,7 @@
 // The TIP demo deployment (`./dev demo`): a fresh SQLite database, the demo plugin fetching
 // sample feeds from a local server, and the status page. Needs the build (`./dev build`).
 //
-//   node examples/demo/run.mjs [--port <n>] [--data <dir>]
+//   node examples/demo/run.ts [--port <n>] [--data <dir>]
 //     --port  status page port (default $PORT or 8080; 0 picks a free port)
 //     --data  data folder, wiped at start (default $TIP_DEMO_DATA or examples/demo/data)
 //   $TIP_DEMO_LOG_FORMAT=json prints pino JSON lines instead of readable ones.
@@ -17,7 +17,7 @@ const { values } = parseArgs({
   options: { port: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 if (values.help) {
-  console.log('usage: node examples/demo/run.mjs [--port <n>] [--data <dir>]');
+  console.log('usage: node examples/demo/run.ts [--port <n>] [--data <dir>]');
   process.exit(0);
 }
 const port = values.port ?? process.env.PORT ?? '8080';
@@ -40,7 +40,7 @@ console.log(`demo: data in ${dataDir}; stop with Ctrl+C`);
 
 // The blacklist plugin's feeds are served by a local feed server too; their URLs are only known
 // once it listens, so they reach the config through an environment override.
-const { startFeedServer } = await import('./feed-server.mjs');
+const { startFeedServer } = await import('./feed-server.ts');
 const feeds = await startFeedServer({ dir: join(here, 'feeds'), failEvery: 0 });
 process.env.TIP_BLACKLIST__FEEDS = JSON.stringify([
   { id: 'demo-drop', title: 'Demo DROP-style netblocks', url: `${feeds.url}/feeds/bl-drop.txt`, format: 'drop', category: 'malware', license: 'sample data' },
@@ -49,7 +49,7 @@ process.env.TIP_BLACKLIST__FEEDS = JSON.stringify([
   { id: 'demo-phishing', title: 'Demo phishing URLs', url: `${feeds.url}/feeds/bl-phishing-urls.txt`, format: 'plain', category: 'phishing', license: 'sample data' },
 ]);
 
-const { main } = await import(cli.href);
+const { main } = (await import(cli.href)) as typeof import('@tip/cli');
 const code = await main([
   'run',
   '--config', join(here, 'tip.config.json'),

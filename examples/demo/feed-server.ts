@@ -3,23 +3,42 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Logger } from '@tip/core';
 
-const TYPES = { '.txt': 'text/plain; charset=utf-8', '.csv': 'text/csv; charset=utf-8' };
+const TYPES: Record<string, string> = { '.txt': 'text/plain; charset=utf-8', '.csv': 'text/csv; charset=utf-8' };
+
+/** Options of {@link startFeedServer}. */
+export interface FeedServerOptions {
+  /** Folder holding the sample feed files. */
+  dir: string;
+  /** The flaky mirror answers 503 on every `failEvery`-th request (default 3, 0 = never). */
+  failEvery?: number;
+  /** Where request failures are logged (optional). */
+  log?: Pick<Logger, 'error'>;
+}
+
+/** A running feed server. */
+export interface FeedServer {
+  /** Base URL, `http://127.0.0.1:<port>`. */
+  url: string;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+}
 
 /**
  * Starts the feed server.
  *   GET /feeds/<file>     a sample feed; phishing.csv grows by one "live" row per minute of uptime
  *   GET /mirror/drop.txt  a flaky mirror of drop.txt: every `failEvery`-th request answers 503
- * @returns {Promise<{ url: string, close(): Promise<void> }>}
  */
-export async function startFeedServer({ dir, failEvery = 3, log }) {
+export async function startFeedServer({ dir, failEvery = 3, log }: FeedServerOptions): Promise<FeedServer> {
   const startedAt = Date.now();
   let mirrorRequests = 0;
   const server = createServer(async (req, res) => {
     try {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      let file;
+      let file: string;
       if (path === '/mirror/drop.txt') {
         mirrorRequests++;
         if (failEvery > 0 && mirrorRequests % failEvery === 0) {
@@ -49,14 +68,14 @@ export async function startFeedServer({ dir, failEvery = 3, log }) {
       res.end();
     }
   });
-  await new Promise((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(0, '127.0.0.1', () => resolve());
   });
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () =>
-      new Promise((resolve) => {
+      new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -64,7 +83,7 @@ export async function startFeedServer({ dir, failEvery = 3, log }) {
 }
 
 /** One made-up phishing URL per full minute since the server started (at most 30). */
-function liveRows(startedAt) {
+function liveRows(startedAt: number): string {
   const minutes = Math.min(30, Math.floor((Date.now() - startedAt) / 60_000));
   let rows = '';
   for (let i = 1; i <= minutes; i++) {

@@ -1,7 +1,7 @@
 // Benchmark: ingest a 1M-indicator feed into SQLite and PostgreSQL through the blacklist plugin's
 // ingestion, and re-ingest it with 1% churn, against a raw-driver baseline measured in the same run
 // (better-sqlite3 prepared inserts in one transaction; unnest() inserts with pg).
-// Usage: node --expose-gc bench/blacklist/run.mjs [--n 1000000] [--dialects sqlite,postgresql]
+// Usage: node --expose-gc bench/blacklist/run.ts [--n 1000000] [--dialects sqlite,postgresql]
 // Goals: first ingest >= 0.5x raw speed; 1%-churn re-ingest >= 5x faster than the first.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ const policy = { maxInvalidRatio: 0.25, allowEmpty: false };
 let seed = 42;
 const rnd = () => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed >>> 0; }; // xorshift32
 const ip = () => { let a; do a = 11 + (rnd() % 212); while (a === 127); return `${a}.${rnd() % 256}.${rnd() % 256}.${1 + (rnd() % 254)}`; };
-const unique = new Set();
+const unique = new Set<string>();
 while (unique.size < N + CHURN) unique.add(ip());
 const all = [...unique];
 const v1 = all.slice(0, N);
@@ -33,14 +33,21 @@ const v2 = all.slice(CHURN, N + CHURN); // 1% dropped from the head, 1% new at t
 const feed1 = `# bench feed\n${v1.join('\n')}\n`;
 const feed2 = `# bench feed\n${v2.join('\n')}\n`;
 
-const time = async (fn) => { globalThis.gc?.(); const t = process.hrtime.bigint(); const r = await fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };
+const time = async <T>(fn: () => T | Promise<T>): Promise<[number, T]> => { globalThis.gc?.(); const t = process.hrtime.bigint(); const r = await fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };
+
+/** A benchmark database: its URL, the SQLite file (SQLite only), and how to drop it. */
+interface Target {
+  url: string;
+  file?: string;
+  drop(): Promise<void>;
+}
 const rss = () => process.resourceUsage().maxRSS / 1024;
 const registry = ParserRegistry.withDefaults();
-const parse = (text) => parseFeed(registry, 'plain', text, {}, 256 * 1024 * 1024);
+const parse = (text: string) => parseFeed(registry, 'plain', text, {}, 256 * 1024 * 1024);
 const [parseMs, check] = await time(() => parse(feed1));
 if (check.set.size !== N) throw new Error('parse lost entries');
 
-async function target(dialect) {
+async function target(dialect: string): Promise<Target> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'tip-blbench-'));
     return { url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -51,15 +58,15 @@ async function target(dialect) {
   const u = new URL(PG_ADMIN); u.pathname = `/${name}`;
   return { url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${name} with (force)`); await c.end(); } };
 }
-async function migrated(dialect) {
+async function migrated(dialect: string): Promise<Target> {
   const t = await target(dialect);
   const app = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });
   await app.migrate();
   return t;
 }
 
-async function rawSqlite(t) {
-  const db = new Database(t.file);
+async function rawSqlite(t: Target): Promise<number> {
+  const db = new Database(t.file ?? '');
   db.pragma('journal_mode = wal');
   const ins = db.prepare('insert into bl_indicator (type, value, first_seen) values (?, ?, ?)');
   const lst = db.prepare('insert into bl_listing (source_id, indicator_id, first_seen) values (?, ?, ?)');
@@ -68,14 +75,14 @@ async function rawSqlite(t) {
   db.close();
   return ms;
 }
-async function rawPostgres(t) {
+async function rawPostgres(t: Target): Promise<number> {
   const c = new pg.Client({ connectionString: t.url });
   await c.connect();
   const now = Date.now();
   const [ms] = await time(async () => {
     await c.query('begin');
     for (let i = 0; i < v1.length; i += 50_000) {
-      const { rows } = await c.query(`insert into bl_indicator (type, value, first_seen) select 'ip', v, $2 from unnest($1::text[]) as u(v) returning id`, [v1.slice(i, i + 50_000), now]);
+      const { rows } = await c.query<{ id: number }>(`insert into bl_indicator (type, value, first_seen) select 'ip', v, $2 from unnest($1::text[]) as u(v) returning id`, [v1.slice(i, i + 50_000), now]);
       await c.query(`insert into bl_listing (source_id, indicator_id, first_seen) select 'raw', id, $2 from unnest($1::int[]) as u(id)`, [rows.map((r) => r.id), now]);
     }
     await c.query('commit');
@@ -84,7 +91,7 @@ async function rawPostgres(t) {
   return ms;
 }
 
-async function tip(t) {
+async function tip(t: Target): Promise<{ first: number; churn: number }> {
   const app = await createTip({ logger: silent, config: { database: { url: t.url }, scheduler: { enabled: false } }, plugins: [blacklist()] });
   await app.start();
   const ing = app.get(BlacklistToken).ingester;
@@ -99,7 +106,7 @@ async function tip(t) {
   return { first, churn };
 }
 
-const rows = [];
+const rows: Array<{ dialect: string; rawMs: number; first: number; churn: number; rss: number }> = [];
 for (const dialect of values.dialects.split(',')) {
   const r = await migrated(dialect);
   const rawMs = dialect === 'sqlite' ? await rawSqlite(r) : await rawPostgres(r);
@@ -110,7 +117,7 @@ for (const dialect of values.dialects.split(',')) {
   rows.push({ dialect, rawMs, first, churn, rss: rss() });
 }
 
-const f = (n, w, d = 0) => n.toFixed(d).padStart(w);
+const f = (n: number, w: number, d = 0): string => n.toFixed(d).padStart(w);
 console.log(`\nbench/blacklist: ${N.toLocaleString('en')} IPv4 indicators, 1% churn = ${CHURN.toLocaleString('en')} removed + ${CHURN.toLocaleString('en')} added (Node ${process.version})`);
 console.log(`parse of the ${(feed1.length / 1048576).toFixed(1)} MiB feed (same for every variant, not included below): ${parseMs.toFixed(0)} ms\n`);
 console.log(`${'dialect'.padEnd(12)}${'raw ms'.padStart(9)}${'TIP first ms'.padStart(14)}${'first vs raw'.padStart(14)}${'TIP 1% churn ms'.padStart(17)}${'first/churn'.padStart(13)}${'peak RSS MiB'.padStart(14)}`);

@@ -1,30 +1,41 @@
-// The TIP demo plugin (plain JavaScript, ESM). It shows the whole plugin contract:
-// - init/stop: starts and stops a local feed server (./feed-server.mjs) on 127.0.0.1
+// The TIP demo plugin (TypeScript, run directly by Node's type stripping). It shows the whole plugin contract:
+// - init/stop: starts and stops a local feed server (./feed-server.ts) on 127.0.0.1
 // - a source kind "demo.lines" that validates and counts the records of line-based feeds
 // - one source per sample feed, plus a flaky mirror that fails every 3rd fetch (503)
 // - group job "demo.feeds" (every 20s) fanning out one child per source
 // - "demo.report", run after each demo.feeds cycle, and a cron job "demo.heartbeat" every minute
 import { isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { after, cron, defineSource, definePlugin, every } from '@tip/core';
-import { startFeedServer } from './feed-server.mjs';
+import { after, cron, defineSource, defineSourceKind, definePlugin, every, type GroupSummary, type SourceRunner } from '@tip/core';
+import { startFeedServer, type FeedServer } from './feed-server.ts';
 
 const FEEDS_DIR = fileURLToPath(new URL('./feeds/', import.meta.url));
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
+/** Record formats of the sample feeds. */
+export type RecordFormat = 'ip' | 'domain' | 'csv';
+
+/** Options of {@link demoPlugin}. */
+export interface DemoPluginOptions {
+  /** Cycle interval of the `demo.feeds` group job (default `20s`). */
+  interval?: string;
+  /** The flaky mirror answers 503 on every `failEvery`-th request (default 3, 0 = never). */
+  failEvery?: number;
+}
+
 /** Is `line` a valid record of `format` ("ip", "domain" or "csv")? */
-export function isValidRecord(format, line) {
+export function isValidRecord(format: unknown, line: string): boolean {
   if (format === 'ip') {
-    const [addr, prefix, ...rest] = line.split(';')[0].trim().split('/');
+    const [addr = '', prefix, ...rest] = (line.split(';')[0] ?? '').trim().split('/');
     const okPrefix = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= 32);
     return rest.length === 0 && isIPv4(addr) && okPrefix;
   }
   if (format === 'domain') return DOMAIN.test(line);
   if (format === 'csv') {
     const cells = line.split(',');
-    if (cells.length !== 4 || Number.isNaN(Date.parse(cells[0]))) return false;
+    if (cells.length !== 4 || Number.isNaN(Date.parse(cells[0] ?? ''))) return false;
     try {
-      return ['http:', 'https:'].includes(new URL(cells[1]).protocol);
+      return ['http:', 'https:'].includes(new URL(cells[1] ?? '').protocol);
     } catch {
       return false;
     }
@@ -34,20 +45,20 @@ export function isValidRecord(format, line) {
 
 /**
  * The demo plugin factory.
- * @param {{ interval?: string, failEvery?: number }} [options] cycle interval (default 20s); the
- *   flaky mirror answers 503 on every `failEvery`-th request (default 3, 0 = never)
+ * @param options - cycle interval (default 20s); the flaky mirror answers 503 on every
+ *   `failEvery`-th request (default 3, 0 = never)
  */
-export default function demoPlugin(options = {}) {
+export default function demoPlugin(options: DemoPluginOptions = {}) {
   const interval = options.interval ?? '20s';
   const failEvery = options.failEvery ?? 3;
   /** Set in init: the local feed server, and the source runner that builds the group's children. */
-  let server;
-  let runner;
-  const lastCounts = new Map();
+  let server: FeedServer | undefined;
+  let runner: SourceRunner | undefined;
+  const lastCounts = new Map<string, { records: number; invalid: number }>();
   let cycles = 0;
 
-  const feed = (id, title, path, format) =>
-    defineSource({
+  const feed = (id: string, title: string, path: string, format: RecordFormat) =>
+    defineSource<string>({
       id,
       kind: 'demo.lines',
       title,
@@ -55,6 +66,7 @@ export default function demoPlugin(options = {}) {
       meta: { path, format },
       async *fetch(run) {
         // The server's URL is only known once init() started it, so it is read here, lazily.
+        if (!server) throw new Error('demo: the feed server is not running');
         const text = await run.http.text(`${server.url}${path}`);
         let lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
         if (format === 'csv') lines = lines.slice(1); // header
@@ -67,20 +79,22 @@ export default function demoPlugin(options = {}) {
     version: '0.1.0',
     core: '^0.1.0',
     register(ctx) {
-      ctx.sourceKinds.add({
-        kind: 'demo.lines',
-        async ingest({ source, run, batches }) {
-          let records = 0;
-          let invalid = 0;
-          for await (const batch of batches) {
-            for (const line of batch) isValidRecord(source.meta.format, line) ? records++ : invalid++;
-          }
-          // Persisted per-source state: committed only because ingestion succeeded.
-          run.state.set('lastCounts', { records, invalid, at: new Date().toISOString() });
-          lastCounts.set(source.id, { records, invalid });
-          return { counts: { records, invalid } };
-        },
-      });
+      ctx.sourceKinds.add(
+        defineSourceKind<string>({
+          kind: 'demo.lines',
+          async ingest({ source, run, batches }) {
+            let records = 0;
+            let invalid = 0;
+            for await (const batch of batches) {
+              for (const line of batch) isValidRecord(source.meta?.format, line) ? records++ : invalid++;
+            }
+            // Persisted per-source state: committed only because ingestion succeeded.
+            run.state.set('lastCounts', { records, invalid, at: new Date().toISOString() });
+            lastCounts.set(source.id, { records, invalid });
+            return { counts: { records, invalid } };
+          },
+        }),
+      );
       ctx.sources.add(feed('drop', 'Demo DROP list (IP networks)', '/feeds/drop.txt', 'ip'));
       ctx.sources.add(feed('domains', 'Demo malware domains', '/feeds/domains.txt', 'domain'));
       ctx.sources.add(feed('phishing', 'Demo phishing URLs (CSV, grows every minute)', '/feeds/phishing.csv', 'csv'));
@@ -90,7 +104,10 @@ export default function demoPlugin(options = {}) {
         id: 'demo.feeds',
         description: 'fetch every demo feed: one child job per source',
         trigger: every(interval),
-        children: () => runner.list(['demo.lines']).map((source) => runner.job(source, { id: `demo.feeds/${source.id}` })),
+        children: () => {
+          const sources = runner; // set by init(), before any job runs
+          return sources ? sources.list(['demo.lines']).map((source) => sources.job(source, { id: `demo.feeds/${source.id}` })) : [];
+        },
         onComplete: () => {
           cycles++;
         },
@@ -98,9 +115,10 @@ export default function demoPlugin(options = {}) {
       ctx.jobs.add({
         id: 'demo.report',
         description: 'summarises each demo.feeds cycle',
+        // @ts-expect-error after() typing, fixed in core
         trigger: after('job.group.completed', (s) => s.jobId === 'demo.feeds'),
         run(run) {
-          const summary = run.payload;
+          const summary = run.payload as GroupSummary;
           const records = [...lastCounts.values()].reduce((n, c) => n + c.records, 0);
           const failed = summary.children.filter((c) => c.status !== 'succeeded').map((c) => `${c.jobId} (${c.error})`);
           const unchanged = summary.children.filter((c) => c.counts?.notModified).length;

@@ -3,16 +3,40 @@
 // - no global state: the app has its own container, events, metrics and database;
 // - everything TIP does is reachable in code: events, the scheduler, the blacklist service.
 import { createServer } from 'node:http';
-import { createTip, definePlugin, every } from '@tip/core';
-import blacklist, { BlacklistToken } from '@tip/plugin-blacklist';
+import type { AddressInfo } from 'node:net';
+import { createTip, definePlugin, every, type Logger, type TipApp } from '@tip/core';
+import blacklist, { BlacklistToken, type FeedConfig } from '@tip/plugin-blacklist';
+
+/** Options of {@link startService}. */
+export interface ServiceOptions {
+  /** TIP's database URL (`sqlite:…` or `postgres://…`). */
+  databaseUrl: string;
+  /** Blacklist feeds to collect (validated by the blacklist plugin's config schema). */
+  feeds: Array<Partial<FeedConfig>>;
+  /** HTTP port of the service (default 0: a free port). */
+  port?: number;
+  /** Logger for TIP (default: TIP's own pino logger). */
+  log?: Logger;
+}
+
+/** A running service. */
+export interface Service {
+  /** The embedded TIP app. */
+  tip: TipApp;
+  /** What the service's own plugin recorded (audit job runs, completed blacklist cycles). */
+  audit: string[];
+  /** Base URL of the service's HTTP server. */
+  url: string;
+  /** Stops the HTTP server, then TIP. */
+  stop(): Promise<void>;
+}
 
 /**
  * Starts the service: TIP (blacklist plugin + a tiny plugin of the service's own) and an HTTP server
  * with `/blacklist.txt` (the generated list) and `/healthz`.
- * @param {{ databaseUrl: string, feeds: object[], port?: number, log?: import('pino').Logger }} options
  */
-export async function startService(options) {
-  const audit = [];
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const audit: string[] = [];
   const housekeeping = definePlugin({
     name: 'my-service.housekeeping',
     version: '1.0.0',
@@ -39,24 +63,24 @@ export async function startService(options) {
     }
     res.writeHead(404).end();
   });
-  await new Promise((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', () => resolve()));
 
   return {
     tip,
     audit,
-    url: `http://127.0.0.1:${server.address().port}`,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async stop() {
-      await new Promise((resolve) => server.close(resolve));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
       await tip.stop(); // drains running jobs, closes the database
     },
   };
 }
 
-// Run directly: node examples/embedding/app.mjs <feed-url>
+// Run directly: node examples/embedding/app.ts <feed-url>
 if (import.meta.url === `file://${process.argv[1]}`) {
   const feed = process.argv[2];
   if (!feed) {
-    console.error('usage: node examples/embedding/app.mjs <feed-url>');
+    console.error('usage: node examples/embedding/app.ts <feed-url>');
     process.exit(2);
   }
   const service = await startService({ databaseUrl: 'sqlite:./data/embedded.sqlite', feeds: [{ id: 'feed', url: feed, format: 'plain', category: 'other' }], port: 8088 });

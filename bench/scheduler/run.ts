@@ -1,5 +1,5 @@
 // Benchmark: dispatch N no-op jobs through the TIP scheduler vs the same through p-queue alone.
-// Usage: node --expose-gc bench/scheduler/run.mjs [--jobs 100000] [--concurrency 4]
+// Usage: node --expose-gc bench/scheduler/run.ts [--jobs 100000] [--concurrency 4]
 // Prints a table; the baseline (raw p-queue) is measured in the same run. Goal: <= 50 µs overhead per job.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ const ROUNDS = Number(values.rounds);
 const silent = pino({ level: 'silent' });
 const noop = async () => undefined;
 
-async function time(fn) {
+async function time(fn: () => Promise<unknown>): Promise<number> {
   globalThis.gc?.();
   const t0 = process.hrtime.bigint();
   await fn();
@@ -25,7 +25,7 @@ async function time(fn) {
 
 async function baseline() {
   const q = new PQueue({ concurrency: C });
-  const all = [];
+  const all: Array<Promise<unknown>> = [];
   for (let i = 0; i < N; i++) all.push(q.add(noop));
   await Promise.all(all);
 }
@@ -39,7 +39,7 @@ async function schedulerOnly() {
   });
   s.add({ id: 'bench', children: () => children });
   const rec = await s.trigger('bench');
-  if (rec.status !== 'succeeded' || rec.counts.succeeded !== N) throw new Error(`bad run ${JSON.stringify(rec.counts)}`);
+  if (rec.status !== 'succeeded' || rec.counts?.succeeded !== N) throw new Error(`bad run ${JSON.stringify(rec.counts)}`);
 }
 
 async function fullApp() {
@@ -50,7 +50,7 @@ async function fullApp() {
     plugins: [definePlugin({ name: 'bench', version: '1.0.0', core: '^0.1.0', register: (ctx) => ctx.jobs.add({ id: 'bench', children: () => children }) })],
   });
   await app.start();
-  let ms;
+  let ms: number;
   try {
     ms = await time(async () => {
       const rec = await app.scheduler.trigger('bench');
@@ -66,10 +66,10 @@ async function fullApp() {
   return ms;
 }
 
-const rows = [];
-const best = async (name, fn, timed = true) => {
+const rows: Array<{ name: string; ms: number; rss: number }> = [];
+const best = async (name: string, fn: () => Promise<number | void>, timed = true): Promise<number> => {
   let min = Infinity;
-  for (let r = 0; r < ROUNDS; r++) min = Math.min(min, timed ? await time(fn) : await fn());
+  for (let r = 0; r < ROUNDS; r++) min = Math.min(min, timed ? await time(fn) : Number(await fn()));
   rows.push({ name, ms: min, rss: process.resourceUsage().maxRSS / 1024 });
   return min;
 };
@@ -77,7 +77,7 @@ const base = await best('raw p-queue (baseline)', baseline);
 await best('scheduler, no database', schedulerOnly);
 await best('scheduler + SQLite run history', fullApp, false);
 
-const fmt = (n, w) => String(n).padStart(w);
+const fmt = (n: string, w: number): string => String(n).padStart(w);
 console.log(`\nbench/scheduler: ${N.toLocaleString('en')} no-op jobs, concurrency ${C}, best of ${ROUNDS} (Node ${process.version})\n`);
 console.log(`${'variant'.padEnd(34)}${fmt('total ms', 11)}${fmt('µs/job', 9)}${fmt('overhead µs/job', 17)}${fmt('× baseline', 12)}${fmt('peak RSS MiB', 14)}`);
 for (const r of rows) {
