@@ -174,6 +174,7 @@ export class Database {
           },
         })) as unknown as SqlMikroORM;
         guard = installConnectionGuard(orm, { where, log: options.log, onPool: () => undefined });
+        neverCreateDatabase(orm);
         await orm.em.getConnection().execute('select 1');
       }
       options.log?.debug({ database: where }, 'database opened');
@@ -249,6 +250,20 @@ export class Database {
       });
     }
   }
+}
+
+/**
+ * MikroORM's migrator calls `SchemaGenerator.ensureDatabase()`, which creates a missing database
+ * (connecting to the `postgres` maintenance database). Creation is explicit in TIP
+ * ({@link DatabaseOpenOptions.create}), so this turns it into "connect, never create".
+ */
+function neverCreateDatabase(orm: SqlMikroORM): void {
+  const generator = orm.config.getExtension<{ ensureDatabase: (options?: unknown) => Promise<boolean> }>('@mikro-orm/schema-generator');
+  if (!generator) return;
+  generator.ensureDatabase = async () => {
+    await orm.em.getConnection().ensureConnection();
+    return false;
+  };
 }
 
 function describeTarget(target: DatabaseTarget): string {

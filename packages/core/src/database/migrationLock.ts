@@ -28,7 +28,8 @@ export interface MigrationLockTarget {
  *   `pg_advisory_unlock` and in any case when that connection ends), waiting at most `waitMs`
  *   (`lock_timeout`);
  * - SQLite: an exclusive lock file `<file>.migrate-lock` holding the owner's pid (a lock left by a
- *   dead process is taken over), polled until `waitMs` passes. `:memory:` needs no lock.
+ *   dead process is taken over), polled until `waitMs` passes. `:memory:` and files in a
+ *   read-only folder need no lock.
  *
  * @throws TipError `TIP_DB_FAILED` when the lock cannot be taken within `waitMs`
  * @internal
@@ -88,7 +89,10 @@ async function withLockFile<T>(target: MigrationLockTarget, waitMs: number, fn: 
       }
       break;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw databaseError(err, target.where, 'taking the migration lock');
+      const code = (err as { code?: string }).code;
+      // a read-only folder: nothing can migrate here either, so there is nothing to serialise
+      if (code === 'EACCES' || code === 'EROFS' || code === 'EPERM') return fn();
+      if (code !== 'EEXIST') throw databaseError(err, target.where, 'taking the migration lock');
       if (!lockOwnerAlive(lockFile)) {
         rmSync(lockFile, { force: true });
         continue;
