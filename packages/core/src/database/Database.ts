@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
 import type { Dialect, TipMigration } from './migrations.js';
 import { closeDatabase, pingDatabase, type DatabaseCloseOptions, type DatabaseHandle, type DatabasePing } from './closing.js';
-import { databaseError } from './errors.js';
+import { databaseError, isDriverError } from './errors.js';
 import { assertSqliteFileExists, ensurePostgresDatabase } from './existence.js';
 import type { ConnectionGuard } from './guardedDriver.js';
 import { installConnectionGuard } from './guardConnection.js';
@@ -244,6 +244,7 @@ export class Database {
       return await withMigrationLock(target, this.#options.migrationLockTimeoutMs ?? 300_000, fn);
     } catch (err) {
       if (err instanceof TipError) throw err;
+      if (isDriverError(err)) throw databaseError(err, this.where, operation);
       throw new TipError(TipErrorCodes.DB_FAILED, `${operation} ${this.where} failed: ${describeError(err)}`, {
         cause: err,
         details: { database: this.where, operation },
