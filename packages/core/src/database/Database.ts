@@ -15,6 +15,7 @@ import { withMigrationLock } from './migrationLock.js';
 
 /** Where the database lives, parsed from a URL. */
 export interface DatabaseTarget {
+  /** The SQL dialect the URL selects. */
   dialect: Dialect;
   /** SQLite file path (absolute) or `:memory:`; for PostgreSQL the connection URL. */
   location: string;
@@ -59,12 +60,12 @@ export interface DatabaseOpenOptions {
   /**
    * Create a missing PostgreSQL database (`CREATE DATABASE` through the `postgres` maintenance
    * database, logged). Default false: a missing database is an error, so a typo in its name never
-   * yields a fresh empty database. SQLite files are created unless {@link mustExist} is set.
+   * yields a fresh empty database. SQLite files are created unless {@link DatabaseOpenOptions.mustExist} is set.
    */
   create?: boolean;
   /**
    * SQLite: fail when the file does not exist instead of creating an empty one (read-only
-   * commands set this). PostgreSQL databases always must exist unless {@link create} is set.
+   * commands set this). PostgreSQL databases always must exist unless {@link DatabaseOpenOptions.create} is set.
    */
   mustExist?: boolean;
   /** PostgreSQL: how long to wait for a connection, from the server or the pool (ms, default 10 000). */

@@ -24,12 +24,17 @@ export interface DatabaseCloseOptions {
 
 /** What {@link closeDatabase} and {@link pingDatabase} need. @internal */
 export interface DatabaseHandle {
+  /** The MikroORM instance to close or ping. */
   orm: SqlMikroORM;
+  /** The guard tracking this database's checked-out connections. */
   guard: ConnectionGuard;
+  /** The SQL dialect. */
   dialect: 'sqlite' | 'postgresql';
   /** Connection URL (PostgreSQL), for the control connection that terminates backends. */
   url: string;
+  /** The database, password redacted. */
   where: string;
+  /** Where forced cancellations are logged. */
   log?: Logger;
 }
 

@@ -39,6 +39,7 @@ export interface EnsurePostgresOptions {
   create: boolean;
   /** Bound on connecting, in ms. */
   connectTimeoutMs: number;
+  /** Where the creation of a database is logged. */
   log?: Logger;
 }
 

@@ -14,12 +14,14 @@ interface PatchableConnection {
   rollback(ctx: ControlledTrx, eventBroadcaster?: unknown, loggerContext?: unknown): Promise<void>;
 }
 
+/** Options MikroORM passes to `transactional()` (only what the guard forwards). @internal */
 interface TransactionalOptions {
   eventBroadcaster?: unknown;
   loggerContext?: unknown;
   [key: string]: unknown;
 }
 
+/** A kysely controlled transaction (only what the guard uses). @internal */
 interface ControlledTrx {
   getExecutor(): { provideConnection<T>(consumer: (c: unknown) => Promise<T>): Promise<T> };
 }

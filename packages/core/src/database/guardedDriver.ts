@@ -39,6 +39,7 @@ export class GuardedConnection implements DatabaseConnection {
   /** Set when {@link ConnectionGuard.forceRelease} gave the client back already. */
   forceReleased = false;
 
+  /** Wraps `inner`, exposing its optional cancel/kill/session hooks unchanged. */
   constructor(inner: DatabaseConnection) {
     this.inner = inner;
     if (inner.cancelQuery) this.cancelQuery = (p) => inner.cancelQuery!(p);
@@ -99,6 +100,7 @@ export class ConnectionGuard {
   #slot: { client?: PooledPgClient } | undefined;
   #idleWaiters: Array<() => void> = [];
 
+  /** A guard reporting through `hooks`. */
   constructor(hooks: ConnectionGuardHooks) {
     this.#hooks = hooks;
   }

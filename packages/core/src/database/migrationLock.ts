@@ -11,6 +11,7 @@ export const MIGRATION_LOCK_KEY = 0x54495001;
 
 /** What {@link withMigrationLock} needs. @internal */
 export interface MigrationLockTarget {
+  /** The SQL dialect. */
   dialect: 'sqlite' | 'postgresql';
   /** PostgreSQL URL, or the SQLite file path. */
   location: string;
