@@ -18,6 +18,17 @@ async function sleepers(name: string): Promise<number> {
   }
 }
 
+/** Rows of `t` as seen by a fresh connection (the transaction cut by close left none). */
+async function reopenCount(url: string): Promise<number> {
+  const db = await openTestDatabase(url, {}, false);
+  try {
+    const [{ n }] = await db.em().execute<Array<{ n: number }>>('select count(*) as n from t');
+    return Number(n);
+  } finally {
+    await db.close();
+  }
+}
+
 const dbName = (url: string): string => new URL(url).pathname.slice(1);
 
 describe.runIf(onPostgres)('bounded close and calls on PostgreSQL', () => {
@@ -56,7 +67,7 @@ describe.runIf(onPostgres)('bounded close and calls on PostgreSQL', () => {
     const target = await tempPostgres();
     const db = await openTestDatabase(target.url, { poolSize: 1 });
     try {
-      const live = await db.ping();
+      const live = await db.ping(30_000);
       expect(live).toMatchObject({ ok: true });
       expect(live.latencyMs).toBeGreaterThanOrEqual(0);
       const hog = db.em().execute('select pg_sleep(30)').catch(() => undefined);
@@ -84,7 +95,7 @@ describe.runIf(onPostgres)('bounded close and calls on PostgreSQL', () => {
           (e: unknown) => e as { code: string; details: Record<string, unknown> },
         );
       expect(err).toMatchObject({ code: TipErrorCodes.DB_FAILED, details: { reason: 'timeout', code: '57014' } });
-      expect((await db.ping()).ok).toBe(true);
+      expect((await db.ping(30_000)).ok).toBe(true);
     } finally {
       await db.close();
       await target.drop();
@@ -97,13 +108,16 @@ describe.each(testDialects())('close and ping on %s', (dialect) => {
     const target = await tempDatabase(dialect);
     const db = await openTestDatabase(target.url);
     try {
-      expect((await db.ping()).ok).toBe(true);
+      expect((await db.ping(30_000)).ok).toBe(true);
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
+      let started!: () => void;
+      const inTransaction = new Promise<void>((r) => (started = r));
       const transaction = db
         .em()
         .transactional(async (em) => {
           await em.execute(`insert into t (body) values ('x')`);
+          started();
           await held;
           await em.execute(`insert into t (body) values ('y')`);
         })
@@ -111,11 +125,15 @@ describe.each(testDialects())('close and ping on %s', (dialect) => {
           () => 'resolved',
           () => 'rejected',
         );
-      await new Promise((r) => setTimeout(r, 50));
+      await inTransaction;
       await db.close({ timeoutMs: 200 });
       release();
       expect(await transaction).toBe('rejected');
       expect(await db.ping()).toMatchObject({ ok: false, error: expect.stringContaining('closed') });
+      // no silent reconnect after close
+      await expect(db.em().execute('select 1')).rejects.toMatchObject({ code: TipErrorCodes.DB_FAILED, details: { reason: 'closed' } });
+      const rows = await reopenCount(target.url);
+      expect(rows).toBe(0);
     } finally {
       await db.close();
       await target.drop();

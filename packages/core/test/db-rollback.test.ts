@@ -12,7 +12,7 @@ async function terminate(pid: number): Promise<void> {
   const admin = new pg.Client({ connectionString: testPostgresUrl() });
   await admin.connect();
   try {
-    await admin.query('select pg_terminate_backend($1)', [pid]);
+    await admin.query('select pg_terminate_backend($1, 20000)', [pid]);
   } finally {
     await admin.end();
   }

@@ -231,8 +231,23 @@ export class Database {
    * callers get an error) and closes. Never hangs; idempotent.
    */
   close(options: DatabaseCloseOptions = {}): Promise<void> {
-    this.#closing ??= closeDatabase(this.#handle(), options.timeoutMs ?? 10_000);
+    if (!this.#closing) {
+      this.#refuseReconnect();
+      this.#closing = closeDatabase(this.#handle(), options.timeoutMs ?? 10_000);
+    }
     return this.#closing;
+  }
+
+  /**
+   * MikroORM reconnects lazily on the next query, which would silently open a new pool after
+   * close (and keep the process alive): fail loudly instead.
+   */
+  #refuseReconnect(): void {
+    const connection = this.orm.driver.getConnection() as unknown as { connect: () => Promise<void> };
+    const where = this.where;
+    connection.connect = async () => {
+      throw new TipError(TipErrorCodes.DB_FAILED, `database ${where} is closed`, { details: { database: where, reason: 'closed' } });
+    };
   }
 
   #handle(): DatabaseHandle {

@@ -76,10 +76,10 @@ export async function closeDatabase(h: DatabaseHandle, timeoutMs: number): Promi
     const pids = busy.map((c) => c.pgClient?.processID).filter((pid): pid is number => typeof pid === 'number');
     if (h.dialect === 'postgresql' && pids.length > 0) {
       await within(
-        terminateBackends(h, pids, timeoutMs).catch((err: unknown) =>
+        terminateBackends(h, pids, Math.max(1000, timeoutMs)).catch((err: unknown) =>
           h.log?.warn({ database: h.where, err }, `cannot terminate in-flight queries: ${describeError(err)}`),
         ),
-        timeoutMs,
+        Math.max(1000, timeoutMs),
       );
     }
     if (!(await within(h.guard.idle(), Math.max(1000, timeoutMs)))) h.guard.forceRelease(new Error('database closing'));

@@ -14,6 +14,7 @@ export type DatabaseFailureReason =
   | 'auth'
   | 'timeout'
   | 'too-many-connections'
+  | 'closed'
   | 'query';
 
 /** Options of {@link databaseError}. */
