@@ -120,7 +120,7 @@ export class Database {
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const migrationsList = options.migrations.map(({ owner, migration }) => ({
       name: `${owner}/${migration.name}`,
-      class: adaptMigration(`${owner}/${migration.name}`, migration, target.dialect),
+      class: adaptMigration(`${owner}/${migration.name}`, migration, target.dialect, where),
     }));
     const common = {
       entities: [...options.entities],
@@ -287,11 +287,18 @@ function describeTarget(target: DatabaseTarget): string {
   return target.dialect === 'sqlite' ? `sqlite:${target.location}` : redactUrl(target.location);
 }
 
-function adaptMigration(name: string, migration: TipMigration, dialect: Dialect): Constructor<Migration> {
+function adaptMigration(name: string, migration: TipMigration, dialect: Dialect, where: string): Constructor<Migration> {
   return class extends Migration {
     override name = name;
     override async up(): Promise<void> {
-      await migration.up({ dialect, execute: (sql, params) => this.execute(sql, params) });
+      try {
+        await migration.up({ dialect, execute: (sql, params) => this.execute(sql, params) });
+      } catch (err) {
+        // name the failing migration (MikroORM's migrator does not)
+        const failure = databaseError(err, where, `migration ${name}`);
+        failure.details.migration ??= name;
+        throw failure;
+      }
     }
   };
 }
