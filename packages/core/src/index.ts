@@ -80,6 +80,9 @@ export * from './http/HttpClient.js';
 export { Database, parseDatabaseUrl, type DatabaseTarget, type DatabaseOpenOptions } from './database/Database.js';
 export { sqlMigration, type TipMigration, type MigrationContext, type Dialect } from './database/migrations.js';
 export { executeRaw } from './database/raw.js';
+export { databaseError, isDriverError, type DatabaseErrorOptions, type DatabaseFailureReason } from './database/errors.js';
+export type { DatabasePing, DatabaseCloseOptions } from './database/closing.js';
+export { MIGRATION_LOCK_KEY } from './database/migrationLock.js';
 export { JobRunEntity, JobStateEntity, SourceStateEntity, coreEntities, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
 
 export { coreConfigSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
