@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -149,8 +150,13 @@ describe('services and run modes', () => {
     const log: string[] = [];
     const db = tempSqlite();
     try {
-      const app = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' } }, plugins: [servicePlugin(log)] });
+      // A database that does not exist: read mode never creates it.
+      const missing = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' } }, plugins: [servicePlugin(log)] });
+      await expect(missing.start({ mode: 'read' })).rejects.toMatchObject({ code: TipErrorCodes.DB_MISSING });
+      expect(existsSync(db.url.slice('sqlite:'.length))).toBe(false);
       // A database that was never migrated: read mode does not migrate it, and says what to do.
+      writeFileSync(db.url.slice('sqlite:'.length), '');
+      const app = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' } }, plugins: [servicePlugin(log)] });
       await expect(app.start({ mode: 'read' })).rejects.toThrow(/pending migration.*tip migrate/);
       const migrated = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' } }, plugins: [servicePlugin(log)] });
       await migrated.migrate();

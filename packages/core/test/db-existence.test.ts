@@ -35,7 +35,7 @@ describe.runIf(onPostgres)('a missing PostgreSQL database', () => {
       () => undefined,
       (e: unknown) => e as TipError,
     );
-    expect(err).toMatchObject({ code: TipErrorCodes.DB_FAILED, details: { reason: 'missing', name } });
+    expect(err).toMatchObject({ code: TipErrorCodes.DB_MISSING, details: { reason: 'missing', name } });
     expect(err?.message).toContain(name);
     expect(err?.message).toContain('tip migrate --create');
     expect(err?.message).toContain('database.create: true');
@@ -70,7 +70,7 @@ describe.runIf(onSqlite)('a missing SQLite file', () => {
         () => undefined,
         (e: unknown) => e as TipError,
       );
-      expect(err).toMatchObject({ code: TipErrorCodes.DB_FAILED, details: { reason: 'missing', path } });
+      expect(err).toMatchObject({ code: TipErrorCodes.DB_MISSING, details: { reason: 'missing', path } });
       expect(err?.message).toContain(path);
       expect(existsSync(path)).toBe(false);
 

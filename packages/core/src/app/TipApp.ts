@@ -421,7 +421,7 @@ export class TipApp implements AsyncDisposable {
     await step('stopping the scheduler', () => this.#scheduler?.stop({ drainTimeout: this.#config?.scheduler.drainTimeout }));
     if (this.#config) await this.#host.stopAll(parseDuration(this.#config.lifecycle.hookTimeout, 'lifecycle.hookTimeout'));
     await this.#pruning;
-    await step('closing the database', () => this.#db?.close());
+    await step('closing the database', () => this.#db?.close({ timeoutMs: 10_000 }));
     this.#untrackLoop?.();
     this.events.clear();
     this.container.dispose();

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { CoreConfig } from '../config/schema.js';
 import { Database } from '../database/Database.js';
 import type { TipMigration } from '../database/migrations.js';
-import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
+import { TipError, TipErrorCodes } from '../errors/TipError.js';
 import type { DatabaseHealth } from './health.js';
 
 /** @internal How the app opens its database. */
@@ -33,6 +33,8 @@ export async function openAppDatabase(o: OpenAppDatabaseOptions): Promise<{ db: 
     migrations: o.migrations,
     poolSize: o.config.database.poolSize,
     log: o.log,
+    create: o.create,
+    mustExist: o.readOnly,
   });
   try {
     if (o.migrate) {
@@ -55,19 +57,6 @@ export async function openAppDatabase(o: OpenAppDatabaseOptions): Promise<{ db: 
 
 /** @internal `select 1` bounded by a timeout; never throws. */
 export async function pingDatabase(db: Database, timeoutMs: number): Promise<DatabaseHealth> {
-  const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      db.em().getConnection().execute('select 1'),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    return { ok: true, latencyMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    return { ok: false, latencyMs: Math.round(performance.now() - started), error: `${db.where}: ${describeError(err)}` };
-  } finally {
-    clearTimeout(timer);
-  }
+  const ping = await db.ping(timeoutMs);
+  return ping.ok ? { ok: true, latencyMs: ping.latencyMs } : { ok: false, latencyMs: ping.latencyMs, error: `${db.where}: ${ping.error ?? 'no answer'}` };
 }

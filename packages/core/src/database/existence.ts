@@ -23,7 +23,7 @@ export function postgresDatabaseName(url: string): string | undefined {
 
 /** The TipError for a database that does not exist. @internal */
 export function missingDatabaseError(where: string, name: string, cause?: unknown): TipError {
-  return new TipError(TipErrorCodes.DB_FAILED, `database ${where} does not exist: ${CREATE_HINT}`, {
+  return new TipError(TipErrorCodes.DB_MISSING, `database ${where} does not exist: ${CREATE_HINT}`, {
     ...(cause === undefined ? {} : { cause }),
     details: { database: where, name, reason: 'missing' },
   });
@@ -50,7 +50,7 @@ export interface EnsurePostgresOptions {
  * database name into a fresh empty database.
  *
  * @returns true when the database was created
- * @throws TipError `TIP_DB_FAILED` (`details.reason: 'missing'`) naming the database and the fix
+ * @throws TipError `TIP_DB_MISSING` (`details.reason: 'missing'`) naming the database and the fix
  */
 export async function ensurePostgresDatabase(options: EnsurePostgresOptions): Promise<boolean> {
   const { default: pg } = await import('pg');
@@ -85,11 +85,11 @@ export async function ensurePostgresDatabase(options: EnsurePostgresOptions): Pr
 
 /**
  * Fails when a SQLite file is missing (read-only commands must not create an empty database).
- * @throws TipError `TIP_DB_FAILED` (`details.reason: 'missing'`) naming the path and the fix
+ * @throws TipError `TIP_DB_MISSING` (`details.reason: 'missing'`) naming the path and the fix
  */
 export function assertSqliteFileExists(path: string, where: string): void {
   if (path === ':memory:' || existsSync(path)) return;
-  throw new TipError(TipErrorCodes.DB_FAILED, `database file ${path} does not exist: check database.url, or create it with \`tip migrate\``, {
+  throw new TipError(TipErrorCodes.DB_MISSING, `database file ${path} does not exist: check database.url, or create it with \`tip migrate\``, {
     details: { database: where, path, reason: 'missing' },
   });
 }
