@@ -126,6 +126,45 @@ export class Scope {
 function noop(): void {}
 
 /**
+ * Arms the connect timeout of `req`: it is destroyed with `HTTP_CONNECT_TIMEOUT` unless the socket
+ * connects (and, for `https:`, completes TLS) in time. Returns the function that disarms it.
+ */
+function armConnectTimeout(req: ClientRequest, url: URL, connectTimeoutMs: number): () => void {
+  let timer = startTimer(connectTimeoutMs, () => {
+    req.destroy(
+      httpError(
+        TipErrorCodes.HTTP_CONNECT_TIMEOUT,
+        `connecting to ${url.href} timed out after ${connectTimeoutMs}ms`,
+        url.href,
+        { connectTimeout: connectTimeoutMs },
+      ),
+    );
+  });
+  const connected = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+  };
+  req.once('socket', (socket) => {
+    if (socket.connecting) socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', connected);
+    else connected();
+  });
+  return connected;
+}
+
+/** The error a failed request rejects with: the scope's failure, a TipError as is, else `HTTP_FAILED`. */
+function requestFailure(err: NodeJS.ErrnoException, url: URL, scope: Scope): Error {
+  if (scope.failure) return scope.failure;
+  if (err instanceof TipError) return err;
+  return httpError(
+    TipErrorCodes.HTTP_FAILED,
+    `request to ${url.href} failed: ${err.message}`,
+    url.href,
+    { ...(err.code ? { code: err.code } : {}) },
+    err,
+  );
+}
+
+/**
  * Sends one request (no redirect handling) on a fresh, agent-less connection and resolves with the
  * response once its headers arrived. The connection must be established (TCP, plus TLS for
  * `https:`) within `connectTimeoutMs`, else the request fails with `HTTP_CONNECT_TIMEOUT`. The
@@ -142,35 +181,17 @@ export function openExchange(
   scope: Scope,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const secure = url.protocol === 'https:';
     let req: ClientRequest;
     try {
-      req = (secure ? https : http).request(url, { method, headers, agent: false });
+      req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent: false });
     } catch (err) {
       reject(
         httpError(TipErrorCodes.HTTP_FAILED, `cannot request ${url.href}: ${(err as Error).message}`, url.href, {}, err),
       );
       return;
     }
-    let connectTimer = startTimer(connectTimeoutMs, () => {
-      req.destroy(
-        httpError(
-          TipErrorCodes.HTTP_CONNECT_TIMEOUT,
-          `connecting to ${url.href} timed out after ${connectTimeoutMs}ms`,
-          url.href,
-          { connectTimeout: connectTimeoutMs },
-        ),
-      );
-    });
-    const connected = (): void => {
-      if (connectTimer) clearTimeout(connectTimer);
-      connectTimer = undefined;
-    };
+    const connected = armConnectTimeout(req, url, connectTimeoutMs);
     const untrack = scope.track(req);
-    req.once('socket', (socket) => {
-      if (socket.connecting) socket.once(secure ? 'secureConnect' : 'connect', connected);
-      else connected();
-    });
     req.once('response', (res) => {
       connected();
       untrack();
@@ -182,15 +203,7 @@ export function openExchange(
     req.on('error', (err: NodeJS.ErrnoException) => {
       connected();
       untrack();
-      if (scope.failure) reject(scope.failure);
-      else if (err instanceof TipError) reject(err);
-      else {
-        reject(
-          httpError(TipErrorCodes.HTTP_FAILED, `request to ${url.href} failed: ${err.message}`, url.href, {
-            ...(err.code ? { code: err.code } : {}),
-          }, err),
-        );
-      }
+      reject(requestFailure(err, url, scope));
     });
     req.end();
   });
