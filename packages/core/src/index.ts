@@ -98,3 +98,4 @@ export { defineEntity, p, type InferEntity, type EntitySchema } from '@mikro-orm
 export type { EntityManager } from '@mikro-orm/sql';
 export { systemClock, type Clock, type TimerHandle } from './util/clock.js';
 export { parseDuration, formatDuration, type Duration } from './util/duration.js';
+export { redactUrl, redactSecrets } from './util/redact.js';

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
+import { redactSecrets, redactUrl } from '../util/redact.js';
 import { validatorsOf } from './conditional.js';
 import { ByteLimit, createDecoders, parseContentEncoding, type ContentCoding } from './decode.js';
 import type { ResolvedLimits } from './limits.js';
@@ -159,12 +160,20 @@ async function* readBody(
 }
 
 /**
- * Writes the request's debug line: `fields` plus the method and the elapsed milliseconds.
+ * Writes the request's debug line: `fields` plus the method and the elapsed milliseconds. URLs
+ * (`url`, `requestedUrl`) go through {@link redactUrl}, the error text through {@link redactSecrets}.
  *
  * @internal
  */
 export function logRequest(ctx: Pick<Exchange, 'log' | 'method' | 'startedAt'>, fields: Record<string, unknown>, msg: string): void {
-  ctx.log?.debug({ method: ctx.method, ...fields, ms: Math.round(performance.now() - ctx.startedAt) }, msg);
+  if (!ctx.log) return;
+  const safe: Record<string, unknown> = { method: ctx.method };
+  for (const [key, value] of Object.entries(fields)) {
+    if (typeof value !== 'string') safe[key] = value;
+    else safe[key] = key === 'url' || key === 'requestedUrl' ? redactUrl(value) : redactSecrets(value);
+  }
+  safe.ms = Math.round(performance.now() - ctx.startedAt);
+  ctx.log.debug(safe, msg);
 }
 
 /** Wraps the body generator in an iterable that can be iterated once and releases on `break`. */

@@ -8,6 +8,7 @@
  */
 import { TipError, TipErrorCodes } from '../errors/TipError.js';
 import { parseDuration, type Duration } from '../util/duration.js';
+import { redactUrl } from '../util/redact.js';
 import type { HttpLimits } from './types.js';
 
 /**
@@ -53,11 +54,12 @@ function lowerKeys(headers: Record<string, string> | undefined): Record<string, 
 /**
  * Merges `over` onto `base`, validating every value.
  *
- * @param url the request's URL (already safe to show), named in errors; omitted for client defaults
+ * @param requested the request's URL, named (redacted) in errors; omitted for the client's defaults
  * @throws TipError `TIP_CONFIG_INVALID` naming the option, its value and the URL
  * @internal
  */
-export function resolveLimits(base: ResolvedLimits, over: HttpLimits, url?: string): ResolvedLimits {
+export function resolveLimits(base: ResolvedLimits, over: HttpLimits, requested?: string): ResolvedLimits {
+  const url = requested === undefined ? undefined : redactUrl(requested);
   const where = url === undefined ? '' : ` for ${url}`;
   const invalid = (what: string, value: unknown, cause?: unknown): TipError =>
     new TipError(TipErrorCodes.CONFIG_INVALID, `invalid HTTP option ${what}${where}: ${String(value)}`, {

@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { TipError, TipErrorCodes, type TipErrorCode } from '../errors/TipError.js';
+import { redactSecrets, redactUrl } from '../util/redact.js';
 
 /** Longest delay `setTimeout` honours; longer delays would fire after 1ms. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -26,7 +27,8 @@ export function startTimer(ms: number, fn: () => void): NodeJS.Timeout | undefin
 }
 
 /**
- * Builds a TipError whose details always carry `url`.
+ * Builds a TipError whose details always carry `url`. Secrets never get through: `url` goes through
+ * {@link redactUrl}, the message and every other string detail through {@link redactSecrets}.
  *
  * @internal
  */
@@ -37,7 +39,20 @@ export function httpError(
   details: Record<string, unknown> = {},
   cause?: unknown,
 ): TipError {
-  return new TipError(code, message, { details: { url, ...details }, cause });
+  const safe: Record<string, unknown> = { url: redactUrl(url) };
+  for (const [key, value] of Object.entries(details)) safe[key] = typeof value === 'string' ? redactSecrets(value) : value;
+  return new TipError(code, redactSecrets(message), { details: safe, cause });
+}
+
+/**
+ * Redacts secrets in the message (and stack) of an error raised by `node:http`/`node:net`, which
+ * may embed the request URL. The error is kept as the `cause` of ours.
+ */
+function redactNodeError(err: Error): void {
+  const message = redactSecrets(err.message);
+  if (message === err.message) return;
+  if (typeof err.stack === 'string') err.stack = err.stack.split(err.message).join(message);
+  err.message = message;
 }
 
 /** What a scope can tear down when it fails. */
@@ -155,6 +170,7 @@ function armConnectTimeout(req: ClientRequest, url: URL, connectTimeoutMs: numbe
 function requestFailure(err: NodeJS.ErrnoException, url: URL, scope: Scope): Error {
   if (scope.failure) return scope.failure;
   if (err instanceof TipError) return err;
+  redactNodeError(err);
   return httpError(
     TipErrorCodes.HTTP_FAILED,
     `request to ${url.href} failed: ${err.message}`,
@@ -185,6 +201,7 @@ export function openExchange(
     try {
       req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent: false });
     } catch (err) {
+      if (err instanceof Error) redactNodeError(err);
       reject(
         httpError(TipErrorCodes.HTTP_FAILED, `cannot request ${url.href}: ${(err as Error).message}`, url.href, {}, err),
       );
