@@ -97,5 +97,5 @@ export type { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'pro
 export { defineEntity, p, type InferEntity, type EntitySchema } from '@mikro-orm/core';
 export type { EntityManager } from '@mikro-orm/sql';
 export { systemClock, type Clock, type TimerHandle } from './util/clock.js';
-export { parseDuration, formatDuration, type Duration } from './util/duration.js';
+export { parseDuration, formatDuration, MAX_DURATION_MS, type Duration, type DurationBounds } from './util/duration.js';
 export { redactUrl, redactSecrets } from './util/redact.js';
