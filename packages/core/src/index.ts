@@ -85,7 +85,7 @@ export type { DatabasePing, DatabaseCloseOptions } from './database/closing.js';
 export { MIGRATION_LOCK_KEY } from './database/migrationLock.js';
 export { JobRunEntity, JobStateEntity, SourceStateEntity, coreEntities, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
 
-export { coreConfigSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
+export { coreConfigSchema, durationSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
 export { validateConfig, deepFreeze, type ConfigIssue, type ConfigSection } from './config/validate.js';
 export { loadConfigFile, applyEnvOverrides, type LoadedConfig, type TipConfigFile } from './config/load.js';
 

@@ -1,9 +1,58 @@
 import { z } from 'zod';
+import { TipError } from '../errors/TipError.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration, resolveBounds, type Duration, type DurationBounds } from '../util/duration.js';
 
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^(\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w))+\s*$/i, 'a duration like "30s", "5m", "1h30m"')]);
+const WHAT = 'duration';
+
+/** `between 1s and 1d`, `at least 1h`, `at most 1h`, or `at most 3650d` (the global maximum). */
+function describeBounds(bounds: DurationBounds): string {
+  const { minMs, maxMs } = resolveBounds(bounds);
+  if (minMs !== undefined && maxMs !== undefined) return `between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`;
+  if (minMs !== undefined) return `at least ${formatDuration(minMs)}`;
+  return `at most ${formatDuration(maxMs ?? MAX_DURATION_MS)}`;
+}
+
+/**
+ * A zod schema for a duration in configuration: a number of **milliseconds** (`30000`) or a string
+ * of `<number><unit>` parts with units `ms`, `s`, `m`, `h`, `d`, `w` (`"30s"`, `"1h30m"`, `"2d"`).
+ * The value is checked with {@link parseDuration}: finite, non-negative, at most 10 years, and
+ * within `bounds` (inclusive). An invalid value yields one issue whose message says what is wrong,
+ * the accepted forms and the bounds (zod adds the path).
+ *
+ * **Output: the duration normalised to a whole number of milliseconds** (`"1h30m"` → `5400000`),
+ * so consumers never parse again; the input type stays `number | string`. Use `.prefault("30s")`
+ * for a default written as a duration string (it is validated like user input), or
+ * `.default(30_000)` for a default in milliseconds.
+ *
+ * @param bounds optional inclusive `min` / `max`, themselves durations
+ * @throws TipError `TIP_CONFIG_INVALID` (when called) if `bounds` are malformed
+ *
+ * @example
+ * ```ts
+ * const schema = z.object({ interval: durationSchema({ min: '1m' }).prefault('1h') });
+ * schema.parse({ interval: '2h' }); // { interval: 7_200_000 }
+ * schema.parse({});                 // { interval: 3_600_000 }
+ * ```
+ */
+export function durationSchema(bounds: DurationBounds = {}): z.ZodPipe<z.ZodUnion<readonly [z.ZodNumber, z.ZodString]>, z.ZodTransform<number, number | string>> {
+  const expected = `expected a duration ${describeBounds(bounds)}: a number of milliseconds or a string like "30s", "1h30m", "2d"`;
+  return z.union([z.number(), z.string()], { error: expected }).transform((value: Duration, ctx) => {
+    try {
+      return parseDuration(value, WHAT, bounds);
+    } catch (err) {
+      const problem = err instanceof TipError ? err.message.slice(WHAT.length + 2).replace(/ \(use .*\)$/, '') : String(err);
+      ctx.issues.push({ code: 'custom', message: `${problem}; ${expected}`, input: value });
+      return z.NEVER;
+    }
+  });
+}
+
 const positiveInt = z.number().int().positive();
 
-/** The schema of core's own configuration keys. Plugins' keys sit beside these. */
+/**
+ * The schema of core's own configuration keys. Plugins' keys sit beside these. Durations are
+ * validated with {@link durationSchema} and come out as milliseconds.
+ */
 export const coreConfigSchema = z
   .object({
     database: z
@@ -20,16 +69,21 @@ export const coreConfigSchema = z
         concurrency: positiveInt.max(1024).default(4),
         pluginConcurrency: z.record(z.string(), positiveInt).default({}),
         keyConcurrency: z.record(z.string(), positiveInt).default({}),
-        defaultTimeout: duration.optional(),
-        drainTimeout: duration.default('30s'),
-        historyRetention: duration.default('30d'),
+        /** Timeout of jobs that set none (at least 1s); unset = no timeout. */
+        defaultTimeout: durationSchema({ min: '1s' }).optional(),
+        /** How long `stop()` waits for running jobs (0 to 1h). */
+        drainTimeout: durationSchema({ min: 0, max: '1h' }).prefault('30s'),
+        /** How long run history is kept (at least 1h). */
+        historyRetention: durationSchema({ min: '1h' }).prefault('30d'),
       })
       .strict()
       .prefault({}),
     http: z
       .object({
-        connectTimeout: duration.default('10s'),
-        timeout: duration.default('2m'),
+        /** Connect timeout of feed requests (100ms to 1d). */
+        connectTimeout: durationSchema({ min: '100ms', max: '1d' }).prefault('10s'),
+        /** Total timeout of feed requests (100ms to 1d). */
+        timeout: durationSchema({ min: '100ms', max: '1d' }).prefault('2m'),
         maxBytes: positiveInt.default(256 * 1024 * 1024),
         maxRedirects: z.number().int().min(0).max(20).default(5),
         userAgent: z.string().optional(),
@@ -45,10 +99,10 @@ export const coreConfigSchema = z
     metrics: z.object({ processMetrics: z.boolean().default(false) }).strict().prefault({}),
     lifecycle: z
       .object({
-        /** Longest a plugin's `init` or `stop` hook may take before start/stop fails naming the plugin and hook. */
-        hookTimeout: duration.default('60s'),
-        /** Longest services get to return after the app asked them to stop. */
-        serviceStopTimeout: duration.default('30s'),
+        /** Longest a plugin's `init` or `stop` hook may take before start/stop fails naming the plugin and hook (10ms to 1d). */
+        hookTimeout: durationSchema({ min: '10ms', max: '1d' }).prefault('60s'),
+        /** Longest services get to return after the app asked them to stop (0 to 1h). */
+        serviceStopTimeout: durationSchema({ min: 0, max: '1h' }).prefault('30s'),
       })
       .strict()
       .prefault({}),
