@@ -1,9 +1,12 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { TipError, TipErrorCodes } from '../errors/TipError.js';
+import { findUnknownKeys } from './unknownKeys.js';
 
 /** One configuration problem: a dotted path (`blacklist.sources[2].url`) and what is wrong. */
 export interface ConfigIssue {
+  /** Where: a dotted path with array indexes (`blacklist.feeds[2].url`), or `(root)`. */
   path: string;
+  /** What is wrong, for humans. */
   message: string;
 }
 
@@ -15,6 +18,15 @@ export interface ConfigSection {
   owner: string;
   /** Any Standard Schema (zod, valibot, arktype…). */
   schema: StandardSchemaV1;
+  /**
+   * What to do with keys in the section's input that the validated output lacks (typically keys a
+   * zod `z.object` silently stripped: typos such as `intervall`). `'reject'` (the default for plugin
+   * sections) reports each as an issue `unknown key "<k>" (not read by <owner>)`, at any depth
+   * (nested objects, array elements). `'allow'` skips the check: use it for schemas that transform
+   * or rename keys. The root section (key `''`, core) defaults to `'allow'`: its unknown top-level
+   * keys are checked against the installed plugins instead, and its nested objects are strict.
+   */
+  unknownKeys?: 'reject' | 'allow';
 }
 
 function formatPath(prefix: string, path: ReadonlyArray<PropertyKey | StandardSchemaV1.PathSegment> | undefined): string {
@@ -50,8 +62,13 @@ export async function validateConfig(
     if (result instanceof Promise) result = await result;
     if (result.issues) {
       for (const issue of result.issues) issues.push({ path: formatPath(section.key, issue.path), message: issue.message });
-    } else {
-      out.set(section.key, result.value);
+      continue;
+    }
+    out.set(section.key, result.value);
+    if ((section.unknownKeys ?? (section.key === '' ? 'allow' : 'reject')) === 'reject') {
+      for (const { path, key } of findUnknownKeys(input, result.value)) {
+        issues.push({ path: formatPath(section.key, path), message: `unknown key "${key}" (not read by ${section.owner})` });
+      }
     }
   }
   for (const key of Object.keys(raw)) {
