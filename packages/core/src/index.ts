@@ -86,8 +86,8 @@ export { MIGRATION_LOCK_KEY } from './database/migrationLock.js';
 export { JobRunEntity, JobStateEntity, SourceStateEntity, coreEntities, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
 
 export { coreConfigSchema, durationSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
-export { validateConfig, deepFreeze, type ConfigIssue, type ConfigSection } from './config/validate.js';
-export { loadConfigFile, applyEnvOverrides, type LoadedConfig, type TipConfigFile } from './config/load.js';
+export { validateConfig, deepFreeze, type ConfigIssue, type ConfigSection, type ConfigOrigins } from './config/validate.js';
+export { loadConfigFile, applyEnvOverrides, applyEnvOverridesWithOrigins, type EnvOverrides, type LoadedConfig, type TipConfigFile } from './config/load.js';
 
 export { createLogger, type Logger } from './logging/logger.js';
 export { TipMetrics } from './metrics/Metrics.js';

@@ -20,6 +20,12 @@ export interface LoadedConfig {
   plugins: Array<string | [string, unknown]>;
   /** Ready plugin objects exported by a `.ts`/`.js` config (`export default { plugins: [blacklist()] }`). */
   pluginObjects: unknown[];
+  /**
+   * The config paths set by environment variables: dotted path (`scheduler.drainTimeout`) →
+   * variable name (`TIP_SCHEDULER__DRAIN_TIMEOUT`). A `LoadedConfig` is a {@link ConfigOrigins}:
+   * pass it to `validateConfig` so that errors name the variable instead of the file.
+   */
+  envPaths: Map<string, string>;
 }
 
 /**
@@ -59,7 +65,8 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
     else objects.push(p);
   }
   config.baseDir ??= dirname(path);
-  return { path, config: applyEnvOverrides(config, env), plugins: specs, pluginObjects: objects };
+  const overridden = applyEnvOverridesWithOrigins(config, env);
+  return { path, config: overridden.config, plugins: specs, pluginObjects: objects, envPaths: overridden.envPaths };
 }
 
 /**
@@ -67,28 +74,61 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
  * each segment is SNAKE_CASE turned into camelCase (`TIP_DATABASE__AUTO_MIGRATE=false` →
  * `database.autoMigrate = false`). Values are parsed as JSON when they parse, else kept as strings.
  * Returns a new object; the input is not modified.
+ *
+ * @see {@link applyEnvOverridesWithOrigins}, which also tells which variable set which path
  */
 export function applyEnvOverrides(config: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  return applyEnvOverridesWithOrigins(config, env).config;
+}
+
+/** Result of {@link applyEnvOverridesWithOrigins}. */
+export interface EnvOverrides {
+  /** The configuration with the overrides applied (a new object). */
+  config: Record<string, unknown>;
+  /** Dotted config path → the environment variable that set it (`scheduler.drainTimeout` → `TIP_SCHEDULER__DRAIN_TIMEOUT`). */
+  envPaths: Map<string, string>;
+}
+
+/**
+ * Like {@link applyEnvOverrides}, and also returns which variable set which config path, so that
+ * validation errors can name the variable (see `validateConfig`'s `origins`). Variables are
+ * applied in name order, so the result does not depend on the environment's ordering.
+ */
+export function applyEnvOverridesWithOrigins(config: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): EnvOverrides {
   const out = structuredClone(config);
-  for (const [name, value] of Object.entries(env)) {
+  const envPaths = new Map<string, string>();
+  for (const name of Object.keys(env).sort()) {
+    const value = env[name];
     if (!name.startsWith('TIP_') || value === undefined || !name.includes('__')) continue;
     const path = name.slice(4).split('__').map(camel);
     if (path.some((p) => p.length === 0 || p === '__proto__' || p === 'constructor' || p === 'prototype')) continue;
-    let parsed: unknown = value;
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      /* keep as string */
-    }
-    let node: Record<string, unknown> = out;
-    for (const key of path.slice(0, -1)) {
-      const next = node[key];
-      if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
-      node = node[key] as Record<string, unknown>;
-    }
-    node[path[path.length - 1]!] = parsed;
+    setPath(out, path, parseEnvValue(value));
+    const dotted = path.join('.');
+    // A variable that replaces a whole object also replaces what earlier variables set inside it.
+    for (const known of [...envPaths.keys()]) if (known.startsWith(`${dotted}.`)) envPaths.delete(known);
+    envPaths.set(dotted, name);
   }
-  return out;
+  return { config: out, envPaths };
+}
+
+/** JSON when it parses (`8`, `false`, `{"a":1}`), else the string itself. */
+function parseEnvValue(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** Sets `path` in `root`, replacing non-objects on the way by `{}`. */
+function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
 }
 
 function camel(segment: string): string {
