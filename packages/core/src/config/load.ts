@@ -7,6 +7,7 @@ import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
 export interface TipConfigFile {
   /** Plugin specs: a module name or path, optionally with options: `["@tip/plugin-blacklist", ["./my.js", { … }]]`. */
   plugins?: Array<string | [string, unknown]>;
+  /** Core's keys (`database`, `scheduler`, …) and each plugin's section under its key. */
   [key: string]: unknown;
 }
 

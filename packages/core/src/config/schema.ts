@@ -47,6 +47,24 @@ export function durationSchema(bounds: DurationBounds = {}): z.ZodPipe<z.ZodUnio
   });
 }
 
+/** Log levels, most to least severe; each also enables the ones above it. */
+const LOG_LEVELS = {
+  /** Only fatal errors. */
+  fatal: 'fatal',
+  /** Errors. */
+  error: 'error',
+  /** Warnings. */
+  warn: 'warn',
+  /** Lifecycle and run summaries (the default). */
+  info: 'info',
+  /** Per-request and per-step details. */
+  debug: 'debug',
+  /** Everything. */
+  trace: 'trace',
+  /** Nothing. */
+  silent: 'silent',
+} as const;
+
 const positiveInt = z.number().int().positive();
 
 /**
@@ -92,7 +110,7 @@ export const coreConfigSchema = z
       .prefault({}),
     log: z
       .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        level: z.enum(LOG_LEVELS).default('info'),
       })
       .strict()
       .prefault({}),

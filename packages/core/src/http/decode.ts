@@ -148,6 +148,10 @@ export class ByteLimit extends Transform {
   /** Bytes that have passed through so far. */
   bytes = 0;
 
+  /**
+   * @param limit the most bytes allowed through
+   * @param onExceed builds the error the stream fails with, given the byte count that crossed the limit
+   */
   constructor(
     private readonly limit: number,
     private readonly onExceed: (bytes: number) => Error,

@@ -82,6 +82,14 @@ export class Scope {
   private readonly victims = new Set<Destroyable>();
   private readonly detach: Array<() => void> = [];
 
+  /**
+   * Starts the total timeout and listens to the signals; an already aborted signal fails the scope
+   * at once.
+   *
+   * @param url the request's URL, named (redacted) in the timeout and abort errors
+   * @param timeoutMs total timeout (`0` = none)
+   * @param signals abort signals of the client and of the request
+   */
   constructor(url: string, timeoutMs: number, signals: readonly AbortSignal[]) {
     const aborted = signals.find((s) => s.aborted);
     if (aborted) {
