@@ -156,6 +156,8 @@ describe('HTTP errors never show credentials', () => {
       (e: unknown) => e as TipError,
     );
     expect(JSON.stringify(err) + err.message).not.toMatch(new RegExp(`${PASSWORD}|${API_KEY}`));
+    // The cause (Node's TypeError) carries the input too: redacted in place.
+    expect(JSON.stringify(err.cause)).not.toMatch(new RegExp(`${PASSWORD}|${API_KEY}`));
   });
 
   it('keeps the real URL in the response itself', async () => {

@@ -28,7 +28,9 @@ const isSuccess = (status: number): boolean => status >= 200 && status < 300;
  * `node:zlib`. Every request is bounded in connect time, total time, body size (decompressed and on
  * the wire) and redirects; bodies are decompressed in a streaming fashion; conditional requests are
  * supported through a {@link ValidatorStore}. Every failure is a {@link TipError} (`TIP_HTTP_*`)
- * whose message names the URL and whose `details.url` holds it.
+ * whose message names the URL and whose `details.url` holds it, with credentials masked by
+ * {@link redactUrl} (user-info password, `apikey=`/`token=`-style query parameters); debug log lines
+ * are redacted the same way.
  *
  * @example
  * ```ts

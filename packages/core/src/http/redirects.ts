@@ -9,7 +9,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { TipErrorCodes } from '../errors/TipError.js';
 import type { ResolvedLimits } from './limits.js';
-import { type Scope, httpError, openExchange } from './transport.js';
+import { type Scope, httpError, openExchange, redactNodeError } from './transport.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const CROSS_ORIGIN_STRIPPED = ['authorization', 'cookie', 'proxy-authorization'];
@@ -26,6 +26,7 @@ export function parseTarget(input: string | URL, base?: URL): URL {
   try {
     url = new URL(raw, base);
   } catch (err) {
+    redactNodeError(err);
     throw httpError(TipErrorCodes.HTTP_FAILED, `invalid URL: ${raw}`, raw, {}, err);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

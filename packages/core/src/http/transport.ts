@@ -45,10 +45,16 @@ export function httpError(
 }
 
 /**
- * Redacts secrets in the message (and stack) of an error raised by `node:http`/`node:net`, which
- * may embed the request URL. The error is kept as the `cause` of ours.
+ * Redacts secrets in an error raised by Node (`node:http`, `node:net`, `new URL`), which may embed
+ * the request URL in its message, stack or `input` property. The error is kept as the `cause` of
+ * ours, so it is redacted in place.
+ *
+ * @internal
  */
-function redactNodeError(err: Error): void {
+export function redactNodeError(err: unknown): void {
+  if (!(err instanceof Error)) return;
+  const withInput = err as Error & { input?: unknown };
+  if (typeof withInput.input === 'string') withInput.input = redactUrl(withInput.input);
   const message = redactSecrets(err.message);
   if (message === err.message) return;
   if (typeof err.stack === 'string') err.stack = err.stack.split(err.message).join(message);
@@ -209,7 +215,7 @@ export function openExchange(
     try {
       req = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent: false });
     } catch (err) {
-      if (err instanceof Error) redactNodeError(err);
+      redactNodeError(err);
       reject(
         httpError(TipErrorCodes.HTTP_FAILED, `cannot request ${url.href}: ${(err as Error).message}`, url.href, {}, err),
       );

@@ -90,7 +90,10 @@ export interface HttpRequestOptions extends HttpLimits {
 
 /** A complete HTTP response. */
 export interface HttpResponse {
-  /** The final URL, after redirects. */
+  /**
+   * The final URL, after redirects, exactly as requested: credentials included. Pass it through
+   * {@link redactUrl} before showing or logging it.
+   */
   url: string;
   /** The final status code. */
   status: number;
