@@ -372,3 +372,57 @@ describe('event-loop delay', () => {
     expect(await t.app.metrics.text()).toMatch(/tip_event_loop_delay_seconds\{quantile="0.99"\} [0-9.e-]+/);
   });
 });
+
+describe('secrets stay out of run records', () => {
+  it('redacts credentials in the errors of failed runs and in the source report', async () => {
+    const reports: unknown[] = [];
+    const plugin = definePlugin<unknown>({
+      name: 'leaky',
+      version: '1.0.0',
+      core: '^0.1.0',
+      register(ctx) {
+        ctx.sourceKinds.add(
+          defineSourceKind<string>({
+            kind: 'leaky',
+            async ingest({ run, batches }) {
+              try {
+                for await (const _ of batches) void _;
+              } finally {
+                reports.push({ ...run.report });
+              }
+            },
+          }),
+        );
+        ctx.sources.add(
+          defineSource<string>({
+            id: 'leaky-feed',
+            kind: 'leaky',
+            schedule: { every: '1h' },
+            async *fetch(run) {
+              // A refused connection to a URL carrying credentials.
+              yield [await run.http.text('http://alice:s3cretpw@127.0.0.1:1/feed?apikey=SECRETKEY&page=2')];
+            },
+          }),
+        );
+      },
+    });
+    await using t = await startTestTip({ plugins: [plugin], start: { schedule: false } });
+    const record = await t.app.scheduler.trigger('source/leaky-feed');
+    expect(record.status).toBe('failed');
+    const [stored] = await t.app.scheduler.history({ jobId: 'source/leaky-feed' });
+    for (const text of [record.error, stored?.error, JSON.stringify(reports)]) {
+      expect(text).not.toContain('s3cretpw');
+      expect(text).not.toContain('SECRETKEY');
+    }
+    expect(stored?.error).toContain('127.0.0.1:1');
+  });
+});
+
+describe('configuration errors from the environment', () => {
+  it('name the variable, not the config file', async () => {
+    const { applyEnvOverridesWithOrigins } = await import('../src/index.js');
+    const { config, envPaths } = applyEnvOverridesWithOrigins({ database: { url: 'sqlite::memory:' } }, { TIP_SCHEDULER__DRAIN_TIMEOUT: '"15000000w"' });
+    const app = await createTip({ config, configSource: '/etc/tip/tip.config.json', configOrigins: { envPaths }, plugins: [] });
+    await expect(app.start()).rejects.toThrow(/TIP_SCHEDULER__DRAIN_TIMEOUT/);
+  });
+});

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import type { CoreConfig } from '../config/schema.js';
+import type { ConfigOrigins } from '../config/validate.js';
 import { TipContainer, type Token } from '../container/Container.js';
 import type { Database } from '../database/Database.js';
 import { coreEntities } from '../database/entities.js';
@@ -62,6 +63,8 @@ export interface CreateTipOptions {
   clock?: Clock;
   /** Names where the config came from, in error messages (default `"config"`). */
   configSource?: string;
+  /** Which config paths environment variables set (a `LoadedConfig` is one), so errors name the variable. */
+  configOrigins?: ConfigOrigins;
   /** Builds the scheduler backend (default: the in-process scheduler). */
   scheduler?: (deps: SchedulerDeps) => Scheduler;
 }
@@ -341,7 +344,7 @@ export class TipApp implements AsyncDisposable {
 
   async #prepare(): Promise<void> {
     const plugins = orderPlugins((this.#options.plugins ?? []) as AnyPlugin[], CORE_VERSION);
-    const config = await validateAppConfig(plugins, this.#options.config ?? {}, this.#options.configSource ?? 'config');
+    const config = await validateAppConfig(plugins, this.#options.config ?? {}, this.#options.configSource ?? 'config', this.#options.configOrigins);
     this.#config = config.core;
     this.#pluginConfigs = config.plugins;
     if (!this.#options.logger) this.#log = createLogger({ level: config.core.log.level });

@@ -1,6 +1,6 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { coreConfigSchema, type CoreConfig } from '../config/schema.js';
-import { deepFreeze, validateConfig, type ConfigSection } from '../config/validate.js';
+import { deepFreeze, validateConfig, type ConfigOrigins, type ConfigSection } from '../config/validate.js';
 import { TipError, TipErrorCodes } from '../errors/TipError.js';
 import type { TipPlugin } from '../plugins/types.js';
 
@@ -20,7 +20,12 @@ export interface AppConfig {
  * once), refusing a config key claimed twice or one of core's.
  * @throws TipError `TIP_PLUGIN_DUPLICATE`, `TIP_CONFIG_INVALID`
  */
-export async function validateAppConfig(plugins: ReadonlyArray<TipPlugin<unknown>>, raw: Record<string, unknown>, source: string): Promise<AppConfig> {
+export async function validateAppConfig(
+  plugins: ReadonlyArray<TipPlugin<unknown>>,
+  raw: Record<string, unknown>,
+  source: string,
+  origins: ConfigOrigins = {},
+): Promise<AppConfig> {
   const sections: ConfigSection[] = [{ key: '', owner: '@tip/core', schema: coreConfigSchema as unknown as StandardSchemaV1 }];
   const keys = new Map<string, string>();
   for (const p of plugins) {
@@ -34,7 +39,7 @@ export async function validateAppConfig(plugins: ReadonlyArray<TipPlugin<unknown
     keys.set(p.config.key, p.name);
     sections.push({ key: p.config.key, owner: p.name, schema: p.config.schema as StandardSchemaV1, unknownKeys: p.config.unknownKeys ?? 'reject' } as ConfigSection);
   }
-  const values = await validateConfig(raw, sections, source);
+  const values = await validateConfig(raw, sections, source, origins);
   const core = values.get('') as CoreConfig;
   for (const k of keys.keys()) delete (core as Record<string, unknown>)[k];
   const out = new Map<string, unknown>();

@@ -33,8 +33,10 @@ export async function openAppDatabase(o: OpenAppDatabaseOptions): Promise<{ db: 
     migrations: o.migrations,
     poolSize: o.config.database.poolSize,
     log: o.log,
-    create: o.create,
+    create: o.create || (o.config.database.create && !o.readOnly),
     mustExist: o.readOnly,
+    connectTimeoutMs: o.config.database.connectTimeout,
+    statementTimeoutMs: o.config.database.statementTimeout,
   });
   try {
     if (o.migrate) {

@@ -77,7 +77,13 @@ export const coreConfigSchema = z
       .object({
         url: z.string().min(1).default('sqlite:./data/tip.sqlite'),
         autoMigrate: z.boolean().default(true),
+        /** Create a missing PostgreSQL database at start (default false: a missing database is an error naming it). */
+        create: z.boolean().default(false),
         poolSize: positiveInt.max(200).default(10),
+        /** How long to wait for a PostgreSQL connection (connecting, or a free pool client). */
+        connectTimeout: durationSchema({ min: '100ms', max: '10m' }).prefault('10s'),
+        /** PostgreSQL `statement_timeout` for every statement (default none: bulk ingestion is long). */
+        statementTimeout: durationSchema({ min: '1s' }).optional(),
       })
       .strict()
       .prefault({}),

@@ -1,3 +1,5 @@
+import { redactSecrets } from '../util/redact.js';
+
 /**
  * Stable error codes raised by TIP. Codes never change meaning between releases, so callers can
  * branch on them; messages are for humans and may be reworded.
@@ -176,9 +178,12 @@ export function isTipError(err: unknown, code?: TipErrorCode): err is TipError {
   return err instanceof TipError && (code === undefined || err.code === code);
 }
 
-/** A short, single-line description of any thrown value, for logs and run records. */
+/**
+ * A short description of any thrown value, for logs, run records and API answers. Credentials in
+ * URLs and secret-looking parameters are redacted ({@link redactSecrets}), whatever threw.
+ */
 export function describeError(err: unknown): string {
-  if (err instanceof TipError) return `${err.code}: ${err.message}`;
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
+  if (err instanceof TipError) return redactSecrets(`${err.code}: ${err.message}`);
+  if (err instanceof Error) return redactSecrets(err.message || err.name);
+  return redactSecrets(String(err));
 }

@@ -1,4 +1,5 @@
 import type { Token } from '../container/Container.js';
+import { redactUrl } from '../util/redact.js';
 import type { Database } from '../database/Database.js';
 import type { TipEventBus } from '../events/EventBus.js';
 import { SourceStateEntity } from '../database/entities.js';
@@ -164,7 +165,7 @@ function reportingClient(http: HttpClient, report: SourceReport): HttpClient {
   const stream = http.stream.bind(http);
   const request = http.request.bind(http);
   const note = (head: { url: string; status: number; notModified: boolean; wireBytes: number; headers: Record<string, string | string[] | undefined> }) => {
-    report.url = head.url;
+    report.url = redactUrl(head.url);
     report.httpStatus = head.status;
     report.notModified = head.notModified;
     report.bytes = head.wireBytes;
