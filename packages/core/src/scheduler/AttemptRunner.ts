@@ -1,0 +1,114 @@
+import { TipError, TipErrorCodes, describeError, isTipError } from '../errors/TipError.js';
+import { parseDuration } from '../util/duration.js';
+import { SUCCEEDED, type Outcome, type RunContext } from './RunContext.js';
+import { RunHandle } from './RunHandle.js';
+import type { JobDefinition, JobResult, JobRunRecord } from './types.js';
+
+const NOT_STARTED: Outcome = Object.freeze({ status: 'aborted', error: 'not started: the app is stopping' });
+
+/**
+ * Runs the `run` function of a job: one attempt at a time through the concurrency limiter, with
+ * a timeout and abort through the attempt's signal, retried with exponential back-off on the
+ * scheduler clock.
+ * @internal
+ */
+export class AttemptRunner {
+  readonly #ctx: RunContext;
+  /** Attempts in progress, aborted together when the drain timeout passes. */
+  readonly #active = new Set<RunHandle>();
+
+  constructor(ctx: RunContext) {
+    this.#ctx = ctx;
+    ctx.abortAll.addEventListener(
+      'abort',
+      () => {
+        for (const h of [...this.#active]) h.abort(ctx.abortAll.reason);
+      },
+      { once: true },
+    );
+  }
+
+  /**
+   * Runs `def.run` until an attempt succeeds, is aborted, or the retry policy is exhausted.
+   * Updates `record.attempt`.
+   */
+  async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, payload: unknown): Promise<Outcome> {
+    const ctx = this.#ctx;
+    if (!def.retry) {
+      return ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, 1, payload));
+    }
+    const attempts = Math.max(1, def.retry.attempts ?? 1);
+    const base = def.retry.backoff === undefined ? 1000 : parseDuration(def.retry.backoff, `job "${def.id}" retry.backoff`);
+    const cap = def.retry.maxBackoff === undefined ? Infinity : parseDuration(def.retry.maxBackoff, `job "${def.id}" retry.maxBackoff`);
+    let outcome: Outcome = { status: 'failed' };
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      record.attempt = attempt;
+      outcome = await ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, attempt, payload));
+      if (outcome.status === 'succeeded' || outcome.status === 'aborted' || attempt === attempts) break;
+      const wait = Math.min(cap, base * 2 ** (attempt - 1));
+      ctx.log.info({ job: def.id, run: record.id, attempt, waitMs: wait, error: outcome.error }, `retrying job ${def.id}`);
+      if (!(await this.#sleep(wait))) break;
+    }
+    return outcome;
+  }
+
+  /** Waits on the scheduler clock; false when stop() interrupted the wait. */
+  #sleep(ms: number): Promise<boolean> {
+    const { clock, stopping } = this.#ctx;
+    if (stopping.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onStop = () => {
+        clock.clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = clock.setTimeout(() => {
+        stopping.removeEventListener('abort', onStop);
+        resolve(true);
+      }, ms);
+      stopping.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  async #attempt(def: JobDefinition, record: JobRunRecord, attempt: number, payload: unknown): Promise<Outcome> {
+    const ctx = this.#ctx;
+    if (ctx.stopping.aborted) return NOT_STARTED;
+    const handle = new RunHandle(record.id, def.id, record.parentId, attempt, record.reason, payload, ctx.clock.now(), ctx.log);
+    const timeoutMs = def.timeout === undefined ? ctx.defaultTimeoutMs : parseDuration(def.timeout, `job "${def.id}" timeout`);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : ctx.clock.setTimeout(
+            () => handle.abort(new TipError(TipErrorCodes.JOB_TIMEOUT, `job "${def.id}" timed out after ${timeoutMs} ms`, { details: { jobId: def.id, timeoutMs } })),
+            timeoutMs,
+          );
+    this.#active.add(handle);
+    try {
+      const result = def.run!(handle);
+      // A synchronous job needs no promise at all; an async one races its abort.
+      const value = isThenable(result) ? await raceAbort(result, handle) : result;
+      return value && value.counts ? { status: 'succeeded', counts: value.counts } : SUCCEEDED;
+    } catch (err) {
+      if (handle.aborted) {
+        const why = handle.abortReason;
+        return { status: isTipError(why, TipErrorCodes.JOB_TIMEOUT) ? 'timeout' : 'aborted', error: describeError(why) };
+      }
+      return { status: 'failed', error: describeError(err) };
+    } finally {
+      if (timer !== undefined) ctx.clock.clearTimeout(timer);
+      this.#active.delete(handle);
+    }
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<JobResult | void> {
+  return v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+/** Settles with the job's promise, or rejects with the abort reason as soon as the attempt is aborted. */
+function raceAbort(result: PromiseLike<JobResult | void>, handle: RunHandle): Promise<JobResult | void> {
+  if (handle.aborted) return Promise.reject(handle.abortReason);
+  return new Promise((resolve, reject) => {
+    handle.onAbort = reject;
+    result.then(resolve, reject);
+  });
+}

@@ -1,0 +1,104 @@
+import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
+import { validateJob } from './jobValidation.js';
+import type { Outcome, RunContext } from './RunContext.js';
+import { RunHandle } from './RunHandle.js';
+import type { ChildOutcome, GroupSummary, JobDefinition, JobRunRecord, JobRunStatus } from './types.js';
+
+/**
+ * Starts one child run of a group and resolves with its finished record (it never rejects).
+ * @internal
+ */
+export type ExecuteChild = (child: JobDefinition, owner: string | undefined, payload: unknown, parent: JobRunRecord) => Promise<JobRunRecord>;
+
+/**
+ * Runs the children of a group job: computes them, fans them out through a bounded window,
+ * builds the {@link GroupSummary}, calls `onComplete` and emits `job.group.completed`.
+ * @internal
+ */
+export class GroupRunner {
+  readonly #ctx: RunContext;
+  readonly #execute: ExecuteChild;
+
+  constructor(ctx: RunContext, execute: ExecuteChild) {
+    this.#ctx = ctx;
+    this.#execute = execute;
+  }
+
+  /** Runs every child of `def` for the group run `record`; resolves when all have ended. */
+  async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, payload: unknown): Promise<Outcome> {
+    const ctx = this.#ctx;
+    const handle = new RunHandle(record.id, def.id, record.parentId, record.attempt, record.reason, payload, ctx.clock.now(), ctx.log, ctx.abortAll);
+    let children: readonly JobDefinition[];
+    try {
+      children = await def.children!(handle);
+      checkChildren(def, children);
+    } catch (err) {
+      return { status: 'failed', error: `computing children failed: ${describeError(err)}` };
+    }
+    const records = await this.#fanOut(children, owner, payload, record);
+    const outcomes: ChildOutcome[] = new Array(records.length);
+    let failed = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (r.status !== 'succeeded') failed++;
+      outcomes[i] = { jobId: r.jobId, runId: r.id, status: r.status, error: r.error, counts: r.counts };
+    }
+    const summary: GroupSummary = {
+      jobId: def.id,
+      runId: record.id,
+      startedAt: record.startedAt,
+      endedAt: new Date(ctx.clock.now()),
+      total: outcomes.length,
+      succeeded: outcomes.length - failed,
+      failed,
+      children: outcomes,
+    };
+    const counts: Record<string, number> = { children: summary.total, succeeded: summary.succeeded, failed };
+    let error: string | undefined = failed > 0 ? `${failed} of ${summary.total} children did not succeed` : undefined;
+    if (def.onComplete) {
+      try {
+        await def.onComplete(summary, handle);
+      } catch (err) {
+        error = `onComplete failed: ${describeError(err)}`;
+        ctx.log.error({ err, job: def.id }, `group ${def.id}: onComplete failed`);
+      }
+    }
+    await ctx.events.emit('job.group.completed', summary);
+    const status: JobRunStatus = failed === 0 ? (error ? 'failed' : 'succeeded') : failed === summary.total ? 'failed' : 'partial';
+    return { status, error, counts };
+  }
+
+  /**
+   * Children are dispatched through a bounded window rather than all at once: the limiter caps
+   * what runs, the window caps what is allocated and waiting (a 100k-source fan-out would
+   * otherwise hold 100k pending promise chains).
+   */
+  async #fanOut(children: readonly JobDefinition[], owner: string | undefined, payload: unknown, parent: JobRunRecord): Promise<JobRunRecord[]> {
+    const records: JobRunRecord[] = new Array(children.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < children.length) {
+        const i = next++;
+        records[i] = await this.#execute(children[i]!, owner, payload, parent);
+      }
+    };
+    const workers: Promise<void>[] = [];
+    for (let w = Math.min(children.length, this.#ctx.groupWindow); w > 0; w--) workers.push(worker());
+    await Promise.all(workers);
+    return records;
+  }
+}
+
+/** Validates each child and rejects duplicate ids within one group. */
+function checkChildren(def: JobDefinition, children: readonly JobDefinition[]): void {
+  const seen = new Set<string>();
+  for (const child of children) {
+    validateJob(child);
+    if (seen.has(child.id)) {
+      throw new TipError(TipErrorCodes.DUPLICATE_ID, `group "${def.id}" has two children with id "${child.id}"`, {
+        details: { jobId: def.id, childId: child.id },
+      });
+    }
+    seen.add(child.id);
+  }
+}
