@@ -57,6 +57,7 @@ export type {
   CronTrigger,
   AtTrigger,
   AfterTrigger,
+  AnyAfterTrigger,
   JobDefinition,
   JobRun,
   JobResult,

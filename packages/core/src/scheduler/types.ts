@@ -18,14 +18,24 @@ export interface CronTrigger {
 export interface AtTrigger {
   at: Date | string | number;
 }
-/** Run the job each time an event is emitted (events arriving during a run coalesce into one rerun). */
+/**
+ * Run the job each time event `E` is emitted (events arriving during a run coalesce into one
+ * rerun). Build it with `after(event, when?)`, which infers `E` and types `when`'s payload.
+ */
 export interface AfterTrigger<E extends TipEventName = TipEventName> {
+  /** The event name (core's or one a plugin declared on `TipEvents`). */
   after: E;
   /** Only payloads that pass this run the job. */
   when?: (payload: TipEvents[E]) => boolean;
 }
+/**
+ * An `after` trigger for any one event: the union of `AfterTrigger<E>` over every event name, so
+ * `after('job.group.completed', (s) => s.failed > 0)` (whose `when` takes only a `GroupSummary`)
+ * is assignable to it. Events plugins add to `TipEvents` by declaration merging are included.
+ */
+export type AnyAfterTrigger = { [E in TipEventName]: AfterTrigger<E> }[TipEventName];
 /** When a job runs. A job may have several triggers; it then runs at the earliest. */
-export type Trigger = EveryTrigger | CronTrigger | AtTrigger | AfterTrigger;
+export type Trigger = EveryTrigger | CronTrigger | AtTrigger | AnyAfterTrigger;
 
 /** Why a run started. */
 export type RunReason = 'schedule' | 'overdue' | 'manual' | 'event' | 'group' | 'retry';
