@@ -14,20 +14,30 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** Node's largest timer delay; longer delays are re-armed in steps. */
-const MAX_DELAY = 2_147_483_647;
+/**
+ * Node's largest timer delay (2^31 - 1 ms, about 24.8 days). Node fires a `setTimeout` with a
+ * larger delay after 1 ms, so {@link systemClock} chains timers of at most this length instead.
+ * @internal
+ */
+export const MAX_TIMER_DELAY = 2_147_483_647;
 
-/** The wall clock, backed by Node timers. Long delays are split so they never overflow. */
+/**
+ * The wall clock, backed by Node timers (unref'd: a pending timer does not keep the process
+ * alive). A delay longer than {@link MAX_TIMER_DELAY} is split into a chain of timers of at most
+ * that length, so a job due in 60 days does not fire at once; the handle cancels whichever timer
+ * of the chain is pending. A negative (or NaN) delay fires on the next turn;
+ * `Infinity` never fires.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const box: { t?: NodeJS.Timeout } = {};
     const arm = (remaining: number) => {
-      const step = Math.min(Math.max(0, remaining), MAX_DELAY);
-      box.t = setTimeout(() => (remaining > MAX_DELAY ? arm(remaining - MAX_DELAY) : fn()), step);
+      const step = Math.min(remaining, MAX_TIMER_DELAY);
+      box.t = setTimeout(() => (remaining > MAX_TIMER_DELAY ? arm(remaining - MAX_TIMER_DELAY) : fn()), step);
       box.t.unref?.();
     };
-    arm(ms);
+    arm(ms > 0 ? ms : 0);
     return box;
   },
   clearTimeout(handle) {
