@@ -49,7 +49,7 @@ export { TipEventBus, type TipEvents, type TipEventName, type TipListener } from
 
 export { every, cron, at, after, nextDue, type PlanState } from './scheduler/triggers.js';
 export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';
-export { RunHistory, type JobPlanRow } from './scheduler/RunHistory.js';
+export { RunHistory, type JobPlanRow, type RunHistoryOptions } from './scheduler/RunHistory.js';
 export type { ConcurrencyOptions } from './scheduler/ConcurrencyLimiter.js';
 export type {
   Trigger,

@@ -198,8 +198,13 @@ export class InProcessScheduler implements Scheduler {
       this.#abortAll.abort(new TipError(TipErrorCodes.JOB_ABORTED, `aborted: still running ${drainMs} ms after stop()`));
       await this.idle();
     }
-    await this.#o.history.flush();
-    this.#state = 'stopped';
+    try {
+      // One last write attempt; when the database fails it rejects (TIP_DB_FAILED, naming the
+      // rows not written) instead of retrying forever, and stop() reports that to its caller.
+      await this.#o.history.flush();
+    } finally {
+      this.#state = 'stopped';
+    }
   }
 
   #subscribe(entry: JobEntry): void {

@@ -1,41 +1,96 @@
 import type { Logger } from 'pino';
 import type { Database } from '../database/Database.js';
 import { JobRunEntity, JobStateEntity } from '../database/entities.js';
+import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { writeHistoryBatch } from './historyWriter.js';
 import type { HistoryQuery, JobRunRecord, JobRunStatus, RunReason } from './types.js';
 
-/** The durable plan of one job. */
+/** The durable plan of one job (a row of `tip_job_state`). */
 export interface JobPlanRow {
+  /** The job's id. */
   jobId: string;
+  /** Id of the job's last top-level run. */
   lastRunId?: string;
+  /** Status of that run. */
   lastStatus?: JobRunStatus;
+  /** When that run started. */
   lastStartedAt?: Date;
+  /** When that run ended. */
   lastEndedAt?: Date;
+  /** When the job runs next, if a time-based trigger plans it. */
   nextRunAt?: Date;
 }
 
-const FLUSH_ROWS = 2000;
-const FLUSH_MS = 250;
+/** Tuning of {@link RunHistory} (the defaults suit production; tests shrink them). */
+export interface RunHistoryOptions {
+  /** Clock of the flush and retry timers (default: the system clock). */
+  clock?: Clock;
+  /** Flush as soon as this many finished runs are queued (default 2000). */
+  flushRows?: number;
+  /** Flush queued writes after this many ms (default 250); also the first retry delay. */
+  flushMs?: number;
+  /** Longest wait between retries of a failing flush (default 30 000 ms). */
+  maxBackoffMs?: number;
+  /** Rows kept while the database fails; past it the oldest finished child runs are dropped (default 100 000). */
+  maxPendingRows?: number;
+}
 
 /**
  * Persists run records and job plans. Writes are buffered and flushed in one transaction every
  * 250 ms (or 2000 rows), so dispatching many small jobs does not cost one database round trip each.
  * Without a database it keeps nothing (runs are still reported through events and metrics).
+ *
+ * When a flush fails (database down) nothing is lost: rows stay queued and the flush is retried
+ * with exponential back-off (250 ms doubling to 30 s, reset by a success). The first failure is
+ * logged with its error, then one line per retry with the pending rows and consecutive failures,
+ * and one line when writing works again. Past `maxPendingRows` the oldest finished child runs are
+ * dropped, and how many is logged.
  */
 export class RunHistory {
   readonly #db: Database | undefined;
   readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #flushRows: number;
+  readonly #flushMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #maxPending: number;
   #runs: JobRunRecord[] = [];
   /** Rows written (or to write) as upserts: top-level runs get a `running` row when they start. */
   #upserts = new Map<string, JobRunRecord>();
   /** Ids whose `running` row is written or queued. */
   #started = new Set<string>();
   #plans = new Map<string, JobPlanRow>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  /** Consecutive failed flushes (0 when the last one succeeded). */
+  #failures = 0;
+  /** Delay before the next automatic attempt. */
+  #delayMs: number;
 
-  constructor(db: Database | undefined, log: Logger) {
+  /**
+   * @param db where to write (`undefined`: keep nothing)
+   * @param log where write failures and recoveries are reported
+   */
+  constructor(db: Database | undefined, log: Logger, options: RunHistoryOptions = {}) {
     this.#db = db;
     this.#log = log;
+    this.#clock = options.clock ?? systemClock;
+    this.#flushRows = options.flushRows ?? 2000;
+    this.#flushMs = options.flushMs ?? 250;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#maxPending = options.maxPendingRows ?? 100_000;
+    this.#delayMs = this.#flushMs;
+  }
+
+  /** Rows queued and not yet written (runs, upserts and plans). */
+  get pendingRows(): number {
+    return this.#runs.length + this.#upserts.size + this.#plans.size;
+  }
+
+  /** Consecutive failed flushes (0 when the last flush succeeded). */
+  get consecutiveFailures(): number {
+    return this.#failures;
   }
 
   /**
@@ -53,8 +108,8 @@ export class RunHistory {
   record(run: JobRunRecord): void {
     if (!this.#db) return;
     if (this.#started.delete(run.id)) this.#upserts.set(run.id, { ...run });
-    else this.#runs.push(run);
-    if (this.#runs.length >= FLUSH_ROWS) void this.flush();
+    else if (this.#runs.push(run) > this.#maxPending) this.#shed();
+    if (this.#runs.length >= this.#flushRows && this.#failures === 0) this.#flushInBackground();
     else this.#arm();
   }
 
@@ -75,14 +130,16 @@ export class RunHistory {
     this.#arm();
   }
 
-  /** Writes everything queued so far; resolves when it is on disk. */
+  /**
+   * Writes everything queued so far, in one attempt (after a flush already under way).
+   * Resolves when it is on disk; when the database fails it rejects with a `TIP_DB_FAILED`
+   * TipError (the rows stay queued and are retried in the background), so it never hangs.
+   */
   flush(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-    this.#flushing = this.#flushing.then(() => this.#write());
-    return this.#flushing;
+    this.#disarm();
+    const attempt = this.#flushing.then(() => this.#write(false));
+    this.#flushing = attempt.catch(() => undefined);
+    return attempt;
   }
 
   /** Loads every job's plan. */
@@ -103,7 +160,7 @@ export class RunHistory {
     return out;
   }
 
-  /** Past runs, newest first. */
+  /** Past runs, newest first (flushes queued runs first). */
   async query(q: HistoryQuery = {}): Promise<JobRunRecord[]> {
     if (!this.#db) return [];
     await this.flush();
@@ -139,14 +196,25 @@ export class RunHistory {
 
   #arm(): void {
     if (this.#timer) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
-      void this.flush();
-    }, FLUSH_MS);
-    this.#timer.unref?.();
+      this.#flushInBackground(true);
+    }, this.#delayMs);
   }
 
-  async #write(): Promise<void> {
+  #disarm(): void {
+    if (this.#timer) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** A flush nobody awaits: failures are handled (logged, retried) by #write. */
+  #flushInBackground(scheduled = false): void {
+    this.#disarm();
+    this.#flushing = this.#flushing.then(() => this.#write(scheduled)).catch(() => undefined);
+  }
+
+  /** One write attempt of everything queued; on failure re-queues it, backs off and rethrows. */
+  async #write(scheduled: boolean): Promise<void> {
     const db = this.#db;
     if (!db || (this.#runs.length === 0 && this.#plans.size === 0 && this.#upserts.size === 0)) return;
     const runs = this.#runs;
@@ -156,51 +224,50 @@ export class RunHistory {
     this.#upserts = new Map();
     this.#plans = new Map();
     try {
-      await db.em().transactional(async (em) => {
-        for (let i = 0; i < runs.length; i += 500) {
-          await em.insertMany(
-            JobRunEntity,
-            runs.slice(i, i + 500).map(toRow),
-          );
-        }
-        for (const r of upserts) await em.upsert(JobRunEntity, toRow(r));
-        const now = new Date();
-        for (const p of plans) {
-          await em.upsert(JobStateEntity, {
-            jobId: p.jobId,
-            lastRunId: p.lastRunId ?? null,
-            lastStatus: p.lastStatus ?? null,
-            lastStartedAt: p.lastStartedAt ?? null,
-            lastEndedAt: p.lastEndedAt ?? null,
-            nextRunAt: p.nextRunAt ?? null,
-            updatedAt: now,
-          });
-        }
-      });
+      await writeHistoryBatch(db, { runs, upserts, plans });
     } catch (err) {
-      // Keep what failed for the next flush rather than dropping history.
+      // Keep what failed for the next attempt rather than dropping history.
       this.#runs = runs.concat(this.#runs);
       for (const r of upserts) if (!this.#upserts.has(r.id)) this.#upserts.set(r.id, r);
       for (const p of plans) if (!this.#plans.has(p.jobId)) this.#plans.set(p.jobId, p);
-      this.#log.error({ err, runs: runs.length, plans: plans.length }, 'writing run history failed; will retry');
-      this.#arm();
+      if (this.#runs.length > this.#maxPending) this.#shed();
+      this.#failed(err, scheduled);
+      throw new TipError(TipErrorCodes.DB_FAILED, `writing run history failed: ${describeError(err)}`, {
+        cause: err,
+        details: { pendingRows: this.pendingRows, consecutiveFailures: this.#failures },
+      });
+    }
+    if (this.#failures > 0) {
+      this.#log.info({ failures: this.#failures, written: runs.length + upserts.length + plans.length }, `run history written again after ${this.#failures} failed attempt(s)`);
+      this.#failures = 0;
+      this.#delayMs = this.#flushMs;
     }
   }
-}
 
-function toRow(r: JobRunRecord) {
-  return {
-    id: r.id,
-    jobId: r.jobId,
-    parentId: r.parentId ?? null,
-    plugin: r.plugin ?? null,
-    reason: r.reason,
-    status: r.status,
-    attempt: r.attempt,
-    startedAt: r.startedAt,
-    endedAt: r.endedAt ?? null,
-    durationMs: r.durationMs ?? null,
-    error: r.error ? r.error.slice(0, 4000) : null,
-    counts: r.counts ?? null,
-  };
+  /** Counts a failure, logs it (rate-limited to one line per back-off step) and schedules a retry. */
+  #failed(err: unknown, scheduled: boolean): void {
+    this.#failures++;
+    const fields = { pendingRows: this.pendingRows, consecutiveFailures: this.#failures, retryInMs: this.#delayMs };
+    if (this.#failures === 1) this.#log.error({ ...fields, err }, 'writing run history failed; keeping the rows and retrying with back-off');
+    else if (scheduled) this.#log.warn(fields, 'writing run history still fails');
+    this.#disarm();
+    this.#arm();
+    this.#delayMs = Math.min(this.#maxBackoffMs, this.#delayMs * 2);
+  }
+
+  /** Drops the oldest finished child runs until the queue is back under its bound. */
+  #shed(): void {
+    if (this.#runs.length <= this.#maxPending) return;
+    // Shed down to 90% of the bound, so a full queue drops rows in chunks, not one per record.
+    const excess = this.#runs.length - Math.floor(this.#maxPending * 0.9);
+    let dropped = 0;
+    const kept: JobRunRecord[] = [];
+    for (const r of this.#runs) {
+      if (dropped < excess && r.parentId !== undefined) dropped++;
+      else kept.push(r);
+    }
+    if (dropped === 0) return;
+    this.#runs = kept;
+    this.#log.warn({ dropped, pendingRows: this.pendingRows, maxPendingRows: this.#maxPending }, `run history: dropped the ${dropped} oldest child run record(s) not yet written`);
+  }
 }

@@ -190,6 +190,9 @@ export interface Scheduler {
   idle(): Promise<void>;
   /** Loads the plan from the database and starts the timers. */
   start(): Promise<void>;
-  /** Stops timers, waits for running jobs (aborting them after `drainTimeout`), flushes history. */
+  /**
+   * Stops timers, waits for running jobs (aborting them after `drainTimeout`), flushes history.
+   * Rejects (after stopping) when the last history flush fails.
+   */
   stop(options?: { drainTimeout?: Duration }): Promise<void>;
 }
