@@ -1,5 +1,6 @@
 import type { Database } from '../database/Database.js';
-import { JobRunEntity, JobStateEntity } from '../database/entities.js';
+import type { Dialect } from '../database/migrations.js';
+import { executeRaw } from '../database/raw.js';
 import type { JobPlanRow } from './RunHistory.js';
 import type { JobRunRecord } from './types.js';
 
@@ -17,44 +18,67 @@ export interface HistoryBatch {
   readonly plans: readonly JobPlanRow[];
 }
 
+/** Rows per statement: each statement binds one JSON array of rows. */
+const ROWS_PER_STATEMENT = 5000;
+
+const RUN_COLUMNS = ['id', 'job_id', 'parent_id', 'plugin', 'reason', 'status', 'attempt', 'started_at', 'ended_at', 'duration_ms', 'error', 'counts'] as const;
+const PLAN_COLUMNS = ['job_id', 'last_run_id', 'last_status', 'last_started_at', 'last_ended_at', 'next_run_at', 'updated_at'] as const;
+/** PostgreSQL casts of each column read from a JSON array element (`v->>i`). */
+const RUN_PG = ['', '', '', '', '', '', '::int', '::timestamptz', '::timestamptz', '::int', '', 'json'];
+const PLAN_PG = ['', '', '', '::timestamptz', '::timestamptz', '::timestamptz', '::timestamptz'];
+
 /**
  * Writes one batch in one transaction; throws (writing nothing) when the database fails.
+ *
+ * Rows go in as one JSON array per statement (`json_each(?)` on SQLite, `jsonb_array_elements($1)`
+ * on PostgreSQL) through driver-bound parameters: one short statement per 5000 rows instead of an
+ * ORM insert (or a prepared statement) per row.
  * @internal
  */
 export async function writeHistoryBatch(db: Database, batch: HistoryBatch): Promise<void> {
+  const dialect = db.dialect;
+  const ts: (d: Date | undefined) => number | string | null =
+    dialect === 'sqlite' ? (d) => (d ? d.getTime() : null) : (d) => (d ? d.toISOString() : null);
+  const runRow = (r: JobRunRecord): unknown[] => [
+    r.id,
+    r.jobId,
+    r.parentId ?? null,
+    r.plugin ?? null,
+    r.reason,
+    r.status,
+    r.attempt,
+    ts(r.startedAt),
+    ts(r.endedAt),
+    r.durationMs ?? null,
+    r.error ? r.error.slice(0, 4000) : null,
+    r.counts ?? null,
+  ];
+  const now = new Date();
+  const planRow = (p: JobPlanRow): unknown[] => [p.jobId, p.lastRunId ?? null, p.lastStatus ?? null, ts(p.lastStartedAt), ts(p.lastEndedAt), ts(p.nextRunAt), ts(now)];
+  const insertRuns = insertSql(dialect, 'tip_job_run', RUN_COLUMNS, RUN_PG);
+  const upsertRuns = insertRuns + upsertClause(RUN_COLUMNS);
+  const upsertPlans = insertSql(dialect, 'tip_job_state', PLAN_COLUMNS, PLAN_PG) + upsertClause(PLAN_COLUMNS);
   await db.em().transactional(async (em) => {
-    for (let i = 0; i < batch.runs.length; i += 500) {
-      await em.insertMany(JobRunEntity, batch.runs.slice(i, i + 500).map(toRow));
+    for (let i = 0; i < batch.runs.length; i += ROWS_PER_STATEMENT) {
+      await executeRaw(em, insertRuns, [JSON.stringify(batch.runs.slice(i, i + ROWS_PER_STATEMENT).map(runRow))]);
     }
-    for (const r of batch.upserts) await em.upsert(JobRunEntity, toRow(r));
-    const now = new Date();
-    for (const p of batch.plans) {
-      await em.upsert(JobStateEntity, {
-        jobId: p.jobId,
-        lastRunId: p.lastRunId ?? null,
-        lastStatus: p.lastStatus ?? null,
-        lastStartedAt: p.lastStartedAt ?? null,
-        lastEndedAt: p.lastEndedAt ?? null,
-        nextRunAt: p.nextRunAt ?? null,
-        updatedAt: now,
-      });
-    }
+    if (batch.upserts.length > 0) await executeRaw(em, upsertRuns, [JSON.stringify(batch.upserts.map(runRow))]);
+    if (batch.plans.length > 0) await executeRaw(em, upsertPlans, [JSON.stringify(batch.plans.map(planRow))]);
   });
 }
 
-function toRow(r: JobRunRecord) {
-  return {
-    id: r.id,
-    jobId: r.jobId,
-    parentId: r.parentId ?? null,
-    plugin: r.plugin ?? null,
-    reason: r.reason,
-    status: r.status,
-    attempt: r.attempt,
-    startedAt: r.startedAt,
-    endedAt: r.endedAt ?? null,
-    durationMs: r.durationMs ?? null,
-    error: r.error ? r.error.slice(0, 4000) : null,
-    counts: r.counts ?? null,
-  };
+/** `insert into table (cols) select … from <the JSON array of rows bound as the only parameter>`. */
+function insertSql(dialect: Dialect, table: string, columns: readonly string[], pgCasts: readonly string[]): string {
+  if (dialect === 'sqlite') {
+    // `->>` yields SQL values (text, integer, NULL; an object as its JSON text).
+    return `insert into ${table} (${columns.join(', ')}) select ${columns.map((_, i) => `value ->> ${i}`).join(', ')} from json_each(?) where true`;
+  }
+  const values = pgCasts.map((cast, i) => (cast === 'json' ? `nullif(v -> ${i}, 'null'::jsonb)` : `(v ->> ${i})${cast}`));
+  return `insert into ${table} (${columns.join(', ')}) select ${values.join(', ')} from jsonb_array_elements($1::jsonb) as v`;
+}
+
+/** `on conflict (key) do update set col = excluded.col …` for every column but the key. */
+function upsertClause(columns: readonly string[]): string {
+  const [key, ...rest] = columns;
+  return ` on conflict (${key}) do update set ${rest.map((c) => `${c} = excluded.${c}`).join(', ')}`;
 }
