@@ -17,6 +17,7 @@ export class AttemptRunner {
   /** Attempts in progress, aborted together when the drain timeout passes. */
   readonly #active = new Set<RunHandle>();
 
+  /** @param ctx the scheduler parts it shares */
   constructor(ctx: RunContext) {
     this.#ctx = ctx;
     ctx.abortAll.addEventListener(

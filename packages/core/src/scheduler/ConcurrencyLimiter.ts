@@ -14,6 +14,7 @@ export interface ConcurrencyOptions {
  * Nested p-queues: a run first takes a slot of its concurrency key (if any), then of its plugin
  * (if capped), then a global one. Slots are only held by leaf work, never by a group waiting on its
  * children, so fan-out cannot deadlock.
+ * @internal
  */
 export class ConcurrencyLimiter {
   readonly #global: PQueue;
@@ -21,12 +22,17 @@ export class ConcurrencyLimiter {
   readonly #keys = new Map<string, PQueue>();
   readonly #o: ConcurrencyOptions;
 
+  /** @param options the global, per-plugin and per-key caps */
   constructor(options: ConcurrencyOptions) {
     this.#o = options;
     this.#global = new PQueue({ concurrency: positive(options.concurrency, 4) });
   }
 
-  /** Runs `fn` when slots are free. */
+  /**
+   * Runs `fn` when a slot of its key (if any), of its plugin (if capped) and a global slot are free.
+   * @param plugin the job's plugin
+   * @param key the job's `concurrencyKey`
+   */
   run<T>(plugin: string | undefined, key: string | undefined, fn: () => Promise<T>): Promise<T> {
     let task: () => Promise<T> = () => this.#global.add(fn) as Promise<T>;
     const cap = plugin === undefined ? undefined : this.#o.pluginConcurrency?.[plugin];

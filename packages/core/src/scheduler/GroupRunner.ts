@@ -19,6 +19,10 @@ export class GroupRunner {
   readonly #ctx: RunContext;
   readonly #execute: ExecuteChild;
 
+  /**
+   * @param ctx the scheduler parts it shares
+   * @param execute starts one child run
+   */
   constructor(ctx: RunContext, execute: ExecuteChild) {
     this.#ctx = ctx;
     this.#execute = execute;

@@ -15,6 +15,7 @@ export class RunExecutor {
   readonly #attempts: AttemptRunner;
   readonly #groups: GroupRunner;
 
+  /** @param ctx the scheduler parts it shares */
   constructor(ctx: RunContext) {
     this.#ctx = ctx;
     this.#attempts = new AttemptRunner(ctx);

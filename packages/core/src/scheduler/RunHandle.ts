@@ -9,11 +9,17 @@ import type { JobRun, RunReason } from './types.js';
  * @internal
  */
 export class RunHandle implements JobRun {
+  /** Run id (a UUID). */
   readonly id: string;
+  /** The job's id. */
   readonly jobId: string;
+  /** The group run this run belongs to, if it is a child. */
   readonly parentRunId: string | undefined;
+  /** 1 for the first attempt, then 2, 3… on retries. */
   readonly attempt: number;
+  /** Why the run started. */
   readonly reason: RunReason;
+  /** The event payload or `trigger()` payload. */
   readonly payload: unknown;
   /** Called once when the attempt is aborted (timeout or app stop); set by the attempt runner. */
   onAbort: ((reason: unknown) => void) | undefined = undefined;
@@ -26,6 +32,8 @@ export class RunHandle implements JobRun {
   #abortReason: unknown;
 
   /**
+   * @param startedAt when the attempt started (scheduler clock ms)
+   * @param baseLog the scheduler logger the lazy child logger derives from
    * @param fixedSignal use this signal instead of an own one (group handles get the app's abort signal)
    */
   constructor(

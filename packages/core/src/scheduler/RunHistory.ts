@@ -71,6 +71,7 @@ export class RunHistory {
   /**
    * @param db where to write (`undefined`: keep nothing)
    * @param log where write failures and recoveries are reported
+   * @param options flush and retry tuning
    */
   constructor(db: Database | undefined, log: Logger, options: RunHistoryOptions = {}) {
     this.#db = db;

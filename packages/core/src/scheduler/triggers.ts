@@ -17,7 +17,7 @@ export const at = (when: Date | string | number): AtTrigger => ({ at: when });
 export const after = <E extends TipEventName>(event: E, when?: (payload: TipEvents[E]) => boolean): AfterTrigger<E> =>
   when ? { after: event, when } : { after: event };
 
-/** Normalises `trigger` into an array. */
+/** Normalises `trigger` into an array. @internal */
 export function triggerList(trigger: Trigger | readonly Trigger[] | undefined): readonly Trigger[] {
   if (trigger === undefined) return [];
   return Array.isArray(trigger) ? trigger : [trigger as Trigger];
@@ -26,6 +26,7 @@ export function triggerList(trigger: Trigger | readonly Trigger[] | undefined): 
 /**
  * Checks every trigger of a job up front, so a typo fails at registration, naming the job.
  * @throws TipError `TIP_TRIGGER_INVALID`
+ * @internal
  */
 export function validateTriggers(jobId: string, triggers: readonly Trigger[]): void {
   for (const t of triggers) {
@@ -97,7 +98,7 @@ export function nextDue(triggers: readonly Trigger[], state: PlanState, now: num
   return best;
 }
 
-/** The first due time strictly after `now` (used by the `skip` missed-run policy). */
+/** The first due time strictly after `now` (used by the `skip` missed-run policy). @internal */
 export function nextDueAfterNow(triggers: readonly Trigger[], now: number): number | undefined {
   return nextDue(
     triggers.filter((t) => !('at' in t && new Date(t.at).getTime() <= now)),

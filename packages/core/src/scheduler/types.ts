@@ -4,18 +4,21 @@ import type { Duration } from '../util/duration.js';
 
 /** Run the job at a fixed interval, measured from the end of the previous run (default first run: at start). */
 export interface EveryTrigger {
+  /** The interval between the end of one run and the start of the next (`'1h'`, `90_000`, …). */
   every: Duration;
   /** Run once right at the first start when the job has never run (default `true`). */
   immediate?: boolean;
 }
 /** Run the job on a cron schedule (5 or 6 fields; seconds optional). */
 export interface CronTrigger {
+  /** The cron expression, e.g. `'0 * * * *'` (5 fields) or `'30 0 * * * *'` (6, the first is seconds). */
   cron: string;
   /** IANA time zone, default UTC. */
   tz?: string;
 }
 /** Run the job once at a point in time. */
 export interface AtTrigger {
+  /** The moment: a Date, an ISO 8601 string or epoch milliseconds. Past once a run started at or after it. */
   at: Date | string | number;
 }
 /**
@@ -45,6 +48,7 @@ export type JobRunStatus = 'running' | 'succeeded' | 'failed' | 'timeout' | 'abo
 
 /** What a job's `run` may return: counters recorded with the run (`added`, `removed`, …). */
 export interface JobResult {
+  /** Counters stored with the run record (`added`, `removed`, …). */
   counts?: Record<string, number>;
 }
 
@@ -72,8 +76,11 @@ export interface JobRun {
 
 /** Retry policy: `attempts` counts the first try; waits `backoff · 2^(n-1)`, capped by `maxBackoff`. */
 export interface RetryPolicy {
+  /** Attempts in total, the first one included (1 = no retry). */
   attempts: number;
+  /** Wait before the first retry; doubles for each further one (default 1 s). */
   backoff?: Duration;
+  /** Longest wait between two attempts (default: no cap). */
   maxBackoff?: Duration;
 }
 
@@ -110,64 +117,112 @@ export interface JobDefinition {
 
 /** One child's outcome inside a {@link GroupSummary}. */
 export interface ChildOutcome {
+  /** The child job's id. */
   jobId: string;
+  /** The child run's id (its record in history). */
   runId: string;
+  /** How the child run ended. */
   status: JobRunStatus;
+  /** Why it did not succeed. */
   error?: string;
+  /** The counters the child returned. */
   counts?: Record<string, number>;
 }
 
 /** What a group reports when all its children have ended. */
 export interface GroupSummary {
+  /** The group job's id. */
   jobId: string;
+  /** The group run's id (parent of every child run). */
   runId: string;
+  /** When the group run started (scheduler clock). */
   startedAt: Date;
+  /** When its last child ended. */
   endedAt: Date;
+  /** Number of children. */
   total: number;
+  /** Children that succeeded. */
   succeeded: number;
+  /** Children that did not succeed (failed, timed out or aborted). */
   failed: number;
+  /** Every child's outcome, in the order `children()` returned them. */
   children: ChildOutcome[];
 }
 
 /** A persisted (or in-flight) run, as history returns it. */
 export interface JobRunRecord {
+  /** Run id (a UUID). */
   id: string;
+  /** The job's id. */
   jobId: string;
+  /** The group run this run is a child of. */
   parentId?: string;
+  /** The plugin that registered the job. */
   plugin?: string;
+  /** Why the run started. */
   reason: RunReason;
+  /** Its status (`running` until it ends). */
   status: JobRunStatus;
+  /** The attempt that ended it (1 without retries; 0 for a rerun that never started). */
   attempt: number;
+  /** When it started (scheduler clock). */
   startedAt: Date;
+  /** When it ended. */
   endedAt?: Date;
+  /** `endedAt - startedAt` in ms, retries and back-off waits included. */
   durationMs?: number;
+  /** Why it did not succeed (stored up to 4000 characters). */
   error?: string;
+  /** Counters the job returned (for a group: `children`, `succeeded`, `failed`). */
   counts?: Record<string, number>;
 }
 
 /** A job as the scheduler sees it now. */
 export interface JobInfo {
+  /** The job's id. */
   id: string;
+  /** Its description. */
   description?: string;
+  /** The plugin that registered it. */
   plugin?: string;
+  /** Whether it is a group (has `children`). */
   group: boolean;
+  /** Its triggers (empty: manual only). */
   triggers: readonly Trigger[];
+  /** Whether a top-level run of it is in progress. */
   running: boolean;
+  /** When it runs next, if a time-based trigger plans it (unset while it runs). */
   nextRunAt?: Date;
-  lastRun?: { id: string; status: JobRunStatus; startedAt?: Date; endedAt?: Date };
+  /** Its last top-level run, if any (from this process or the persisted plan). */
+  lastRun?: {
+    /** Run id. */
+    id: string;
+    /** How it ended. */
+    status: JobRunStatus;
+    /** When it started. */
+    startedAt?: Date;
+    /** When it ended. */
+    endedAt?: Date;
+  };
 }
 
 /** Filter for {@link Scheduler.history}. */
 export interface HistoryQuery {
+  /** Only runs of this job. */
   jobId?: string;
+  /** Only the children of this group run. */
   parentId?: string;
+  /** Only runs in this status. */
   status?: JobRunStatus;
+  /** At most this many runs (default 100). */
   limit?: number;
 }
 
 /** Options of {@link Scheduler.trigger}. */
 export interface TriggerOptions {
+  /** Passed to the job as `run.payload`. */
   payload?: unknown;
+  /** The reason recorded for the run (default `'manual'`). */
   reason?: RunReason;
 }
 

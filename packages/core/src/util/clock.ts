@@ -23,7 +23,7 @@ export const MAX_TIMER_DELAY = 2_147_483_647;
 
 /**
  * The wall clock, backed by Node timers (unref'd: a pending timer does not keep the process
- * alive). A delay longer than {@link MAX_TIMER_DELAY} is split into a chain of timers of at most
+ * alive). A delay longer than 2^31 - 1 ms (Node's limit) is split into a chain of timers of at most
  * that length, so a job due in 60 days does not fire at once; the handle cancels whichever timer
  * of the chain is pending. A negative (or NaN) delay fires on the next turn;
  * `Infinity` never fires.
