@@ -63,6 +63,8 @@ export class RunHistory {
   #plans = new Map<string, JobPlanRow>();
   #timer: TimerHandle | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  /** A background flush is queued and not yet started. */
+  #backgroundQueued = false;
   /** Consecutive failed flushes (0 when the last one succeeded). */
   #failures = 0;
   /** Delay before the next automatic attempt. */
@@ -208,10 +210,21 @@ export class RunHistory {
     this.#timer = undefined;
   }
 
-  /** A flush nobody awaits: failures are handled (logged, retried) by #write. */
+  /**
+   * A flush nobody awaits: failures are handled (logged, retried) by #write. At most one is
+   * queued behind the write in progress (it takes every row queued by the time it starts), so a
+   * burst of records does not chain one small transaction per record.
+   */
   #flushInBackground(scheduled = false): void {
     this.#disarm();
-    this.#flushing = this.#flushing.then(() => this.#write(scheduled)).catch(() => undefined);
+    if (this.#backgroundQueued) return;
+    this.#backgroundQueued = true;
+    this.#flushing = this.#flushing
+      .then(() => {
+        this.#backgroundQueued = false;
+        return this.#write(scheduled);
+      })
+      .catch(() => undefined);
   }
 
   /** One write attempt of everything queued; on failure re-queues it, backs off and rethrows. */
