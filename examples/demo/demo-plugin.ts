@@ -115,7 +115,6 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
       ctx.jobs.add({
         id: 'demo.report',
         description: 'summarises each demo.feeds cycle',
-        // @ts-expect-error after() typing, fixed in core
         trigger: after('job.group.completed', (s) => s.jobId === 'demo.feeds'),
         run(run) {
           const summary = run.payload as GroupSummary;

@@ -76,7 +76,6 @@ describe.each(testDialects())('scheduler on %s', (dialect) => {
       { id: 'producer', children: () => [{ id: 'producer/x', run: () => undefined }] },
       {
         id: 'consumer',
-        // @ts-expect-error after() typing, fixed in core
         trigger: after('job.group.completed', (s) => s.jobId === 'producer'),
         run: async (run) => { payloads.push((run.payload as { jobId: string }).jobId); await gate.promise; },
       },

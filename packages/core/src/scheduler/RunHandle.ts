@@ -1,6 +1,24 @@
 import type { Logger } from 'pino';
 import type { JobRun, RunReason } from './types.js';
 
+/** Mutable and lazily created parts of a handle, shared with objects derived from it. */
+interface HandleState {
+  readonly startedAt: number;
+  readonly baseLog: Logger;
+  readonly fixedSignal: AbortSignal | undefined;
+  log: Logger | undefined;
+  controller: AbortController | undefined;
+  aborted: boolean;
+  abortReason: unknown;
+  onAbort: ((reason: unknown) => void) | undefined;
+}
+
+/**
+ * Where a handle keeps its state: a symbol rather than `#private` fields, so objects derived with
+ * `Object.create(handle, …)` (as `SourceRunner` does) read the same state through the prototype.
+ */
+const STATE = Symbol('RunHandle.state');
+
 /**
  * The {@link JobRun} handle of one attempt (or of a group's `children`/`onComplete` calls).
  *
@@ -21,15 +39,8 @@ export class RunHandle implements JobRun {
   readonly reason: RunReason;
   /** The event payload or `trigger()` payload. */
   readonly payload: unknown;
-  /** Called once when the attempt is aborted (timeout or app stop); set by the attempt runner. */
-  onAbort: ((reason: unknown) => void) | undefined = undefined;
-  readonly #startedAt: number;
-  readonly #baseLog: Logger;
-  #log: Logger | undefined;
-  #controller: AbortController | undefined;
-  readonly #fixedSignal: AbortSignal | undefined;
-  #aborted = false;
-  #abortReason: unknown;
+  /** The handle's state (see {@link STATE}). */
+  readonly [STATE]: HandleState;
 
   /**
    * @param startedAt when the attempt started (scheduler clock ms)
@@ -53,47 +64,53 @@ export class RunHandle implements JobRun {
     this.attempt = attempt;
     this.reason = reason;
     this.payload = payload;
-    this.#startedAt = startedAt;
-    this.#baseLog = baseLog;
-    this.#fixedSignal = fixedSignal;
+    this[STATE] = { startedAt, baseLog, fixedSignal, log: undefined, controller: undefined, aborted: false, abortReason: undefined, onAbort: undefined };
   }
 
   /** When this attempt started (scheduler clock). */
   get startedAt(): Date {
-    return new Date(this.#startedAt);
+    return new Date(this[STATE].startedAt);
   }
 
   /** pino child logger with `{ job, run }`. */
   get log(): Logger {
-    return (this.#log ??= this.#baseLog.child({ job: this.jobId, run: this.id }));
+    const s = this[STATE];
+    return (s.log ??= s.baseLog.child({ job: this.jobId, run: this.id }));
   }
 
   /** Aborted on timeout or when the app stops. */
   get signal(): AbortSignal {
-    if (this.#fixedSignal) return this.#fixedSignal;
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    const s = this[STATE];
+    if (s.fixedSignal) return s.fixedSignal;
+    if (!s.controller) {
+      s.controller = new AbortController();
+      if (s.aborted) s.controller.abort(s.abortReason);
     }
-    return this.#controller.signal;
+    return s.controller.signal;
   }
 
   /** Whether {@link RunHandle.abort} was called. */
   get aborted(): boolean {
-    return this.#aborted;
+    return this[STATE].aborted;
   }
 
   /** Why it was aborted. */
   get abortReason(): unknown {
-    return this.#abortReason;
+    return this[STATE].abortReason;
+  }
+
+  /** Called once when the attempt is aborted (timeout or app stop); set by the attempt runner. */
+  set onAbort(fn: ((reason: unknown) => void) | undefined) {
+    this[STATE].onAbort = fn;
   }
 
   /** Aborts the attempt: aborts `signal` (if a job made one) and calls `onAbort` (once). */
   abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
-    this.onAbort?.(reason);
+    const s = this[STATE];
+    if (s.aborted) return;
+    s.aborted = true;
+    s.abortReason = reason;
+    s.controller?.abort(reason);
+    s.onAbort?.(reason);
   }
 }
