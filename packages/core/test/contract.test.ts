@@ -426,3 +426,29 @@ describe('configuration errors from the environment', () => {
     await expect(app.start()).rejects.toThrow(/TIP_SCHEDULER__DRAIN_TIMEOUT/);
   });
 });
+
+describe('stop records what really happened', () => {
+  it('a job that ignores the abort and finishes is recorded as succeeded; one still running as aborted', async () => {
+    const finished: Array<{ jobId: string; status: string; error?: string }> = [];
+    const started = deferred();
+    const plugin = definePlugin<unknown>({
+      name: 'stubborn',
+      version: '1.0.0',
+      core: '^0.1.0',
+      register(ctx) {
+        ctx.jobs.add(
+          { id: 'commits-late', run: async () => (started.resolve(), await new Promise((r) => setTimeout(r, 200)), { counts: { rows: 3 } }) },
+          { id: 'never-ends', run: () => new Promise(() => {}) },
+        );
+      },
+    });
+    const t = await startTestTip({ plugins: [plugin], clock: 'system', config: { scheduler: { drainTimeout: '10ms' } }, start: { schedule: false } });
+    t.app.events.on('job.finished', (e) => void finished.push(e));
+    void t.app.scheduler.trigger('commits-late');
+    void t.app.scheduler.trigger('never-ends');
+    await started.promise;
+    await t.close();
+    expect(finished.find((f) => f.jobId === 'commits-late')).toMatchObject({ status: 'succeeded', error: 'finished after the stop aborted it' });
+    expect(finished.find((f) => f.jobId === 'never-ends')).toMatchObject({ status: 'aborted', error: expect.stringContaining('still running') });
+  }, 30_000);
+});

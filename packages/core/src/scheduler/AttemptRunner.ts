@@ -70,6 +70,39 @@ export class AttemptRunner {
     });
   }
 
+  /**
+   * A job aborted by stop() may ignore its signal (a database transaction in flight): wait up to
+   * the grace period for it to really end, and record what happened — it may have committed after all.
+   */
+  async #settleAfterStop(def: JobDefinition, result: PromiseLike<JobResult | void>, why: unknown): Promise<Outcome> {
+    const grace = this.#ctx.abortGraceMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = Symbol('late');
+    try {
+      const settled = await Promise.race([
+        Promise.resolve(result).then(
+          (value) => ({ ok: true as const, value }),
+          (err: unknown) => ({ ok: false as const, err }),
+        ),
+        new Promise<typeof late>((resolve) => {
+          timer = setTimeout(() => resolve(late), grace);
+          timer.unref?.();
+        }),
+      ]);
+      if (settled === late) {
+        return { status: 'aborted', error: `${describeError(why)}; still running ${grace} ms later when the app stopped (its work may still commit or roll back)` };
+      }
+      if (settled.ok) {
+        this.#ctx.log.warn({ job: def.id }, `job ${def.id} finished its work after the stop aborted it; recorded as succeeded`);
+        const counts = settled.value && settled.value.counts;
+        return counts ? { status: 'succeeded', counts, error: 'finished after the stop aborted it' } : { status: 'succeeded', error: 'finished after the stop aborted it' };
+      }
+      return { status: 'aborted', error: `${describeError(why)}: ${describeError(settled.err)}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async #attempt(def: JobDefinition, record: JobRunRecord, attempt: number, payload: unknown): Promise<Outcome> {
     const ctx = this.#ctx;
     if (ctx.stopping.aborted) return NOT_STARTED;
@@ -83,14 +116,16 @@ export class AttemptRunner {
             timeoutMs,
           );
     this.#active.add(handle);
+    let result: ReturnType<NonNullable<JobDefinition['run']>> | undefined;
     try {
-      const result = def.run!(handle);
+      result = def.run!(handle);
       // A synchronous job needs no promise at all; an async one races its abort.
       const value = isThenable(result) ? await raceAbort(result, handle) : result;
       return value && value.counts ? { status: 'succeeded', counts: value.counts } : SUCCEEDED;
     } catch (err) {
       if (handle.aborted) {
         const why = handle.abortReason;
+        if (ctx.abortAll.aborted && isThenable(result)) return this.#settleAfterStop(def, result, why);
         return { status: isTipError(why, TipErrorCodes.JOB_TIMEOUT) ? 'timeout' : 'aborted', error: describeError(why) };
       }
       return { status: 'failed', error: describeError(err) };

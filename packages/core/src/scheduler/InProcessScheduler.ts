@@ -30,6 +30,8 @@ export interface InProcessSchedulerOptions extends ConcurrencyOptions {
   defaultTimeout?: Duration;
   /** How long `stop()` waits for running jobs before aborting them (default 30 s). */
   drainTimeout?: Duration;
+  /** After the drain timeout aborted a job, how long to wait for it to really end before recording it (default 5 s). */
+  abortGrace?: Duration;
 }
 
 /** A trigger that arrived while its job was running: coalesced into one rerun right after. */
@@ -78,6 +80,7 @@ export class InProcessScheduler implements Scheduler {
       groupWindow: Number.isFinite(c) ? Math.max(64, c * 8) : 1024,
       stopping: this.#stopping.signal,
       abortAll: this.#abortAll.signal,
+      abortGraceMs: options.abortGrace === undefined ? 5000 : parseDuration(options.abortGrace, 'scheduler.abortGrace'),
     };
     this.#executor = new RunExecutor(ctx);
     this.#planner = new JobPlanner(options.clock, options.history, this.#jobs, (entry, reason) => {

@@ -32,6 +32,11 @@ export interface RunContext {
   readonly stopping: AbortSignal;
   /** Aborted when the drain timeout passes: aborts every running job. */
   readonly abortAll: AbortSignal;
+  /**
+   * After a stop aborted a running job, how long (ms, real time) to wait for the job to really
+   * end, so its record says what happened (it may still commit, or roll back).
+   */
+  readonly abortGraceMs: number;
 }
 
 /**
