@@ -61,20 +61,6 @@ export interface BlacklistPluginOptions {
  * `blacklist.cycle.completed`.
  */
 export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin<BlacklistConfig> {
-  const reports = new WeakMap<object, FetchReport>();
-  let service: BlacklistService | undefined;
-  const svc = () => {
-    if (!service) throw new TipError(TipErrorCodes.APP_STATE, 'the blacklist service is not initialised yet');
-    return service;
-  };
-  const registry = new ParserRegistry();
-  let schedulerClock: Clock | undefined;
-  let metrics: BlacklistMetrics | undefined;
-  const clock = (): Clock => {
-    if (!schedulerClock) throw new TipError(TipErrorCodes.APP_STATE, 'the blacklist plugin is not initialised yet');
-    return schedulerClock;
-  };
-
   return definePlugin<BlacklistConfig>({
     name: BLACKLIST_PLUGIN,
     version: '0.1.0',
@@ -82,6 +68,20 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
     config: { key: 'blacklist', schema: blacklistConfigSchema },
 
     register(ctx) {
+      // Everything below belongs to this app: one plugin object may serve several apps.
+    const reports = new WeakMap<object, FetchReport>();
+    let service: BlacklistService | undefined;
+    const svc = () => {
+      if (!service) throw new TipError(TipErrorCodes.APP_STATE, 'the blacklist service is not initialised yet');
+      return service;
+    };
+    const registry = new ParserRegistry();
+    let schedulerClock: Clock | undefined;
+    let metrics: BlacklistMetrics | undefined;
+    const clock = (): Clock => {
+      if (!schedulerClock) throw new TipError(TipErrorCodes.APP_STATE, 'the blacklist plugin is not initialised yet');
+      return schedulerClock;
+    };
       ctx.entities(...blacklistEntities);
       ctx.migrations(...blacklistMigrations);
       ctx.extend(blacklistParsers).add(...defaultParsers(), ...(options.parsers ?? []));
@@ -168,21 +168,22 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
         await svc().registerSource(e.source);
         await svc().submit(e.source.id, e.add, e.remove ?? []);
       });
-    },
-
-    async init(ctx) {
-      for (const p of ctx.extend(blacklistParsers).list()) if (!registry.has(p.format)) registry.register(p);
-      schedulerClock = ctx.get(CoreTokens.clock);
-      metrics = new BlacklistMetrics(ctx.metrics);
-      service = new BlacklistService({ db: ctx.db, clock: schedulerClock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
-      const now = schedulerClock.now();
-      for (const source of ctx.sourceRunner.list([BLACKLIST_KIND])) {
-        const meta = (source.meta ?? {}) as { url?: string; format?: string; category?: SourceCategory; license?: string };
-        await service.ingester.upsertSource(
-          { id: source.id, title: source.title ?? source.id, url: meta.url, format: meta.format ?? 'custom', category: meta.category ?? 'other', license: meta.license, origin: 'feed', enabled: true },
-          now,
-        );
-      }
+      return {
+        async init(ctx) {
+          for (const p of ctx.extend(blacklistParsers).list()) if (!registry.has(p.format)) registry.register(p);
+          schedulerClock = ctx.get(CoreTokens.clock);
+          metrics = new BlacklistMetrics(ctx.metrics);
+          service = new BlacklistService({ db: ctx.db, clock: schedulerClock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
+          const now = schedulerClock.now();
+          for (const source of ctx.sourceRunner.list([BLACKLIST_KIND])) {
+            const meta = (source.meta ?? {}) as { url?: string; format?: string; category?: SourceCategory; license?: string };
+            await service.ingester.upsertSource(
+              { id: source.id, title: source.title ?? source.id, url: meta.url, format: meta.format ?? 'custom', category: meta.category ?? 'other', license: meta.license, origin: 'feed', enabled: true },
+              now,
+            );
+          }
+        },
+      };
     },
   });
 }
