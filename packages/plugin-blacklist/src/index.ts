@@ -12,7 +12,10 @@
 import { blacklistPlugin } from './plugin.js';
 
 export default blacklistPlugin;
-export { blacklistPlugin, BlacklistToken, blacklistParsers, resolveFeed, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
+export { blacklistPlugin, BlacklistToken, blacklistParsers, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
+export { resolveFeed, type ResolvedFeed } from './feeds/resolveFeed.js';
+export type { BlacklistRecord } from './kind.js';
+export type { BlacklistCycleCompleted, BlacklistIndicatorsSubmitted } from './events.js';
 export { BlacklistService, type ExportOptions, type SubmittedSource } from './service/BlacklistService.js';
 export type { EntryFilter } from './service/entries.js';
 export { blacklistConfigSchema, feedConfigSchema, type BlacklistConfig, type FeedConfig } from './config.js';
