@@ -1,9 +1,10 @@
-import { defineSourceKind, isTipError, TipErrorCodes, type IngestInput, type JobResult, type SourceKind } from '@tip/core';
+import { defineSourceKind, isTipError, TipErrorCodes, type IngestInput, type JobResult, type SourceKind, type SourceReport } from '@tip/core';
 import { BLACKLIST_KIND } from './feeds/feedSource.js';
 import { canonicalize } from './indicators/canonical.js';
 import type { Indicator } from './indicators/types.js';
 import { IndicatorSet } from './ingest/IndicatorSet.js';
 import { Ingester, type FetchReport, type IngestContext, type IngestPolicy } from './ingest/Ingester.js';
+import './report.js';
 import type { BlacklistRuntime } from './runtime.js';
 
 /** What a `blacklist` source may yield: indicators, raw strings (canonicalised here) or whole sets. */
@@ -15,8 +16,6 @@ export interface BlacklistKindDeps {
   runtime: BlacklistRuntime;
   /** Safety limits of snapshot ingestion (from the configuration). */
   policy: IngestPolicy;
-  /** Reports left by feed fetches. */
-  reports: WeakMap<object, FetchReport>;
 }
 
 /**
@@ -33,15 +32,32 @@ async function ingestRun(deps: BlacklistKindDeps, { source, run, batches }: Inge
   const base = { sourceId: source.id, jobRunId: run.id, startedAt: clock.now() };
   try {
     const { set, invalid } = await collect(batches);
-    const report = deps.reports.get(run) ?? { bytes: 0, lines: set.size + invalid, invalid, samples: [] };
-    const counts = await service.ingester.snapshot({ ...base, now: clock.now(), report }, set, deps.policy);
-    await service.ingester.recordRun({ ...base, now: clock.now(), report }, 'succeeded', counts);
+    // Feed sources put their parse statistics into run.report; strings this kind could not
+    // canonicalise add to them (a third-party source reports only what core filled).
+    Object.assign(run.report, { lines: run.report.lines ?? set.size + invalid, invalid: (run.report.invalid ?? 0) + invalid });
+    const counts = await service.ingester.snapshot({ ...base, now: clock.now(), report: run.report }, set, deps.policy);
+    await service.ingester.recordRun({ ...base, now: clock.now(), report: run.report }, 'succeeded', counts);
     deps.runtime.metrics?.run(source.id, 'succeeded', counts);
     return { counts: { ...counts } };
   } catch (err) {
-    await recordFailure(deps, { ...base, now: clock.now(), report: deps.reports.get(run) }, err);
+    await recordFailure(deps, { ...base, now: clock.now(), report: failureReport(run.report, err) }, err);
     throw err;
   }
+}
+
+/**
+ * The report of a failed run: what core and the fetch put into `run.report`, with the HTTP
+ * status and received bytes of a failed request taken from the error when the report has none.
+ */
+function failureReport(report: SourceReport, err: unknown): FetchReport {
+  const detail = (key: string) => (isTipError(err) && typeof err.details[key] === 'number' ? (err.details[key] as number) : undefined);
+  const notModified = Ingester.isNotModified(err);
+  return {
+    ...report,
+    httpStatus: report.httpStatus ?? detail('status') ?? (notModified ? 304 : undefined),
+    bytes: report.bytes ?? detail('received') ?? 0,
+    ...(notModified ? { lines: 0, invalid: 0, samples: [] } : {}),
+  };
 }
 
 /** Merges a run's batches into one set; strings that are no indicator are counted. */
@@ -68,7 +84,7 @@ async function collect(batches: AsyncIterable<BlacklistRecord[]>): Promise<{ set
 async function recordFailure(deps: BlacklistKindDeps, ctx: IngestContext, err: unknown): Promise<void> {
   const ingester = deps.runtime.service().ingester;
   if (Ingester.isNotModified(err)) {
-    await ingester.recordRun({ ...ctx, report: { bytes: 0, lines: 0, invalid: 0, samples: [], httpStatus: 304 } }, 'unchanged', {});
+    await ingester.recordRun(ctx, 'unchanged', {});
     deps.runtime.metrics?.run(ctx.sourceId, 'unchanged');
     return;
   }

@@ -7,7 +7,6 @@ import './events.js';
 import { BLACKLIST_KIND, feedSource } from './feeds/feedSource.js';
 import { resolveFeed } from './feeds/resolveFeed.js';
 import type { SourceCategory } from './indicators/types.js';
-import type { FetchReport } from './ingest/Ingester.js';
 import { blacklistCycleJob } from './job.js';
 import { blacklistKind } from './kind.js';
 import { BlacklistMetrics } from './metrics.js';
@@ -46,16 +45,15 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
     register(ctx) {
       // Everything below belongs to this app: one plugin object may serve several apps.
       const runtime = new BlacklistRuntime();
-      const reports = new WeakMap<object, FetchReport>();
       const service = () => runtime.service();
       ctx.entities(...blacklistEntities);
       ctx.migrations(...blacklistMigrations);
       ctx.extend(blacklistParsers).add(...defaultParsers(), ...(options.parsers ?? []));
       ctx.provide(BlacklistToken, { useFactory: service });
       for (const feed of ctx.config.feeds) {
-        if (feed.enabled) ctx.sources.add(feedSource(resolveFeed(feed), { registry: runtime.registry, reports, defaultMaxBytes: ctx.core.http.maxBytes }));
+        if (feed.enabled) ctx.sources.add(feedSource(resolveFeed(feed), { registry: runtime.registry, defaultMaxBytes: ctx.core.http.maxBytes }));
       }
-      ctx.sourceKinds.add(blacklistKind({ runtime, reports, policy: { maxInvalidRatio: ctx.config.maxInvalidRatio, allowEmpty: ctx.config.allowEmpty } }));
+      ctx.sourceKinds.add(blacklistKind({ runtime, policy: { maxInvalidRatio: ctx.config.maxInvalidRatio, allowEmpty: ctx.config.allowEmpty } }));
       ctx.jobs.add(blacklistCycleJob(ctx, runtime));
       ctx.commands.add(...blacklistCommands(service));
       ctx.events.on('blacklist.indicators.submitted', async (e) => {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
+import { definePlugin, defineSource, executeRaw, TipErrorCodes } from '@tip/core';
 import { startTestTip, tempDatabase, testDialects, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '../src/index.js';
 
@@ -125,15 +125,17 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     await t.app.scheduler.trigger('blacklist');
     const before = await listed(t, 'ips');
     expect(before).toHaveLength(4);
-    const failures: Array<[string, Handler, string]> = [
-      ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS'],
-      ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT'],
-      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED'],
-      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE'],
-      ['html error page', text('<html>\n<body>\n<h1>Service unavailable</h1>\n<p>try later</p>\n</body>\n</html>\n'), 'TIP_SOURCE_REJECTED'],
-      ['empty list', text('# nothing today\n'), 'TIP_SOURCE_REJECTED'],
+    const html = '<html>\n<body>\n<h1>Service unavailable</h1>\n<p>try later</p>\n</body>\n</html>\n';
+    // [what, answer, error code, recorded HTTP status, recorded bytes]
+    const failures: Array<[string, Handler, string, number | null, number | undefined]> = [
+      ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS', 500, undefined],
+      ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT', null, 0],
+      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED', null, 12],
+      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE', null, undefined],
+      ['html error page', text(html), 'TIP_SOURCE_REJECTED', 200, Buffer.byteLength(html)],
+      ['empty list', text('# nothing today\n'), 'TIP_SOURCE_REJECTED', 200, 16],
     ];
-    for (const [what, handler, code] of failures) {
+    for (const [what, handler, code, status, bytes] of failures) {
       routes.set('/ips.txt', handler);
       const rec = await t.app.scheduler.trigger('blacklist');
       expect(rec.status, what).toBe('partial');
@@ -141,6 +143,8 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
       const r = await lastRun(t, 'ips');
       expect(['failed', 'rejected'], what).toContain(r.status);
       expect(String(r.error), what).toMatch(new RegExp(code));
+      expect(r.http_status, what).toBe(status);
+      if (bytes !== undefined) expect(Number(r.bytes), what).toBe(bytes);
     }
   }, 60_000);
 
@@ -166,6 +170,35 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(await listed(t, 'spamtrap-relays')).toEqual(['45.95.146.7', 'relay-host-7.net']);
     expect(await listed(t, 'flux')).toEqual(['flux-domain-1.com']);
     expect((await svc.sources()).map((s) => [s.id, s.origin])).toContainEqual(['flux', 'plugin']);
+  });
+
+  it('a third-party source without parse statistics records what core reported', async () => {
+    const body = '45.95.146.7\nnot an indicator\nevil-domain-9.com\n';
+    routes.set('/third.txt', text(body));
+    const third = definePlugin({
+      name: 'third-party-source',
+      version: '1.0.0',
+      core: '^0.1.0',
+      dependsOn: ['@tip/plugin-blacklist'],
+      register(ctx) {
+        ctx.sources.add(defineSource<string>({
+          id: 'third',
+          kind: 'blacklist',
+          async *fetch(run) {
+            const res = await run.http.request(`${base}/third.txt`);
+            yield new TextDecoder().decode(res.body).split('\n').filter(Boolean);
+          },
+        }));
+      },
+    });
+    await using t = await startTestTip({ database: dialect, plugins: [blacklist(), third], config: { blacklist: { maxInvalidRatio: 0.5 } }, start: { schedule: false } });
+    const run = await t.app.scheduler.trigger('blacklist');
+    expect(run.status).toBe('succeeded');
+    expect(await listed(t, 'third')).toEqual(['45.95.146.7', 'evil-domain-9.com']);
+    const r = await lastRun(t, 'third');
+    expect(r).toMatchObject({ status: 'succeeded', http_status: 200, invalid_samples: null });
+    expect(Number(r.bytes)).toBe(Buffer.byteLength(body));
+    expect(Number(r.invalid)).toBe(1);
   });
 
   it('a feed removed from the configuration is disabled at the next cycle, keeping its metadata and history', async () => {

@@ -3,7 +3,7 @@ import { defineSource, TipError, TipErrorCodes, type SourceDefinition } from '@t
 import type { IndicatorSet } from '../ingest/IndicatorSet.js';
 import { parseFeed } from '../parsers/parseFeed.js';
 import type { ParserRegistry } from '../parsers/registry.js';
-import type { FetchReport } from '../ingest/Ingester.js';
+import '../report.js';
 import type { ResolvedFeed } from './resolveFeed.js';
 
 /** The id of the source kind this plugin ingests. */
@@ -13,15 +13,14 @@ export const BLACKLIST_KIND = 'blacklist';
 export interface FeedSourceDeps {
   /** The app's feed formats. */
   registry: ParserRegistry;
-  /** Where the fetch leaves its report for the ingester. */
-  reports: WeakMap<object, FetchReport>;
   /** `http.maxBytes` of the core configuration (used when the feed sets none). */
   defaultMaxBytes: number;
 }
 
 /**
  * The source of one configured feed: fetches its URL (conditional GET, size limits), parses the
- * body with the feed's format and yields one {@link IndicatorSet} (a full snapshot).
+ * body with the feed's format and yields one {@link IndicatorSet} (a full snapshot). Parse
+ * statistics and the body's hash go into `run.report` for the ingester.
  */
 export function feedSource(feed: ResolvedFeed, deps: FeedSourceDeps): SourceDefinition<IndicatorSet> {
   const maxBytes = feed.maxBytes ?? deps.defaultMaxBytes;
@@ -39,9 +38,8 @@ export function feedSource(feed: ResolvedFeed, deps: FeedSourceDeps): SourceDefi
       }
       const options = { ...(feed.options ?? {}), ...(feed.types ? { types: feed.types } : {}) };
       const parsed = parseFeed(deps.registry, feed.format, res.body, options, { maxBytes, name: feed.id });
-      deps.reports.set(run, {
-        httpStatus: res.status,
-        bytes: res.wireBytes,
+      // core already put the HTTP status and sizes into run.report; add what parsing found
+      Object.assign(run.report, {
         lines: parsed.stats.lines,
         invalid: parsed.stats.invalid,
         samples: parsed.stats.samples,

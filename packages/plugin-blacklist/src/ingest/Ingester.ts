@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { executeRaw, describeError, isTipError, TipError, TipErrorCodes, type Database, type Logger } from '@tip/core';
-import type { EntityManager } from '@tip/core';
+import type { EntityManager, SourceReport } from '@tip/core';
+import '../report.js';
 import type { Indicator } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { ListingStore } from './ListingStore.js';
 
-/** What a feed fetch reports besides its records (set by the fetch, read by the ingester). */
-export interface FetchReport {
-  httpStatus?: number;
-  bytes: number;
-  lines: number;
-  /** SHA-256 of the feed body: an identical body skips the diff entirely. */
-  contentHash?: string;
-  invalid: number;
-  samples: Array<{ line: number; text: string; reason: string }>;
-}
+/**
+ * What a source run reports besides its records (the run's `SourceReport`: core's HTTP facts plus
+ * the parse statistics this plugin declares in `report.ts`).
+ */
+export type FetchReport = Pick<SourceReport, 'httpStatus' | 'bytes' | 'lines' | 'invalid' | 'samples' | 'contentHash'>;
 
 /** Planner statistics are refreshed after a run that added at least this many listings. */
 export const ANALYZE_AFTER_ROWS = 100_000;
