@@ -12,6 +12,7 @@
 import { blacklistPlugin } from './plugin.js';
 
 export default blacklistPlugin;
+export { BlacklistErrors, type BlacklistErrorCode } from './errors.js';
 export { blacklistPlugin, BlacklistToken, blacklistParsers, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
 export { resolveFeed, type ResolvedFeed } from './feeds/resolveFeed.js';
 export type { BlacklistRecord } from './kind.js';

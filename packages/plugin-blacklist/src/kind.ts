@@ -4,6 +4,7 @@ import { canonicalize } from './indicators/canonical.js';
 import type { Indicator } from './indicators/types.js';
 import { IndicatorSet } from './ingest/IndicatorSet.js';
 import { Ingester, type FetchReport, type IngestContext, type IngestPolicy } from './ingest/Ingester.js';
+import { BlacklistErrors } from './errors.js';
 import './report.js';
 import type { BlacklistRuntime } from './runtime.js';
 
@@ -88,7 +89,9 @@ async function recordFailure(deps: BlacklistKindDeps, ctx: IngestContext, err: u
     deps.runtime.metrics?.run(ctx.sourceId, 'unchanged');
     return;
   }
-  const status = isTipError(err, TipErrorCodes.SOURCE_REJECTED) ? 'rejected' : 'failed';
+  // core's code too: third-party sources may refuse their own data
+  const rejected = isTipError(err, BlacklistErrors.FEED_REJECTED) || isTipError(err, TipErrorCodes.SOURCE_REJECTED);
+  const status = rejected ? 'rejected' : 'failed';
   await ingester.recordRun(ctx, status, { invalid: ctx.report?.invalid ?? 0 }, err);
   deps.runtime.metrics?.run(ctx.sourceId, status);
 }

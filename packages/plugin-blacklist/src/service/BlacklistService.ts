@@ -8,6 +8,7 @@ import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, SourceCategory } from '../indicators/types.js';
 import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
 import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
+import { BlacklistErrors } from '../errors.js';
 import { listedEntries, type EntryFilter } from './entries.js';
 import { computeAndStoreWeights, latestWeights } from './weights.js';
 
@@ -109,17 +110,43 @@ export class BlacklistService {
   /**
    * Generates a blacklist in `format` (plain, hosts, csv, json, rpz, stix, or a registered one)
    * and streams it to `sink`.
-   * @throws TipError `TIP_CONFIG_INVALID` naming an unknown format
+   * @throws TipError `BL_EXPORT_FORMAT_UNKNOWN` naming an unknown format; `BL_SOURCE_UNKNOWN`
+   *   naming a source of the filter that does not exist
    */
   async export(options: ExportOptions, sink: (chunk: string) => void | Promise<void>): Promise<WriteExportResult> {
+    const { format, meta, filter } = await this.#prepareExport(options);
+    return writeExport(format, this.entries(filter), meta, sink, this.writers);
+  }
+
+  /**
+   * The same document as {@link export}, as a lazily generated stream (for HTTP downloads), with
+   * the writer that produces it (content type, file extension). Checks happen before it returns.
+   * @throws TipError as {@link export}
+   */
+  async exportStream(options: ExportOptions): Promise<{ writer: ExportWriter; chunks: AsyncIterable<string> }> {
+    const { format, meta, filter } = await this.#prepareExport(options);
+    const writer = this.writers.get(format)!;
+    return { writer, chunks: writer.write(this.entries(filter), meta) };
+  }
+
+  async #prepareExport(options: ExportOptions): Promise<{ format: string; meta: ExportMeta; filter: EntryFilter }> {
     if (!this.writers.has(options.format)) {
-      throw new TipError(TipErrorCodes.CONFIG_INVALID, `unknown export format "${options.format}" (known: ${[...this.writers.keys()].join(', ')})`, {
-        details: { path: 'format', input: options.format },
+      throw new TipError(BlacklistErrors.EXPORT_FORMAT_UNKNOWN, `unknown export format "${options.format}" (known: ${[...this.writers.keys()].join(', ')})`, {
+        details: { path: 'format', input: options.format, known: [...this.writers.keys()] },
       });
+    }
+    if (options.sources?.length) {
+      const known = new Set((await this.sources()).map((s) => s.id));
+      const unknown = options.sources.filter((id) => !known.has(id));
+      if (unknown.length) {
+        throw new TipError(BlacklistErrors.SOURCE_UNKNOWN, `unknown blacklist source(s): ${unknown.map((id) => `"${id}"`).join(', ')}`, {
+          details: { path: 'sources', input: unknown, known: [...known] },
+        });
+      }
     }
     const { format, name, description, ...filter } = options;
     const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters: { ...filter } };
-    return writeExport(format, this.entries(filter), meta, sink, this.writers);
+    return { format, meta, filter };
   }
 
   /**
