@@ -17,6 +17,7 @@ export function blacklistCommands(svc: () => BlacklistService): CommandDefinitio
   return [
     {
       name: 'blacklist export',
+      mode: 'read',
       summary: 'generate the aggregated blacklist (plain, hosts, csv, json, rpz, stix)',
       options: {
         format: { type: 'string', short: 'f', default: 'plain', valueName: '<format>', description: 'plain, hosts, csv, json, rpz or stix' },
@@ -64,6 +65,7 @@ export function blacklistCommands(svc: () => BlacklistService): CommandDefinitio
     },
     {
       name: 'blacklist sources',
+      mode: 'read',
       summary: 'list blacklist sources with their listings, last success and weight',
       options: { json: { type: 'boolean', description: 'print JSON' } },
       async run({ values, out }) {
@@ -81,10 +83,14 @@ export function blacklistCommands(svc: () => BlacklistService): CommandDefinitio
     },
     {
       name: 'blacklist weights',
-      summary: 'recompute every source metric and weight now and print them',
-      options: { json: { type: 'boolean', description: 'print JSON' } },
+      mode: 'read',
+      summary: 'print every source metric and weight of the last cycle (--now: compute them now, without storing)',
+      options: {
+        json: { type: 'boolean', description: 'print JSON' },
+        now: { type: 'boolean', description: 'compute from the stored history now instead (nothing is stored)' },
+      },
       async run({ values, out }) {
-        const metrics = await svc().computeWeights();
+        const metrics = values.now ? await svc().computeWeights({ store: false }) : await svc().latestMetrics();
         if (values.json) {
           out(`${JSON.stringify(metrics, null, 2)}\n`);
           return 0;

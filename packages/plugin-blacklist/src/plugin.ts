@@ -65,12 +65,14 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
   });
 }
 
-/** Builds the app's service and records the configured feeds. */
+/** Builds the app's service and records the configured feeds (not in `read` mode). */
 async function init(ctx: PluginContext<BlacklistConfig>, runtime: BlacklistRuntime): Promise<void> {
   for (const p of ctx.extend(blacklistParsers).list()) if (!runtime.registry.has(p.format)) runtime.registry.register(p);
   const clock = ctx.get(CoreTokens.clock);
   const service = new BlacklistService({ db: ctx.db, clock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
   runtime.ready({ service, clock, metrics: new BlacklistMetrics(ctx.metrics) });
+  // read-only commands (exports, listings) never write, whatever feeds their configuration names
+  if (ctx.mode === 'read') return;
   const now = clock.now();
   for (const source of ctx.sourceRunner.list([BLACKLIST_KIND])) {
     const meta = (source.meta ?? {}) as { url?: string; format?: string; category?: SourceCategory; license?: string };

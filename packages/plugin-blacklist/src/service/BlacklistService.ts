@@ -10,7 +10,7 @@ import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
 import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
 import { BlacklistErrors } from '../errors.js';
 import { listedEntries, type EntryFilter } from './entries.js';
-import { computeAndStoreWeights, latestWeights } from './weights.js';
+import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
 
 /** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
 export interface SubmittedSource {
@@ -77,8 +77,11 @@ export class BlacklistService {
     return counts;
   }
 
-  /** Computes every enabled source's metrics and weight now, and stores them. */
-  async computeWeights(): Promise<SourceMetrics[]> {
+  /**
+   * Computes every enabled source's metrics and weight now and stores them (what the cycle job
+   * does); `{ store: false }` only computes, for read-only callers.
+   */
+  async computeWeights(options: { store?: boolean } = {}): Promise<SourceMetrics[]> {
     const w = this.#config.weighting;
     return computeAndStoreWeights(this.#db, {
       now: this.#clock.now(),
@@ -87,7 +90,13 @@ export class BlacklistService {
       formula: w.weights ? { weights: w.weights } : undefined,
       allowlist: this.allowlist,
       intervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
+      store: options.store,
     });
+  }
+
+  /** The metrics and weight of every source as the last cycle stored them. */
+  latestMetrics(): Promise<StoredSourceMetrics[]> {
+    return latestMetrics(this.#db);
   }
 
   /** The latest weight of each source. */
