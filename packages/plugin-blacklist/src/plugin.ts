@@ -11,6 +11,7 @@ import { blacklistCycleJob } from './job.js';
 import { blacklistKind } from './kind.js';
 import { BlacklistMetrics } from './metrics.js';
 import { defaultParsers, type FeedParser } from './parsers/index.js';
+import { blacklistRoutes } from './routes/index.js';
 import { BlacklistRuntime } from './runtime.js';
 import { BlacklistService } from './service/BlacklistService.js';
 
@@ -56,6 +57,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
       ctx.sourceKinds.add(blacklistKind({ runtime, policy: { maxInvalidRatio: ctx.config.maxInvalidRatio, allowEmpty: ctx.config.allowEmpty } }));
       ctx.jobs.add(blacklistCycleJob(ctx, runtime));
       ctx.commands.add(...blacklistCommands(service));
+      ctx.routes.add(...blacklistRoutes(runtime));
       ctx.events.on('blacklist.indicators.submitted', async (e) => {
         await service().registerSource(e.source);
         await service().submit(e.source.id, e.add, e.remove ?? []);

@@ -3,13 +3,15 @@ import { resolve } from 'node:path';
 import { executeRaw, parseDuration, TipError, TipErrorCodes, type Clock, type Database, type Logger } from '@tip/core';
 import { Allowlist, parseMispWarninglist } from '../allowlists/index.js';
 import type { BlacklistConfig } from '../config.js';
-import { exportWriters, writeExport, type ExportMeta, type ExportWriter, type WriteExportResult } from '../export/index.js';
+import { exportWriters, writeExport, type ExportEntry, type ExportMeta, type ExportWriter, type WriteExportResult } from '../export/index.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, SourceCategory } from '../indicators/types.js';
 import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
 import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
 import { BlacklistErrors } from '../errors.js';
-import { listedEntries, type EntryFilter } from './entries.js';
+import { listedEntries, type EntryFilter, type ScoringContext } from './entries.js';
+import { lookupIndicator, type IndicatorLookup } from './lookup.js';
+import { lastRuns, type SourceRunSummary } from './runs.js';
 import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
 
 /** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
@@ -105,15 +107,31 @@ export class BlacklistService {
   }
 
   /** Streams the currently listed indicators, scored and filtered. */
-  async *entries(filter: EntryFilter = {}) {
-    const weights = await latestWeights(this.#db);
-    yield* listedEntries(this.#db, filter, {
+  async *entries(filter: EntryFilter = {}): AsyncGenerator<ExportEntry> {
+    yield* listedEntries(this.#db, filter, await this.#scoring());
+  }
+
+  /**
+   * What the current listings say about one indicator (canonicalise it first, e.g. with
+   * `canonicalize`): its exact listing, and for an IP the listed CIDRs containing it.
+   */
+  async lookup(indicator: Indicator): Promise<IndicatorLookup> {
+    return lookupIndicator(this.#db, indicator, await this.#scoring());
+  }
+
+  /** The last recorded run of every source, by source id. */
+  lastRuns(): Promise<Map<string, SourceRunSummary>> {
+    return lastRuns(this.#db);
+  }
+
+  async #scoring(): Promise<ScoringContext> {
+    return {
       now: this.#clock.now(),
-      weights,
+      weights: await latestWeights(this.#db),
       defaultWeight: this.#config.weighting.defaultWeight,
       decay: this.#decay,
       allowlist: this.allowlist,
-    });
+    };
   }
 
   /**
@@ -154,7 +172,9 @@ export class BlacklistService {
       }
     }
     const { format, name, description, ...filter } = options;
-    const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters: { ...filter } };
+    // only the filters given (unset options would print as an empty filter list)
+    const filters = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined));
+    const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters };
     return { format, meta, filter };
   }
 
