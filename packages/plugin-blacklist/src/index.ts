@@ -19,6 +19,7 @@ export default blacklistPlugin;
 // The plugin, its service and its HTTP/command surface
 export { blacklistPlugin, BlacklistToken, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
 export type { BlacklistService, ExportOptions, SubmittedSource } from './service/BlacklistService.js';
+export type { IngestCounts } from './ingest/Ingester.js';
 export type { EntryFilter } from './service/entries.js';
 export type { IndicatorLookup } from './service/lookup.js';
 export type { SourceRunSummary } from './service/runs.js';
@@ -59,11 +60,12 @@ export {
   type ExportWritersOptions,
   type HostsOptions as HostsExportOptions,
   type JsonExportDocument,
+  type JsonExportIndicator,
   type RpzOptions,
   type StixOptions,
   type WriteExportResult,
 } from './export/index.js';
 
 // Allow-lists and weighting (what the configuration and the service expose)
-export type { Allowlist, AllowMatch, AllowlistSource, MispWarninglist } from './allowlists/index.js';
+export type { Allowlist, AllowlistEntryType, AllowMatch, AllowlistSource, MispWarninglist } from './allowlists/index.js';
 export type { SourceMetrics, OverlapMode, WeightTermWeights } from './weighting/index.js';

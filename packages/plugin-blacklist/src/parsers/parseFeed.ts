@@ -26,7 +26,7 @@ export interface ParseFeedResult {
 
 /** Limits and labels for {@link parseFeed}'s body decoding. */
 export interface FeedDecodeLimits {
-  /** Largest (decompressed) body accepted. Default {@link DEFAULT_MAX_FEED_BYTES}. */
+  /** Largest (decompressed) body accepted. Default `DEFAULT_MAX_FEED_BYTES`. */
   maxBytes?: number;
   /** Source name for error messages. */
   name?: string;

@@ -35,7 +35,7 @@ export interface ExportOptions extends EntryFilter {
  * (export) aggregated blacklists.
  */
 export class BlacklistService {
-  /** The ingestion engine. */
+  /** The ingestion engine (internal; used by the plugin's source kind and benchmarks). @internal */
   readonly ingester: Ingester;
   /** The allow-list used for false-positive rates and export filtering. */
   readonly allowlist: Allowlist;

@@ -5,7 +5,7 @@ import { rangeOf } from '../indicators/ip.js';
 import type { Indicator } from '../indicators/types.js';
 import { LISTED_ROWS, scoreListings, type ListedRow, type ScoringContext } from './entries.js';
 
-/** What {@link lookupIndicator} found about one indicator. */
+/** What `lookupIndicator` found about one indicator. */
 export interface IndicatorLookup {
   /** The canonical indicator looked up. */
   indicator: Indicator;
