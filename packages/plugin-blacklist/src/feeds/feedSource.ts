@@ -6,7 +6,7 @@ import type { ParserRegistry } from '../parsers/registry.js';
 import '../report.js';
 import type { ResolvedFeed } from './resolveFeed.js';
 
-/** The id of the source kind this plugin ingests. */
+/** The source kind this plugin ingests: sources yield `Indicator`s, raw strings (canonicalised) or `IndicatorSet`s (see `BlacklistRecord`). */
 export const BLACKLIST_KIND = 'blacklist';
 
 /** What a feed source needs from its app. */

@@ -33,12 +33,19 @@ const PAGE = 20_000;
 
 /** One open listing of an enabled source, joined with its indicator and source. */
 export interface ListedRow {
+  /** Indicator id. */
   id: number;
+  /** Indicator type. */
   type: IndicatorType;
+  /** Canonical value. */
   value: string;
+  /** When any source first listed the indicator (epoch ms; a string from some drivers). */
   first_seen: number | string;
+  /** The listing source. */
   source_id: string;
+  /** When that source last confirmed it (its last success, epoch ms). */
   last_seen: number | string;
+  /** The source's category. */
   category: SourceCategory;
 }
 

@@ -4,17 +4,21 @@ import { executeRaw, type Database } from '@tip/core';
 export interface SourceRunSummary {
   /** `succeeded`, `unchanged`, `failed` or `rejected`. */
   status: string;
-  /** Start and end (epoch ms). */
+  /** When it started (epoch ms). */
   startedAt: number;
+  /** When it ended (epoch ms). */
   endedAt: number;
   /** HTTP status of the fetch, when there was one. */
   httpStatus: number | null;
   /** Bytes received. */
   bytes: number;
-  /** Indicators in the snapshot, listings added and removed, invalid lines. */
+  /** Indicators in the snapshot. */
   records: number;
+  /** Listings added. */
   added: number;
+  /** Listings removed. */
   removed: number;
+  /** Invalid lines or values. */
   invalid: number;
   /** Why it failed (code and message), or null. */
   error: string | null;
