@@ -10,46 +10,62 @@
  * @packageDocumentation
  */
 import { blacklistPlugin } from './plugin.js';
+// Declaration merging: the plugin's events (TipEvents) and run report fields (SourceReport).
+import './events.js';
+import './report.js';
 
 export default blacklistPlugin;
-export { blacklistPlugin, BlacklistToken, blacklistParsers, resolveFeed, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
-export { BlacklistService, type ExportOptions, type SubmittedSource } from './service/BlacklistService.js';
+
+// The plugin, its service and its HTTP/command surface
+export { blacklistPlugin, BlacklistToken, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
+export type { BlacklistService, ExportOptions, SubmittedSource } from './service/BlacklistService.js';
+export type { IngestCounts } from './ingest/Ingester.js';
 export type { EntryFilter } from './service/entries.js';
+export type { IndicatorLookup } from './service/lookup.js';
+export type { SourceRunSummary } from './service/runs.js';
+export type { StoredSourceMetrics } from './service/weights.js';
+export type { BlacklistRecord } from './kind.js';
+export type { BlacklistCycleCompleted, BlacklistIndicatorsSubmitted } from './events.js';
+export { BlacklistErrors, type BlacklistErrorCode } from './errors.js';
+
+// Configuration
 export { blacklistConfigSchema, feedConfigSchema, type BlacklistConfig, type FeedConfig } from './config.js';
-export * from './indicators/types.js';
+export { feedCatalog, type FeedDefinition } from './feeds/catalog.js';
+
+// Indicators
+export { INDICATOR_TYPES, type Indicator, type IndicatorType, type SourceCategory } from './indicators/types.js';
 export { canonicalize, canonicalDomain, canonicalIp, canonicalUrl, type CanonicalResult } from './indicators/canonical.js';
-export { RangeSet, rangeOf, parseIp, parseCidr, rangeToCidrs, formatIp, type IpRange, type IpVersion } from './indicators/ip.js';
-export * from './parsers/index.js';
+export { IndicatorSet } from './ingest/IndicatorSet.js';
+
+// Feed parsers (the `blacklistParsers` extension point)
+export { blacklistParsers } from './plugin.js';
+export { newParseStats, noteInvalid, type FeedParser, type ParserOptions, type ParseSample, type ParseStats } from './parsers/types.js';
+export { ParserRegistry, defaultParsers } from './parsers/registry.js';
+export { parseFeed, type ParseFeedResult, type FeedDecodeLimits } from './parsers/parseFeed.js';
+export type { PlainOptions } from './parsers/plain.js';
+export type { HostsOptions } from './parsers/hosts.js';
+export type { CsvOptions, ColumnRef } from './parsers/csv.js';
+export type { DropOptions } from './parsers/drop.js';
+export type { JsonOptions } from './parsers/json.js';
+
+// Export writers
 export {
   exportWriters,
   writeExport,
-  plainWriter,
-  hostsWriter,
-  csvWriter,
-  jsonWriter,
-  rpzWriter,
-  stixWriter,
-  csvGuard,
-  rpzIpName,
-  stixIndicatorId,
-  STIX_INDICATOR_TYPES,
-  type JsonExportDocument,
   type ExportEntry,
-  type ExportMeta,
-  type ExportFormat,
   type ExportEntries,
+  type ExportFormat,
+  type ExportMeta,
   type ExportWriter,
   type ExportWritersOptions,
   type HostsOptions as HostsExportOptions,
+  type JsonExportDocument,
+  type JsonExportIndicator,
   type RpzOptions,
   type StixOptions,
   type WriteExportResult,
 } from './export/index.js';
-export * from './allowlists/index.js';
-export * from './weighting/index.js';
-export { feedCatalog, catalogFeed, type FeedDefinition } from './feeds/catalog.js';
-export { Ingester, type IngestCounts, type IngestPolicy, type IngestContext, type FetchReport, type SourceRow } from './ingest/Ingester.js';
-export { IndicatorSet } from './ingest/IndicatorSet.js';
-export { ListingStore } from './ingest/ListingStore.js';
-export * from './db/entities.js';
-export { blacklistMigrations } from './db/migrations.js';
+
+// Allow-lists and weighting (what the configuration and the service expose)
+export type { Allowlist, AllowlistEntryType, AllowMatch, AllowlistSource, MispWarninglist } from './allowlists/index.js';
+export type { SourceMetrics, OverlapMode, WeightTermWeights } from './weighting/index.js';

@@ -78,5 +78,6 @@ describe.skipIf(!built)('tip blacklist commands', () => {
     expect(csv.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[1])).toEqual(['45.95.146.7', '89.248.165.12']);
     expect((await tip(['blacklist', 'export', '-f', 'nope'])).stderr).toContain('unknown export format "nope"');
     expect((await tip(['blacklist', 'export', '--min-score', '7'])).code).toBe(2);
+    expect((await tip(['blacklist', 'export', '--source', 'nope'])).stderr).toContain('unknown blacklist source(s): "nope"');
   });
 });

@@ -341,7 +341,7 @@ describe('stix', () => {
 
 describe('writeExport', () => {
   it('rejects unknown formats and accepts user writers', async () => {
-    await expect(writeExport('xml', ENTRIES, META, () => {})).rejects.toMatchObject({ code: TipErrorCodes.CONFIG_INVALID, details: { path: 'format' } });
+    await expect(writeExport('xml', ENTRIES, META, () => {})).rejects.toMatchObject({ code: 'BL_EXPORT_FORMAT_UNKNOWN', details: { path: 'format' } });
     const writers = exportWriters();
     writers.set('count', { format: 'count', contentType: 'text/plain', fileExtension: 'txt', async *write(entries) { let n = 0; for await (const _ of entries) n++; yield `${n}\n`; } });
     expect(await collect('count', streamed(ENTRIES), META, writers)).toBe(`${ENTRIES.length}\n`);

@@ -3,6 +3,7 @@ import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import { blacklistEntities } from '../src/db/entities.js';
 import { blacklistMigrations } from '../src/db/migrations.js';
+import { BlacklistErrors } from '../src/errors.js';
 import { Ingester } from '../src/ingest/Ingester.js';
 import type { Indicator } from '../src/indicators/types.js';
 
@@ -48,9 +49,10 @@ describe.each(testDialects())('ingestion on %s', (dialect) => {
 
     // too many invalid lines: rejected, nothing changes
     await expect(ing.snapshot({ ...ctx(5000), report: { bytes: 10, lines: 10, invalid: 6, samples: [] } }, ips(9), policy))
-      .rejects.toMatchObject({ code: TipErrorCodes.SOURCE_REJECTED });
+      .rejects.toMatchObject({ code: BlacklistErrors.FEED_REJECTED });
     // empty list where there was data: rejected unless allowed
-    await expect(ing.snapshot(ctx(5000), [], policy)).rejects.toMatchObject({ code: TipErrorCodes.SOURCE_REJECTED, message: expect.stringContaining('empty') });
+    await expect(ing.snapshot(ctx(5000), [], policy)).rejects.toMatchObject({ code: BlacklistErrors.FEED_REJECTED, message: expect.stringContaining('empty') });
+    await expect(ing.snapshot({ sourceId: 'unregistered', startedAt: 1, now: 1 }, ips(1), policy)).rejects.toMatchObject({ code: BlacklistErrors.SOURCE_UNKNOWN, details: { source: 'unregistered' } });
     expect((await executeRaw(em(), 'select count(*) as n from bl_listing where removed_at is null')).rows[0]).toMatchObject({ n: expect.anything() });
     const open = async () => Number((await executeRaw<{ n: number }>(em(), 'select count(*) as n from bl_listing where removed_at is null')).rows[0]!.n);
     expect(await open()).toBe(4);

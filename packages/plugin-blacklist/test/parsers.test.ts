@@ -224,7 +224,7 @@ describe('registry and parseFeed', () => {
   it('lists the built-in formats and rejects unknown ones', () => {
     expect(registry.formats()).toEqual(['csv', 'drop', 'hosts', 'json', 'plain', 'tsv']);
     expect(defaultParsers().map((p) => p.format)).toHaveLength(6);
-    expectTipError(() => parseFeed(registry, 'stix', ''), TipErrorCodes.CONFIG_INVALID, /unknown feed format "stix" \(known: csv, drop, hosts, json, plain, tsv\)/);
+    expectTipError(() => parseFeed(registry, 'stix', ''), 'BL_FEED_FORMAT_UNKNOWN', /unknown feed format "stix" \(known: csv, drop, hosts, json, plain, tsv\)/);
   });
 
   it('accepts a custom parser and refuses duplicates', () => {

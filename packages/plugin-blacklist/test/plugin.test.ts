@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
+import { definePlugin, defineSource, executeRaw, TipError, TipErrorCodes } from '@tip/core';
 import { startTestTip, tempDatabase, testDialects, type TestTip } from '@tip/core/testing';
-import blacklist, { BlacklistToken } from '../src/index.js';
+import blacklist, { BlacklistErrors, BlacklistToken } from '../src/index.js';
 
 // A local feed server whose answers each test sets per path.
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -112,7 +112,8 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(paypal.sources).toEqual(['hosts', 'urls']);
     expect(paypal.score).toBeGreaterThan(0);
     expect(paypal.score).toBeLessThanOrEqual(1);
-    await expect(svc.export({ format: 'nope' }, () => undefined)).rejects.toMatchObject({ code: TipErrorCodes.CONFIG_INVALID });
+    await expect(svc.export({ format: 'nope' }, () => undefined)).rejects.toMatchObject({ code: BlacklistErrors.EXPORT_FORMAT_UNKNOWN, details: { input: 'nope' } });
+    await expect(svc.export({ format: 'plain', sources: ['ips', 'nope'] }, () => undefined)).rejects.toMatchObject({ code: BlacklistErrors.SOURCE_UNKNOWN, details: { input: ['nope'] } });
   });
 
   it('a feed that fails in any way keeps its previous listings and records why', async () => {
@@ -125,15 +126,17 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     await t.app.scheduler.trigger('blacklist');
     const before = await listed(t, 'ips');
     expect(before).toHaveLength(4);
-    const failures: Array<[string, Handler, string]> = [
-      ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS'],
-      ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT'],
-      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED'],
-      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE'],
-      ['html error page', text('<html>\n<body>\n<h1>Service unavailable</h1>\n<p>try later</p>\n</body>\n</html>\n'), 'TIP_SOURCE_REJECTED'],
-      ['empty list', text('# nothing today\n'), 'TIP_SOURCE_REJECTED'],
+    const html = '<html>\n<body>\n<h1>Service unavailable</h1>\n<p>try later</p>\n</body>\n</html>\n';
+    // [what, answer, error code, recorded HTTP status, recorded bytes]
+    const failures: Array<[string, Handler, string, number | null, number | undefined]> = [
+      ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS', 500, undefined],
+      ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT', null, 0],
+      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED', null, 12],
+      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE', null, undefined],
+      ['html error page', text(html), 'BL_FEED_REJECTED', 200, Buffer.byteLength(html)],
+      ['empty list', text('# nothing today\n'), 'BL_FEED_REJECTED', 200, 16],
     ];
-    for (const [what, handler, code] of failures) {
+    for (const [what, handler, code, status, bytes] of failures) {
       routes.set('/ips.txt', handler);
       const rec = await t.app.scheduler.trigger('blacklist');
       expect(rec.status, what).toBe('partial');
@@ -141,6 +144,8 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
       const r = await lastRun(t, 'ips');
       expect(['failed', 'rejected'], what).toContain(r.status);
       expect(String(r.error), what).toMatch(new RegExp(code));
+      expect(r.http_status, what).toBe(status);
+      if (bytes !== undefined) expect(Number(r.bytes), what).toBe(bytes);
     }
   }, 60_000);
 
@@ -166,6 +171,45 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(await listed(t, 'spamtrap-relays')).toEqual(['45.95.146.7', 'relay-host-7.net']);
     expect(await listed(t, 'flux')).toEqual(['flux-domain-1.com']);
     expect((await svc.sources()).map((s) => [s.id, s.origin])).toContainEqual(['flux', 'plugin']);
+  });
+
+  it('a third-party source without parse statistics records what core reported', async () => {
+    const body = '45.95.146.7\nnot an indicator\nevil-domain-9.com\n';
+    routes.set('/third.txt', text(body));
+    const third = definePlugin({
+      name: 'third-party-source',
+      version: '1.0.0',
+      core: '^0.1.0',
+      dependsOn: ['@tip/plugin-blacklist'],
+      register(ctx) {
+        ctx.sources.add(defineSource<string>({
+          id: 'third',
+          kind: 'blacklist',
+          async *fetch(run) {
+            const res = await run.http.request(`${base}/third.txt`);
+            yield new TextDecoder().decode(res.body).split('\n').filter(Boolean);
+          },
+        }));
+        ctx.sources.add(defineSource<string>({
+          id: 'refuses',
+          kind: 'blacklist',
+          async *fetch() {
+            yield* [];
+            throw new TipError(TipErrorCodes.SOURCE_REJECTED, 'refused by its own checks');
+          },
+        }));
+      },
+    });
+    await using t = await startTestTip({ database: dialect, plugins: [blacklist(), third], config: { blacklist: { maxInvalidRatio: 0.5 } }, start: { schedule: false } });
+    const run = await t.app.scheduler.trigger('blacklist');
+    expect(run.status).toBe('partial');
+    // core's TIP_SOURCE_REJECTED from a third-party source counts as rejected, like BL_FEED_REJECTED
+    expect(await lastRun(t, 'refuses')).toMatchObject({ status: 'rejected', http_status: null });
+    expect(await listed(t, 'third')).toEqual(['45.95.146.7', 'evil-domain-9.com']);
+    const r = await lastRun(t, 'third');
+    expect(r).toMatchObject({ status: 'succeeded', http_status: 200, invalid_samples: null });
+    expect(Number(r.bytes)).toBe(Buffer.byteLength(body));
+    expect(Number(r.invalid)).toBe(1);
   });
 
   it('a feed removed from the configuration is disabled at the next cycle, keeping its metadata and history', async () => {

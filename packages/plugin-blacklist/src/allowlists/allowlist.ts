@@ -60,7 +60,7 @@ function hostOfUrl(value: string): string | null {
  * space, widely used domains, and user lists (plain values or MISP warninglists). Matching is
  * O(log n) for ranges and O(labels) for hosts, whatever the list sizes.
  *
- * When entries of several lists match, the list added first wins (so with {@link Allowlist.builtIn}
+ * When entries of several lists match, the list added first wins (so with `Allowlist.builtIn`
  * the special-purpose blocks and popular domains come before user lists).
  *
  * @example

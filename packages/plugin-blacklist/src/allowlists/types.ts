@@ -11,7 +11,7 @@ export interface AllowMatch {
 /**
  * How the entries of an {@link AllowlistSource} are matched (MISP warninglist types, plus `auto`):
  * - `cidr`: IPs/CIDRs; an `ip` indicator matches when inside, a `cidr` when it intersects (default)
- *   or is contained (see {@link AllowlistOptions.cidrMatch}); a URL whose host is an IP likewise.
+ *   or is contained (see `AllowlistOptions.cidrMatch`); a URL whose host is an IP likewise.
  * - `hostname`: a host matches itself and its subdomains down to (not past) the registrable domain
  *   of the indicator, so `google.com` covers `www.google.com` but `blogspot.com` does not cover
  *   `evil.blogspot.com` (a registrable domain of its own under the PSL private section). `domain`
@@ -45,7 +45,7 @@ export interface AllowlistOptions {
   readonly cidrMatch?: 'intersects' | 'contains';
 }
 
-/** Options of {@link Allowlist.builtIn}. */
+/** Options of `Allowlist.builtIn`. */
 export interface BuiltInAllowlistOptions extends AllowlistOptions {
   /** Include the IANA special-purpose IPv4/IPv6 blocks (default true). */
   readonly reserved?: boolean;

@@ -11,6 +11,7 @@
  * @module
  */
 import { TipError, TipErrorCodes } from '@tip/core';
+import { BlacklistErrors } from '../errors.js';
 import { csvWriter } from './csv.js';
 import { jsonWriter } from './json.js';
 import { hostsWriter, plainWriter } from './plain.js';
@@ -82,7 +83,7 @@ function countedSync(entries: Iterable<ExportEntry>, onEntry: () => void): Itera
  * @param format - a key of `writers` (built-ins: {@link ExportFormat})
  * @param writers - the writers to choose from; defaults to {@link exportWriters}()
  * @returns the number of entries read and of UTF-8 bytes written
- * @throws TipError `TIP_CONFIG_INVALID` naming `format` when no writer has that name
+ * @throws TipError `BL_EXPORT_FORMAT_UNKNOWN` naming `format` when no writer has that name
  */
 export async function writeExport(
   format: string,
@@ -93,7 +94,7 @@ export async function writeExport(
 ): Promise<WriteExportResult> {
   const writer = writers.get(format);
   if (!writer) {
-    throw new TipError(TipErrorCodes.CONFIG_INVALID, `format "${format}" is not a known export format (known: ${[...writers.keys()].join(', ')})`, {
+    throw new TipError(BlacklistErrors.EXPORT_FORMAT_UNKNOWN, `format "${format}" is not a known export format (known: ${[...writers.keys()].join(', ')})`, {
       details: { path: 'format', input: format, known: [...writers.keys()] },
     });
   }

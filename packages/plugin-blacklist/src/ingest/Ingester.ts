@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { executeRaw, describeError, isTipError, TipError, TipErrorCodes, type Database, type Logger } from '@tip/core';
-import type { EntityManager } from '@tip/core';
+import type { EntityManager, SourceReport } from '@tip/core';
+import '../report.js';
+import { BlacklistErrors } from '../errors.js';
 import type { Indicator } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { ListingStore } from './ListingStore.js';
 
-/** What a feed fetch reports besides its records (set by the fetch, read by the ingester). */
-export interface FetchReport {
-  httpStatus?: number;
-  bytes: number;
-  lines: number;
-  /** SHA-256 of the feed body: an identical body skips the diff entirely. */
-  contentHash?: string;
-  invalid: number;
-  samples: Array<{ line: number; text: string; reason: string }>;
-}
+/**
+ * What a source run reports besides its records (the run's `SourceReport`: core's HTTP facts plus
+ * the parse statistics this plugin declares in `report.ts`).
+ */
+export type FetchReport = Pick<SourceReport, 'httpStatus' | 'bytes' | 'lines' | 'invalid' | 'samples' | 'contentHash'>;
 
 /** Planner statistics are refreshed after a run that added at least this many listings. */
 export const ANALYZE_AFTER_ROWS = 100_000;
@@ -96,7 +93,8 @@ export class Ingester {
    * Replaces the source's current listings by `indicators` (a full snapshot). An `IndicatorSet`
    * passed here is **owned by the ingester** afterwards (kept as the source's cached snapshot and
    * consumed by the next diff): pass a fresh set per run and do not reuse it.
-   * @throws TipError `TIP_SOURCE_REJECTED` when the policy refuses the data (nothing changes)
+   * @throws TipError `BL_FEED_REJECTED` when the policy refuses the data (nothing changes);
+   *   `BL_SOURCE_UNKNOWN` when the source is not registered
    */
   async snapshot(ctx: IngestContext, indicators: Iterable<Indicator>, policy: IngestPolicy): Promise<IngestCounts> {
     const keys = toSet(indicators);
@@ -104,7 +102,7 @@ export class Ingester {
     const total = invalid + keys.size;
     if (total > 0 && invalid / total > policy.maxInvalidRatio) {
       throw new TipError(
-        TipErrorCodes.SOURCE_REJECTED,
+        BlacklistErrors.FEED_REJECTED,
         `source "${ctx.sourceId}": ${invalid} of ${ctx.report?.lines ?? total} lines are invalid (more than ${Math.round(policy.maxInvalidRatio * 100)}%); previous listings kept`,
         { details: { source: ctx.sourceId, invalid, lines: ctx.report?.lines, samples: ctx.report?.samples?.slice(0, 3) } },
       );
@@ -128,7 +126,7 @@ export class Ingester {
       this.#cache.delete(ctx.sourceId);
       if (keys.size === 0 && previous.size > 0 && !policy.allowEmpty) {
         throw new TipError(
-          TipErrorCodes.SOURCE_REJECTED,
+          BlacklistErrors.FEED_REJECTED,
           `source "${ctx.sourceId}" returned an empty list but had ${previous.size} entries; previous listings kept (set allowEmpty to accept)`,
           { details: { source: ctx.sourceId, previous: previous.size } },
         );
@@ -250,7 +248,7 @@ export class Ingester {
   async #source(em: EntityManager, id: string): Promise<{ lastSuccessAt: number | null }> {
     const { rows } = await executeRaw<{ last_success_at: number | string | null }>(em, `select last_success_at from bl_source where id = ${this.#ph(1)}`, [id]);
     if (!rows[0]) {
-      throw new TipError(TipErrorCodes.SOURCE_KIND_UNKNOWN, `blacklist source "${id}" is not registered`, { details: { source: id } });
+      throw new TipError(BlacklistErrors.SOURCE_UNKNOWN, `blacklist source "${id}" is not registered`, { details: { source: id } });
     }
     const v = rows[0].last_success_at;
     return { lastSuccessAt: v === null ? null : Number(v) };

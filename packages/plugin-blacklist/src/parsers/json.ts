@@ -15,7 +15,7 @@ export interface JsonOptions extends ParserOptions {
   path: string;
   /** One JSON document per line (JSON lines); the path applies to each line. Default false. */
   jsonl?: boolean;
-  /** Most values one path may select from one document. Default {@link MAX_JSON_VALUES}. */
+  /** Most values one path may select from one document. Default `MAX_JSON_VALUES`. */
   maxValues?: number;
 }
 

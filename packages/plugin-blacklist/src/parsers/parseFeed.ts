@@ -4,6 +4,7 @@
  * @module
  */
 import { TipError, TipErrorCodes } from '@tip/core';
+import { BlacklistErrors } from '../errors.js';
 import type { Indicator } from '../indicators/types.js';
 import { IndicatorSet } from '../ingest/IndicatorSet.js';
 import { decodeFeedBody } from './decode.js';
@@ -25,7 +26,7 @@ export interface ParseFeedResult {
 
 /** Limits and labels for {@link parseFeed}'s body decoding. */
 export interface FeedDecodeLimits {
-  /** Largest (decompressed) body accepted. Default {@link DEFAULT_MAX_FEED_BYTES}. */
+  /** Largest (decompressed) body accepted. Default `DEFAULT_MAX_FEED_BYTES`. */
   maxBytes?: number;
   /** Source name for error messages. */
   name?: string;
@@ -38,8 +39,8 @@ export interface FeedDecodeLimits {
  *
  * @param body - raw bytes (gzip/zip/BOM handled by `decodeFeedBody`) or already-decoded text
  * @param limits - a byte limit, or limits plus a source name and zip entry
- * @throws TipError `TIP_CONFIG_INVALID` for an unknown format (listing the known ones) or a bad
- *   option; `TIP_HTTP_TOO_LARGE` / `TIP_HTTP_TRUNCATED` from decoding
+ * @throws TipError `BL_FEED_FORMAT_UNKNOWN` for an unknown format (listing the known ones);
+ *   `TIP_CONFIG_INVALID` for a bad option; `TIP_HTTP_TOO_LARGE` / `TIP_HTTP_TRUNCATED` from decoding
  */
 export function parseFeed<O extends object = ParserOptions>(
   registry: ParserRegistry,
@@ -51,7 +52,7 @@ export function parseFeed<O extends object = ParserOptions>(
   const parser = registry.get(format);
   if (!parser) {
     const known = registry.formats();
-    throw new TipError(TipErrorCodes.CONFIG_INVALID, `unknown feed format "${format}" (known: ${known.join(', ')})`, {
+    throw new TipError(BlacklistErrors.FEED_FORMAT_UNKNOWN, `unknown feed format "${format}" (known: ${known.join(', ')})`, {
       details: { format, known, issues: [{ path: 'format', message: `unknown format "${format}"` }] },
     });
   }

@@ -9,7 +9,7 @@ import type { Indicator, IndicatorType } from '../indicators/types.js';
 export interface ParseSample {
   /** 1-based line number (for a JSON document: 1-based position of the selected value). */
   line: number;
-  /** The offending text, cut to {@link MAX_SAMPLE_TEXT} characters. */
+  /** The offending text, cut to `MAX_SAMPLE_TEXT` characters. */
   text: string;
   /** Why it was rejected. */
   reason: string;
@@ -28,7 +28,7 @@ export interface ParseStats {
   records: number;
   invalid: number;
   skipped: number;
-  /** At most {@link MAX_SAMPLES} examples of invalid input. */
+  /** At most `MAX_SAMPLES` examples of invalid input. */
   samples: ParseSample[];
 }
 
@@ -44,7 +44,7 @@ export function newParseStats(): ParseStats {
   return { lines: 0, records: 0, invalid: 0, skipped: 0, samples: [] };
 }
 
-/** Counts one invalid input and keeps it as a sample while fewer than {@link MAX_SAMPLES} are kept. */
+/** Counts one invalid input and keeps it as a sample while fewer than `MAX_SAMPLES` are kept. */
 export function noteInvalid(stats: ParseStats, line: number, text: string, reason: string): void {
   stats.invalid++;
   if (stats.samples.length < MAX_SAMPLES) {
@@ -56,7 +56,7 @@ export function noteInvalid(stats: ParseStats, line: number, text: string, reaso
 export interface ParserOptions {
   /** Indicator types to keep (default: all the format can produce). Values of other types count as invalid. */
   types?: IndicatorType[];
-  /** Lines (CSV: records) longer than this many characters are invalid. Default {@link DEFAULT_MAX_LINE_LENGTH}. */
+  /** Lines (CSV: records) longer than this many characters are invalid. Default `DEFAULT_MAX_LINE_LENGTH`. */
   maxLineLength?: number;
 }
 

@@ -3,13 +3,16 @@ import { resolve } from 'node:path';
 import { executeRaw, parseDuration, TipError, TipErrorCodes, type Clock, type Database, type Logger } from '@tip/core';
 import { Allowlist, parseMispWarninglist } from '../allowlists/index.js';
 import type { BlacklistConfig } from '../config.js';
-import { exportWriters, writeExport, type ExportMeta, type ExportWriter, type WriteExportResult } from '../export/index.js';
+import { exportWriters, writeExport, type ExportEntry, type ExportMeta, type ExportWriter, type WriteExportResult } from '../export/index.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, SourceCategory } from '../indicators/types.js';
 import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
 import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
-import { listedEntries, type EntryFilter } from './entries.js';
-import { computeAndStoreWeights, latestWeights } from './weights.js';
+import { BlacklistErrors } from '../errors.js';
+import { listedEntries, type EntryFilter, type ScoringContext } from './entries.js';
+import { lookupIndicator, type IndicatorLookup } from './lookup.js';
+import { lastRuns, type SourceRunSummary } from './runs.js';
+import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
 
 /** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
 export interface SubmittedSource {
@@ -32,7 +35,7 @@ export interface ExportOptions extends EntryFilter {
  * (export) aggregated blacklists.
  */
 export class BlacklistService {
-  /** The ingestion engine. */
+  /** The ingestion engine (internal; used by the plugin's source kind and benchmarks). @internal */
   readonly ingester: Ingester;
   /** The allow-list used for false-positive rates and export filtering. */
   readonly allowlist: Allowlist;
@@ -76,8 +79,11 @@ export class BlacklistService {
     return counts;
   }
 
-  /** Computes every enabled source's metrics and weight now, and stores them. */
-  async computeWeights(): Promise<SourceMetrics[]> {
+  /**
+   * Computes every enabled source's metrics and weight now and stores them (what the cycle job
+   * does); `{ store: false }` only computes, for read-only callers.
+   */
+  async computeWeights(options: { store?: boolean } = {}): Promise<SourceMetrics[]> {
     const w = this.#config.weighting;
     return computeAndStoreWeights(this.#db, {
       now: this.#clock.now(),
@@ -86,7 +92,13 @@ export class BlacklistService {
       formula: w.weights ? { weights: w.weights } : undefined,
       allowlist: this.allowlist,
       intervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
+      store: options.store,
     });
+  }
+
+  /** The metrics and weight of every source as the last cycle stored them. */
+  latestMetrics(): Promise<StoredSourceMetrics[]> {
+    return latestMetrics(this.#db);
   }
 
   /** The latest weight of each source. */
@@ -95,31 +107,75 @@ export class BlacklistService {
   }
 
   /** Streams the currently listed indicators, scored and filtered. */
-  async *entries(filter: EntryFilter = {}) {
-    const weights = await latestWeights(this.#db);
-    yield* listedEntries(this.#db, filter, {
+  async *entries(filter: EntryFilter = {}): AsyncGenerator<ExportEntry> {
+    yield* listedEntries(this.#db, filter, await this.#scoring());
+  }
+
+  /**
+   * What the current listings say about one indicator (canonicalise it first, e.g. with
+   * `canonicalize`): its exact listing, and for an IP the listed CIDRs containing it.
+   */
+  async lookup(indicator: Indicator): Promise<IndicatorLookup> {
+    return lookupIndicator(this.#db, indicator, await this.#scoring());
+  }
+
+  /** The last recorded run of every source, by source id. */
+  lastRuns(): Promise<Map<string, SourceRunSummary>> {
+    return lastRuns(this.#db);
+  }
+
+  async #scoring(): Promise<ScoringContext> {
+    return {
       now: this.#clock.now(),
-      weights,
+      weights: await latestWeights(this.#db),
       defaultWeight: this.#config.weighting.defaultWeight,
       decay: this.#decay,
       allowlist: this.allowlist,
-    });
+    };
   }
 
   /**
    * Generates a blacklist in `format` (plain, hosts, csv, json, rpz, stix, or a registered one)
    * and streams it to `sink`.
-   * @throws TipError `TIP_CONFIG_INVALID` naming an unknown format
+   * @throws TipError `BL_EXPORT_FORMAT_UNKNOWN` naming an unknown format; `BL_SOURCE_UNKNOWN`
+   *   naming a source of the filter that does not exist
    */
   async export(options: ExportOptions, sink: (chunk: string) => void | Promise<void>): Promise<WriteExportResult> {
+    const { format, meta, filter } = await this.#prepareExport(options);
+    return writeExport(format, this.entries(filter), meta, sink, this.writers);
+  }
+
+  /**
+   * The same document as {@link export}, as a lazily generated stream (for HTTP downloads), with
+   * the writer that produces it (content type, file extension). Checks happen before it returns.
+   * @throws TipError as {@link export}
+   */
+  async exportStream(options: ExportOptions): Promise<{ writer: ExportWriter; chunks: AsyncIterable<string> }> {
+    const { format, meta, filter } = await this.#prepareExport(options);
+    const writer = this.writers.get(format)!;
+    return { writer, chunks: writer.write(this.entries(filter), meta) };
+  }
+
+  async #prepareExport(options: ExportOptions): Promise<{ format: string; meta: ExportMeta; filter: EntryFilter }> {
     if (!this.writers.has(options.format)) {
-      throw new TipError(TipErrorCodes.CONFIG_INVALID, `unknown export format "${options.format}" (known: ${[...this.writers.keys()].join(', ')})`, {
-        details: { path: 'format', input: options.format },
+      throw new TipError(BlacklistErrors.EXPORT_FORMAT_UNKNOWN, `unknown export format "${options.format}" (known: ${[...this.writers.keys()].join(', ')})`, {
+        details: { path: 'format', input: options.format, known: [...this.writers.keys()] },
       });
     }
+    if (options.sources?.length) {
+      const known = new Set((await this.sources()).map((s) => s.id));
+      const unknown = options.sources.filter((id) => !known.has(id));
+      if (unknown.length) {
+        throw new TipError(BlacklistErrors.SOURCE_UNKNOWN, `unknown blacklist source(s): ${unknown.map((id) => `"${id}"`).join(', ')}`, {
+          details: { path: 'sources', input: unknown, known: [...known] },
+        });
+      }
+    }
     const { format, name, description, ...filter } = options;
-    const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters: { ...filter } };
-    return writeExport(format, this.entries(filter), meta, sink, this.writers);
+    // only the filters given (unset options would print as an empty filter list)
+    const filters = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined));
+    const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters };
+    return { format, meta, filter };
   }
 
   /**

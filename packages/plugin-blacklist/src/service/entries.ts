@@ -31,6 +31,49 @@ export interface ScoringContext {
 
 const PAGE = 20_000;
 
+/** One open listing of an enabled source, joined with its indicator and source. */
+export interface ListedRow {
+  /** Indicator id. */
+  id: number;
+  /** Indicator type. */
+  type: IndicatorType;
+  /** Canonical value. */
+  value: string;
+  /** When any source first listed the indicator (epoch ms; a string from some drivers). */
+  first_seen: number | string;
+  /** The listing source. */
+  source_id: string;
+  /** When that source last confirmed it (its last success, epoch ms). */
+  last_seen: number | string;
+  /** The source's category. */
+  category: SourceCategory;
+}
+
+/** Selects {@link ListedRow}s: open listings of enabled sources; append `and …` conditions. */
+export const LISTED_ROWS = (sqlite: boolean): string =>
+  `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category
+   from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
+   where l.removed_at is null and s.enabled = ${sqlite ? '1' : 'true'}`;
+
+/**
+ * The entry of one indicator from its listings (all rows of the same indicator): the noisy-OR
+ * of the listing sources' weights, decayed by the time since it was last seen.
+ */
+export function scoreListings(group: readonly ListedRow[], ctx: ScoringContext): ExportEntry {
+  const first = group[0]!;
+  const lastSeen = Math.max(...group.map((r) => Number(r.last_seen)));
+  const base = scoreIndicator(group.map((r) => ctx.weights.get(r.source_id) ?? ctx.defaultWeight));
+  return {
+    type: first.type,
+    value: first.value,
+    score: decay(base, ctx.now - lastSeen, ctx.decay[first.type]),
+    firstSeen: new Date(Number(first.first_seen)),
+    lastSeen: new Date(lastSeen),
+    sources: [...new Set(group.map((r) => r.source_id))].sort(),
+    categories: [...new Set(group.map((r) => r.category))].sort(),
+  };
+}
+
 /**
  * Streams the currently listed indicators with their score: the noisy-OR of the weights of the
  * sources listing them, decayed by the time since the indicator was last seen (MISP polynomial).
@@ -44,12 +87,9 @@ export async function* listedEntries(db: Database, filter: EntryFilter, ctx: Sco
   const sources = filter.sources ? new Set(filter.sources) : undefined;
   const applyAllow = filter.applyAllowlist ?? true;
   for (;;) {
-    const { rows } = await executeRaw<{ id: number; type: IndicatorType; value: string; first_seen: number | string; source_id: string; last_seen: number | string; category: SourceCategory }>(
+    const { rows } = await executeRaw<ListedRow>(
       db.em(),
-      `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category
-       from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
-       where l.removed_at is null and s.enabled = ${sqlite ? '1' : 'true'} and l.indicator_id > ${sqlite ? '?' : '$1'} and l.indicator_id <= ${sqlite ? '?' : '$2'}
-       order by l.indicator_id`,
+      `${LISTED_ROWS(sqlite)} and l.indicator_id > ${sqlite ? '?' : '$1'} and l.indicator_id <= ${sqlite ? '?' : '$2'} order by l.indicator_id`,
       [after, after + PAGE],
     );
     if (rows.length === 0) {
@@ -67,21 +107,11 @@ export async function* listedEntries(db: Database, filter: EntryFilter, ctx: Sco
       if (types && !types.has(first.type)) continue;
       if (sources && !group.some((r) => sources.has(r.source_id))) continue;
       if (categories && !group.some((r) => categories.has(r.category))) continue;
-      const lastSeen = Math.max(...group.map((r) => Number(r.last_seen)));
-      if (filter.maxAgeMs !== undefined && ctx.now - lastSeen > filter.maxAgeMs) continue;
-      const base = scoreIndicator(group.map((r) => ctx.weights.get(r.source_id) ?? ctx.defaultWeight));
-      const score = decay(base, ctx.now - lastSeen, ctx.decay[first.type]);
-      if (filter.minScore !== undefined && score < filter.minScore) continue;
+      const entry = scoreListings(group, ctx);
+      if (filter.maxAgeMs !== undefined && ctx.now - entry.lastSeen.getTime() > filter.maxAgeMs) continue;
+      if (filter.minScore !== undefined && entry.score < filter.minScore) continue;
       if (applyAllow && ctx.allowlist?.match({ type: first.type, value: first.value })) continue;
-      yield {
-        type: first.type,
-        value: first.value,
-        score,
-        firstSeen: new Date(Number(first.first_seen)),
-        lastSeen: new Date(lastSeen),
-        sources: [...new Set(group.map((r) => r.source_id))].sort(),
-        categories: [...new Set(group.map((r) => r.category))].sort(),
-      };
+      yield entry;
     }
     after += PAGE;
   }

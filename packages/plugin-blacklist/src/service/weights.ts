@@ -12,11 +12,21 @@ export interface WeightRunOptions {
   allowlist?: Allowlist;
   /** Expected fetch interval of every source (the cycle interval). */
   intervalMs?: number;
+  /** Append the results to `bl_source_metric` (default true); false computes only (read-only). */
+  store?: boolean;
+}
+
+/** A source's metrics and weight as last stored by a cycle (a row of `bl_source_metric`). */
+export interface StoredSourceMetrics extends Pick<SourceMetrics, 'source' | 'volume' | 'exclusive' | 'latencyMedianMs' | 'persistenceMedianMs' | 'churn' | 'falsePositiveRate' | 'availability' | 'freshnessMs' | 'weight' | 'overlap' | 'differential'> {
+  /** When they were computed (epoch ms). */
+  computedAt: number;
+  /** Length of the window they cover (ms). */
+  windowMs: number;
 }
 
 /**
  * Loads the listings and runs of the window, computes every enabled source's metrics and weight,
- * and appends them to `bl_source_metric` (history is kept).
+ * and appends them to `bl_source_metric` (history is kept) unless `store` is false.
  */
 export async function computeAndStoreWeights(db: Database, o: WeightRunOptions): Promise<SourceMetrics[]> {
   const em = db.em();
@@ -47,6 +57,7 @@ export async function computeAndStoreWeights(db: Database, o: WeightRunOptions):
     { now: o.now, windowMs: o.windowMs, sources, listings, runs, allowlist: o.allowlist, expectedIntervalMs: expected, overlapMode: o.overlap },
     o.formula,
   );
+  if (o.store === false) return metrics;
   await db.em().transactional(async (tx) => {
     for (const m of metrics) {
       const values = [m.source, o.now, o.windowMs, m.volume, m.exclusive, m.latencyMedianMs, m.persistenceMedianMs, m.churn, m.falsePositiveRate, m.availability, m.freshnessMs, m.weight, JSON.stringify(m.overlap), JSON.stringify(m.differential)];
@@ -70,4 +81,33 @@ export async function latestWeights(db: Database): Promise<Map<string, number>> 
        on last.source_id = m.source_id and last.at = m.computed_at`,
   );
   return new Map(rows.map((r) => [r.source_id, Number(r.weight)]));
+}
+
+/** The latest stored metrics of every source that has some, by source id. */
+export async function latestMetrics(db: Database): Promise<StoredSourceMetrics[]> {
+  const { rows } = await executeRaw<Record<string, unknown>>(
+    db.em(),
+    `select m.* from bl_source_metric m
+     join (select source_id, max(computed_at) as at from bl_source_metric group by source_id) last
+       on last.source_id = m.source_id and last.at = m.computed_at
+     order by m.source_id`,
+  );
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? {})) as Record<string, number>;
+  return rows.map((r) => ({
+    source: String(r.source_id),
+    computedAt: Number(r.computed_at),
+    windowMs: Number(r.window_ms),
+    volume: Number(r.volume),
+    exclusive: Number(r.exclusive),
+    latencyMedianMs: num(r.latency_median_ms),
+    persistenceMedianMs: num(r.persistence_median_ms),
+    churn: Number(r.churn),
+    falsePositiveRate: Number(r.false_positive_rate),
+    availability: num(r.availability),
+    freshnessMs: num(r.freshness_ms),
+    weight: Number(r.weight),
+    overlap: json(r.overlap),
+    differential: json(r.differential),
+  }));
 }

@@ -86,7 +86,7 @@ export interface SourceMetrics {
   availability: number | null;
   /** now − start of the last successful fetch (any time up to now); null if never. */
   freshnessMs: number | null;
-  /** Weight in [0, 1] (see {@link computeWeight}). */
+  /** Weight in [0, 1] (see `computeWeight`). */
   weight: number;
 }
 

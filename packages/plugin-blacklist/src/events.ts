@@ -1,0 +1,39 @@
+import type { Indicator, SourceCategory } from './indicators/types.js';
+
+declare module '@tip/core' {
+  interface TipEvents {
+    /** Every blacklist feed of a cycle has ended; weights are recomputed. */
+    'blacklist.cycle.completed': BlacklistCycleCompleted;
+    /**
+     * Submit indicators under your own source identity without importing this plugin
+     * (`source` is registered on first use). Prefer `ctx.get(BlacklistToken).submit()` when you can await.
+     */
+    'blacklist.indicators.submitted': BlacklistIndicatorsSubmitted;
+  }
+}
+
+/** Payload of `blacklist.cycle.completed`. */
+export interface BlacklistCycleCompleted {
+  /** Run id of the `blacklist` group job. */
+  cycleId: string;
+  /** Feeds run in the cycle. */
+  sources: number;
+  /** Feeds that succeeded (or were unchanged). */
+  succeeded: number;
+  /** Feeds that failed or were rejected. */
+  failed: number;
+  /** Listings added over all feeds. */
+  added: number;
+  /** Listings removed over all feeds. */
+  removed: number;
+}
+
+/** Payload of `blacklist.indicators.submitted`. */
+export interface BlacklistIndicatorsSubmitted {
+  /** The submitting source (registered on first use). */
+  source: { id: string; title: string; category: SourceCategory };
+  /** Indicators to list (strings are canonicalised; invalid ones are counted and skipped). */
+  add: Array<Indicator | string>;
+  /** Indicators to unlist. */
+  remove?: Array<Indicator | string>;
+}

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { defineSource, TipError, TipErrorCodes, type SourceDefinition } from '@tip/core';
+import type { IndicatorSet } from '../ingest/IndicatorSet.js';
+import { parseFeed } from '../parsers/parseFeed.js';
+import type { ParserRegistry } from '../parsers/registry.js';
+import '../report.js';
+import type { ResolvedFeed } from './resolveFeed.js';
+
+/** The source kind this plugin ingests: sources yield `Indicator`s, raw strings (canonicalised) or `IndicatorSet`s (see `BlacklistRecord`). */
+export const BLACKLIST_KIND = 'blacklist';
+
+/** What a feed source needs from its app. */
+export interface FeedSourceDeps {
+  /** The app's feed formats. */
+  registry: ParserRegistry;
+  /** `http.maxBytes` of the core configuration (used when the feed sets none). */
+  defaultMaxBytes: number;
+}
+
+/**
+ * The source of one configured feed: fetches its URL (conditional GET, size limits), parses the
+ * body with the feed's format and yields one {@link IndicatorSet} (a full snapshot). Parse
+ * statistics and the body's hash go into `run.report` for the ingester.
+ */
+export function feedSource(feed: ResolvedFeed, deps: FeedSourceDeps): SourceDefinition<IndicatorSet> {
+  const maxBytes = feed.maxBytes ?? deps.defaultMaxBytes;
+  return defineSource<IndicatorSet>({
+    id: feed.id,
+    kind: BLACKLIST_KIND,
+    title: feed.title,
+    timeout: feed.timeout ?? '10m',
+    http: feed.maxBytes === undefined ? undefined : { maxBytes },
+    meta: { url: feed.url, format: feed.format, category: feed.category, license: feed.license },
+    async *fetch(run) {
+      const res = await run.http.request(feed.url);
+      if (res.notModified) {
+        throw new TipError(TipErrorCodes.HTTP_NOT_MODIFIED, `${feed.url} not modified`, { details: { url: feed.url, source: feed.id } });
+      }
+      const options = { ...(feed.options ?? {}), ...(feed.types ? { types: feed.types } : {}) };
+      const parsed = parseFeed(deps.registry, feed.format, res.body, options, { maxBytes, name: feed.id });
+      // core already put the HTTP status and sizes into run.report; add what parsing found
+      Object.assign(run.report, {
+        lines: parsed.stats.lines,
+        invalid: parsed.stats.invalid,
+        samples: parsed.stats.samples,
+        contentHash: createHash('sha256').update(res.body).digest('hex'),
+      });
+      yield [parsed.set];
+    },
+  });
+}

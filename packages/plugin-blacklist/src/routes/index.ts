@@ -1,0 +1,124 @@
+import { defineRoute, isTipError, parseDuration, reply, TipError, TipErrorCodes, type RouteDefinition } from '@tip/core';
+import { z } from 'zod';
+import { BlacklistErrors } from '../errors.js';
+import { canonicalize } from '../indicators/canonical.js';
+import type { BlacklistRuntime } from '../runtime.js';
+
+/** `a,b` or repeated `?x=a&x=b`: a list of trimmed, non-empty strings. */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' || Array.isArray(v) ? ([v].flat() as unknown[]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean) : v),
+    z.array(item),
+  );
+
+/** Query of `GET /export`. */
+export const exportQuerySchema = z
+  .object({
+    /** `plain` (default), `hosts`, `csv`, `json`, `rpz`, `stix` or a registered format. */
+    format: z.string().default('plain'),
+    /** Minimum decayed score in [0, 1]. */
+    minScore: z.coerce.number().min(0).max(1).optional(),
+    /** Only these indicator types (`ip,cidr`). */
+    types: list(z.enum(['ip', 'cidr', 'domain', 'url'])).optional(),
+    /** Only indicators listed by a source of these categories. */
+    categories: list(z.enum(['spam', 'malware', 'phishing', 'c2', 'scanner', 'bruteforce', 'botnet', 'compromised', 'reputation', 'abuse', 'other'])).optional(),
+    /** Only indicators listed by these sources. */
+    sources: list(z.string()).optional(),
+    /** Only indicators seen within this duration (`7d`). */
+    maxAge: z.string().regex(/^(\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w))+\s*$/i, 'a duration like "7d"').optional(),
+    /** List name (RPZ zone name when it is a DNS name); also the file name. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,252}$/i, 'letters, digits, ".", "_" or "-"').optional(),
+  })
+  .strict();
+
+/** Path of `GET /indicators/:value`. */
+export const indicatorParamsSchema = z.object({ value: z.string().min(1).max(4096) });
+
+const badInput = (path: string, message: string, details: Record<string, unknown> = {}) =>
+  new TipError(TipErrorCodes.INPUT_INVALID, `${path}: ${message}`, { details: { ...details, issues: [{ path, message }] } });
+
+/**
+ * The plugin's HTTP API, mounted under `/api/blacklist` (all `read` scope):
+ *
+ * - `GET /export` — the aggregated blacklist as a file download, streamed;
+ * - `GET /sources` — every source with its listings, last run and latest metrics;
+ * - `GET /weights` — every source's metrics and weight as the last cycle stored them;
+ * - `GET /indicators/:value` — is an IP, CIDR, domain or URL listed, by whom, with which score.
+ */
+export function blacklistRoutes(runtime: BlacklistRuntime): RouteDefinition[] {
+  return [exportRoute(runtime), sourcesRoute(runtime), weightsRoute(runtime), indicatorRoute(runtime)] as RouteDefinition[];
+}
+
+function exportRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/export',
+    scope: 'read',
+    summary: 'Download the aggregated blacklist',
+    description: 'Streams the currently listed indicators of enabled sources, scored and allow-list filtered, in `format`; same document as `tip blacklist export`.',
+    produces: 'text/plain',
+    query: exportQuerySchema,
+    async handler({ query }) {
+      const service = runtime.service();
+      if (!service.writers.has(query.format)) {
+        throw badInput('query.format', `unknown export format "${query.format}" (known: ${[...service.writers.keys()].join(', ')})`, { input: query.format });
+      }
+      const { format, maxAge, ...rest } = query;
+      try {
+        const { writer, chunks } = await service.exportStream({ format, ...rest, maxAgeMs: maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge') });
+        return reply.stream(chunks, { contentType: writer.contentType, filename: `${query.name ?? 'tip-blacklist'}.${writer.fileExtension}` });
+      } catch (err) {
+        if (isTipError(err, BlacklistErrors.SOURCE_UNKNOWN)) throw badInput('query.sources', err.message, err.details);
+        throw err;
+      }
+    },
+  });
+}
+
+function sourcesRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/sources',
+    scope: 'read',
+    summary: 'Blacklist sources with their listings, last run and metrics',
+    description: 'Every source (configured feeds, third-party sources, submitting plugins): listed indicators, last run, and the metrics and weight of the last cycle (`null` before the first).',
+    async handler() {
+      const service = runtime.service();
+      const [sources, metrics, runs] = await Promise.all([service.sources(), service.latestMetrics(), service.lastRuns()]);
+      const bySource = new Map(metrics.map((m) => [m.source, m]));
+      return { sources: sources.map((s) => ({ ...s, lastRun: runs.get(s.id) ?? null, metrics: bySource.get(s.id) ?? null })) };
+    },
+  });
+}
+
+function weightsRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/weights',
+    scope: 'read',
+    summary: 'Source metrics and weights of the last cycle',
+    description: 'One entry per source that has metrics: volume, exclusivity, false-positive rate, availability, churn, overlaps and the weight exports use.',
+    handler: async () => ({ weights: await runtime.service().latestMetrics() }),
+  });
+}
+
+function indicatorRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/indicators/:value',
+    scope: 'read',
+    summary: 'Look an indicator up',
+    description:
+      'Canonicalises `value` (IP, CIDR, domain or URL; URL-encode it) and tells whether enabled sources list it, which ones, with which score, and for an IP which listed CIDRs contain it. 404 when nothing lists it, 400 when it is no indicator.',
+    params: indicatorParamsSchema,
+    async handler({ params }) {
+      const canonical = canonicalize(params.value);
+      if (!canonical.ok) throw badInput('params.value', `"${params.value}" is not an indicator: ${canonical.reason}`, { input: params.value });
+      const found = await runtime.service().lookup(canonical.indicators[0]!);
+      if (!found.listed && found.containedIn.length === 0) {
+        throw new TipError(TipErrorCodes.NOT_FOUND, `${found.indicator.type} "${found.indicator.value}" is not listed`, { details: { indicator: found.indicator } });
+      }
+      return found;
+    },
+  });
+}
