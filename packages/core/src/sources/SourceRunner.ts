@@ -172,20 +172,38 @@ function reportingClient(http: HttpClient, report: SourceReport): HttpClient {
     const type = head.headers['content-type'];
     if (typeof type === 'string') report.contentType = type;
   };
+  // A failed request still tells what it saw (status of an error answer, bytes received).
+  const noteFailure = (err: unknown) => {
+    if (!isTipError(err)) return;
+    const d = err.details;
+    if (typeof d.url === 'string') report.url = redactUrl(d.url);
+    if (typeof d.status === 'number') report.httpStatus = d.status;
+    if (typeof d.received === 'number') report.bytes = d.received;
+  };
   Object.defineProperties(http, {
     stream: {
       value: async (...args: Parameters<HttpClient['stream']>) => {
-        const res = await stream(...args);
-        note(res.response);
-        return res;
+        try {
+          const res = await stream(...args);
+          note(res.response);
+          return res;
+        } catch (err) {
+          noteFailure(err);
+          throw err;
+        }
       },
     },
     request: {
       value: async (...args: Parameters<HttpClient['request']>) => {
-        const res = await request(...args);
-        note(res);
-        report.decodedBytes = res.body.length;
-        return res;
+        try {
+          const res = await request(...args);
+          note(res);
+          report.decodedBytes = res.body.length;
+          return res;
+        } catch (err) {
+          noteFailure(err);
+          throw err;
+        }
       },
     },
   });
