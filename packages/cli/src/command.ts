@@ -1,6 +1,6 @@
-import { createTip, type LoadedConfig, type Logger, type TipApp, loadConfigFile } from '@tip/core';
+import { createTip, isTipError, TipErrorCodes, type LoadedConfig, type Logger, type TipApp, loadConfigFile } from '@tip/core';
 import type { CliIO } from './errors.js';
-import { UsageError } from './errors.js';
+import { ExitCodes, HintedError, UsageError } from './errors.js';
 import { createCliLogger, isLogLevel, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.js';
 import { loadPlugins } from './plugins.js';
 
@@ -76,18 +76,61 @@ export async function openApp(ctx: CommandContext, options: { logTo: 'stdout' | 
   return { app, loaded, log };
 }
 
+/** How a one-shot command starts the app (see {@link withStartedApp}). */
+export interface OneShotStart {
+  /**
+   * `'read'`: an existing, migrated database is opened read-only in spirit — no migrations, no
+   * scheduling, no services (`tip status`, read-only plugin commands). `'run'`: jobs may run and
+   * write, nothing is scheduled, no services (`tip trigger`, plugin commands with `mode: 'run'`).
+   */
+  mode: 'read' | 'run';
+}
+
 /**
- * Opens the app, starts it without scheduling (nothing runs on its own), calls `fn`, and always
- * stops the app afterwards.
+ * Opens the app, starts it in `start.mode` without scheduling (nothing runs on its own, no
+ * service starts), calls `fn`, and always stops the app afterwards.
  */
-export async function withStartedApp<T>(ctx: CommandContext, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
+export async function withStartedApp<T>(ctx: CommandContext, start: OneShotStart, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
   const opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
-  await opened.app.start({ schedule: false });
+  return startedFor(opened, start, () => fn(opened));
+}
+
+/**
+ * Starts an opened app in `start.mode` without scheduling, calls `fn`, and always stops the app.
+ * @internal
+ */
+export async function startedFor<T>(opened: OpenedApp, start: OneShotStart, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn(opened);
+    await opened.app.start({ mode: start.mode, schedule: false });
+  } catch (err) {
+    throw withStartHint(err, start.mode);
+  }
+  try {
+    return await fn();
   } finally {
     await opened.app.stop();
   }
+}
+
+/**
+ * Opens the app and only loads it ({@link TipApp.load}: config validated, plugins registered — no
+ * database, no plugin `init`, no I/O), then calls `fn`. For commands that list what plugins declare.
+ */
+export async function withLoadedApp<T>(ctx: CommandContext, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
+  const opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
+  await opened.app.load();
+  return fn(opened);
+}
+
+/** A read-only command found no database: say how to create one instead of a bare error. */
+function withStartHint(err: unknown, mode: OneShotStart['mode']): unknown {
+  const missing = isTipError(err, TipErrorCodes.DB_MISSING) || (isTipError(err, TipErrorCodes.DB_FAILED) && err.details.reason === 'missing');
+  if (!missing) return err;
+  const hint =
+    mode === 'read'
+      ? 'this command only reads an existing database and never creates one: create it with "tip migrate --create"'
+      : 'create the database with "tip migrate --create"';
+  return new HintedError(err.message, hint, ExitCodes.FAILURE, err);
 }
 
 function logLevelOption(ctx: CommandContext): LogLevel | undefined {

@@ -5,11 +5,11 @@ import { openApp } from '../command.js';
 export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'apply pending database migrations (core and plugins)',
-  options: {},
-  description: 'Applies every pending migration in one transaction, then closes the database.',
+  options: { create: { type: 'boolean', description: 'create the database first when it does not exist (PostgreSQL database, SQLite file)' } },
+  description: 'Applies every pending migration in one transaction, then closes the database. A missing database is\nan error unless --create is given.',
   async run(ctx) {
     const { app } = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
-    const applied = await app.migrate();
+    const applied = await app.migrate({ create: ctx.values.create === true });
     if (applied.length === 0) ctx.io.out('database is up to date\n');
     else for (const name of applied) ctx.io.out(`applied ${name}\n`);
     return 0;

@@ -59,7 +59,7 @@ export const runCommand: Command = {
     const keepAlive = setInterval(() => undefined, 1 << 30);
     let server: StatusServer | undefined;
     try {
-      await app.start();
+      await app.start({ mode: 'serve' });
       if (listen) server = await startStatusServer(app, { ...listen, log });
       ctx.io.out(server ? `TIP is running at ${server.url}\n` : 'TIP is running (no --http: no status server); press Ctrl+C to stop\n');
       const signal = await signalled;

@@ -47,10 +47,13 @@ export const statusCommand: Command = {
   name: 'status',
   summary: 'show each job with its last run and next run',
   options: { json: { type: 'boolean', description: 'print JSON' } },
-  description: 'Starts the app without scheduling (nothing runs), reads the run history and the stored plan, and stops.',
+  description:
+    'Opens the existing database read-only in spirit (no migrations, no scheduling, no services, plugins\n' +
+    'initialised in read mode), reads the run history and the stored plan, and stops. A missing database\n' +
+    'is an error: it is never created here.',
   async run(ctx) {
     const now = Date.now();
-    const rows = await withStartedApp(ctx, ({ app }) => collectStatus(app, now));
+    const rows = await withStartedApp(ctx, { mode: 'read' }, ({ app }) => collectStatus(app, now));
     if (ctx.values.json) {
       ctx.io.out(toJson(rows.map(({ triggerText: _, ...row }) => row)));
       return 0;

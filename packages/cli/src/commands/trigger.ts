@@ -13,11 +13,11 @@ export const triggerCommand: Command = {
   positionals: { min: 1, max: 1 },
   options: { json: { type: 'boolean', description: 'print JSON' } },
   description:
-    'Starts the app without scheduling, runs the job (a group with all its children), prints the run, and stops.\n' +
+    'Starts the app without scheduling and without services, runs the job (a group with all its children), prints the run, and stops.\n' +
     'Exit code 0 when the run succeeded, 1 when it did not, 2 when there is no such job.',
   async run(ctx) {
     const jobId = ctx.positionals[0]!;
-    const { record, children } = await withStartedApp(ctx, async ({ app }) => {
+    const { record, children } = await withStartedApp(ctx, { mode: 'run' }, async ({ app }) => {
       let record: JobRunRecord;
       try {
         record = await app.scheduler.trigger(jobId);
