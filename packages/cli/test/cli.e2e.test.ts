@@ -149,6 +149,9 @@ describe('tip run', { timeout: SPAWN_TEST_TIMEOUT }, () => {
     expect(page.body).toContain('http-equiv="refresh" content="5"');
     expect(page.body).toContain('fixture.slow');
     expect((await get(`${url}nope`)).status).toBe(404);
+    // The plugin's routes come through the routes point: read served, admin refused (no auth here).
+    expect(JSON.parse((await get(`${url}api/fixture/greeting`)).body)).toEqual({ greeting: 'hello', times: 1 });
+    expect((await fetch(`${url}api/fixture/greeting`, { method: 'POST' })).status).toBe(403);
 
     await waitForOutput(p, /"msg":"slow job started"/);
     p.child.kill('SIGTERM');
