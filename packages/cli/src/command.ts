@@ -1,56 +1,8 @@
 import { createTip, isTipError, TipErrorCodes, type LoadedConfig, type Logger, type TipApp, loadConfigFile } from '@tip/core';
-import type { CliIO } from './errors.js';
 import { ExitCodes, HintedError, UsageError } from './errors.js';
-import { createCliLogger, isLogLevel, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.js';
+import { isLogLevel, LOG_LEVELS, type CommandContext, type LogFormat, type LogLevel } from './commandSpec.js';
+import { createCliLogger } from './logging.js';
 import { loadPlugins } from './plugins.js';
-
-/** One option of a command, in `node:util` parseArgs form plus help text. */
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  default?: string | boolean;
-  /** Shown in `--help`. */
-  description: string;
-  /** Placeholder for the value in `--help` (`<file>`). */
-  valueName?: string;
-}
-
-/** What a command's `run` gets. */
-export interface CommandContext {
-  io: CliIO;
-  /** Parsed option values (defaults applied). */
-  values: Record<string, string | boolean | undefined>;
-  /** Positional arguments after the command name. */
-  positionals: string[];
-  /** `--verbose` was given. */
-  verbose: boolean;
-}
-
-/** A `tip` subcommand. */
-export interface Command {
-  name: string;
-  /** One line for `tip --help`. */
-  summary: string;
-  /** Arguments after the command name in the usage line, e.g. `<job>`. */
-  args?: string;
-  /** Number of positional arguments accepted. */
-  positionals?: { min: number; max: number };
-  /** Command-specific options (the common ones are added). */
-  options: Record<string, OptionSpec>;
-  /** More help text. */
-  description?: string;
-  /** Runs the command; resolves with the exit code. */
-  run(ctx: CommandContext): Promise<number>;
-}
-
-/** Options every command takes. */
-export const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  config: { type: 'string', short: 'c', default: './tip.config.json', valueName: '<file>', description: 'config file (.json, .ts, .mjs, .js)' },
-  'log-level': { type: 'string', valueName: '<level>', description: `log level: ${LOG_LEVELS.join(', ')} (default: config's log.level for run, warn otherwise)` },
-  'log-format': { type: 'string', valueName: '<format>', description: 'log lines as json or pretty (default: pretty on a terminal, json otherwise)' },
-  verbose: { type: 'boolean', short: 'v', description: 'print stack traces of errors' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
 
 /** An app opened from a config file by {@link openApp}. */
 export interface OpenedApp {

@@ -1,5 +1,3 @@
-import { TipErrorCodes, isTipError } from '@tip/core';
-
 /** Exit codes of the `tip` command. */
 export const ExitCodes = {
   /** Everything went fine. */
@@ -60,37 +58,24 @@ export const processIO: CliIO = {
   err: (text) => void process.stderr.write(text),
 };
 
+
 /**
- * Prints an error the way every `tip` command does: `error: <message>` on stderr, each
- * configuration issue on its own line, and the stack (with causes) only when `verbose`.
- *
- * @returns the exit code for it: 2 for usage errors and unknown jobs, else 1
+ * Prints a {@link HintedError} (`error: …`, then its hint; the cause's stack when `verbose`) and
+ * returns its exit code. Needs no @tip/core, so usage mistakes are answered without loading it.
+ * @internal
  */
-export function reportError(io: CliIO, err: unknown, verbose = false): number {
-  if (err instanceof UsageError) {
-    io.err(`error: ${err.message}\n`);
-    if (err.hint) io.err(`${err.hint}\n`);
-    return err.exitCode;
-  }
-  if (err instanceof HintedError) {
-    io.err(`error: ${err.message}\n`);
-    if (err.hint) io.err(`${err.hint}\n`);
-    if (verbose) printStack(io, err.cause ?? err);
-    return err.exitCode;
-  }
-  if (isTipError(err, TipErrorCodes.CONFIG_INVALID) && Array.isArray(err.details.issues)) {
-    const [headline] = err.message.split('\n');
-    io.err(`error: ${headline}\n`);
-    for (const issue of err.details.issues as Array<{ path: string; message: string }>) io.err(`  ${issue.path}: ${issue.message}\n`);
-  } else {
-    const message = err instanceof Error ? err.message : String(err);
-    io.err(`error: ${message}\n`);
-  }
-  if (verbose) printStack(io, err);
-  return isTipError(err, TipErrorCodes.JOB_UNKNOWN) ? ExitCodes.USAGE : ExitCodes.FAILURE;
+export function reportHinted(io: CliIO, err: HintedError, verbose = false): number {
+  io.err(`error: ${err.message}\n`);
+  if (err.hint) io.err(`${err.hint}\n`);
+  if (verbose && !(err instanceof UsageError)) printStack(io, err.cause ?? err);
+  return err.exitCode;
 }
 
-function printStack(io: CliIO, err: unknown): void {
+/**
+ * Prints an error's stack and its causes' (up to 5 deep).
+ * @internal
+ */
+export function printStack(io: CliIO, err: unknown): void {
   let e: unknown = err;
   for (let depth = 0; e instanceof Error && depth < 5; depth++) {
     io.err(`${depth === 0 ? '' : 'caused by: '}${e.stack ?? e.message}\n`);

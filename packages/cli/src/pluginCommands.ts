@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CorePoints, isTipError, TipErrorCodes, type CommandDefinition, type CommandOption } from '@tip/core';
-import { COMMON_OPTIONS, openApp, startedFor, type CommandContext, type OpenedApp } from './command.js';
+import { openApp, startedFor, type OpenedApp } from './command.js';
+import { COMMON_OPTIONS, type CommandContext } from './commandSpec.js';
 import { ExitCodes, UsageError, type CliIO } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, SPAWN_TEST_TIMEOUT, cleanup, fixtureConfig, get, requireBuild, spawnNode, tempDir, tip, tipInProcess, waitForOutput } from './helpers.js';
+import { BIN, ROOT, SPAWN_TEST_TIMEOUT, cleanup, fixtureConfig, get, requireBuild, spawnNode, tempDir, tip, tipInProcess, waitForOutput } from './helpers.js';
 
 beforeAll(requireBuild);
 afterEach(cleanup);
@@ -176,5 +176,27 @@ describe('tip run', { timeout: SPAWN_TEST_TIMEOUT }, () => {
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(1);
     expect(p.stdout()).toContain('again: exiting without waiting');
+  });
+});
+
+describe('lazy loading', { timeout: SPAWN_TEST_TIMEOUT }, () => {
+  const TRACE = join(ROOT, 'packages/cli/test/fixtures/trace-imports.mjs');
+  const traced = async (args: string[]) => {
+    const p = spawnNode(['--import', TRACE, BIN, ...args]);
+    return { code: await p.exited, stderr: p.stderr() };
+  };
+
+  it('answers --version, --help and usage mistakes without @tip/core, and lists jobs without a database driver', async () => {
+    for (const args of [['--version'], ['jobs', '--help'], ['status', '--bogus']]) {
+      const r = await traced(args);
+      expect(r.code, args.join(' ')).not.toBe(1);
+      expect(r.stderr, args.join(' ')).not.toMatch(/^import @tip\/core$/m);
+    }
+    // A command that needs the app does load it (so the trace works), but `tip jobs` loads no
+    // database driver: it only registers the plugins.
+    const jobs = await traced(['jobs', '-c', fixtureConfig(tempDir())]);
+    expect(jobs.code, jobs.stderr).toBe(0);
+    expect(jobs.stderr).toMatch(/^import @tip\/core$/m);
+    expect(jobs.stderr).not.toMatch(/^import (@mikro-orm\/(sqlite|postgresql)|better-sqlite3|pg)$/m);
   });
 });

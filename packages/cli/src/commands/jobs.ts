@@ -1,7 +1,5 @@
-import type { Command } from '../command.js';
-import { withLoadedApp } from '../command.js';
 import type { JobDefinition, Trigger } from '@tip/core';
-import { formatTriggers, table, toJson, triggerJson } from '../format.js';
+import type { Command } from '../commandSpec.js';
 
 /** `tip jobs`: lists the job definitions of the configured plugins. */
 export const jobsCommand: Command = {
@@ -10,6 +8,8 @@ export const jobsCommand: Command = {
   options: { json: { type: 'boolean', description: 'print JSON' } },
   description: 'Loads the config and registers the plugins, then lists the jobs they declare. Opens no database\nand initialises no plugin: it works before "tip migrate" and while the database is down.',
   async run(ctx) {
+    // Loaded on use: `tip --help` and usage errors need neither @tip/core nor the formatters.
+    const [{ withLoadedApp }, { formatTriggers, table, toJson, triggerJson }] = await Promise.all([import('../command.js'), import('../format.js')]);
     const jobs = await withLoadedApp(ctx, async ({ app }) => app.jobDefinitions().map(({ job, plugin }) => jobSummary(job, plugin)));
     jobs.sort((a, b) => a.id.localeCompare(b.id));
     if (ctx.values.json) {

@@ -1,5 +1,4 @@
-import type { Command } from '../command.js';
-import { openApp } from '../command.js';
+import type { Command } from '../commandSpec.js';
 
 /** `tip migrate`: applies pending database migrations of core and every plugin. */
 export const migrateCommand: Command = {
@@ -8,6 +7,7 @@ export const migrateCommand: Command = {
   options: { create: { type: 'boolean', description: 'create the database first when it does not exist (PostgreSQL database, SQLite file)' } },
   description: 'Applies every pending migration in one transaction, then closes the database. A missing database is\nan error unless --create is given.',
   async run(ctx) {
+    const { openApp } = await import('../command.js');
     const { app } = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
     const applied = await app.migrate({ create: ctx.values.create === true });
     if (applied.length === 0) ctx.io.out('database is up to date\n');

@@ -1,8 +1,6 @@
-import { formatDuration } from '@tip/core';
-import type { Command } from '../command.js';
-import { openApp } from '../command.js';
+import type { Command } from '../commandSpec.js';
 import { UsageError } from '../errors.js';
-import { startStatusServer, type StatusServer } from '../statusServer.js';
+import type { StatusServer } from '../statusServer.js';
 
 /** Parses `--http` values: `host:port`, `[v6]:port`, `:port` or `port` (host 127.0.0.1). */
 export function parseListen(value: string): { host: string; port: number } {
@@ -34,6 +32,7 @@ export const runCommand: Command = {
     'and the exit code is 0. A second signal exits at once with code 1.',
   async run(ctx) {
     const listen = typeof ctx.values.http === 'string' ? parseListen(ctx.values.http) : undefined;
+    const [{ formatDuration }, { openApp }, { startStatusServer }] = await Promise.all([import('@tip/core'), import('../command.js'), import('../statusServer.js')]);
     const { app, log } = await openApp(ctx, { logTo: 'stdout' });
     app.events.on('job.started', (e) => log.debug({ job: e.jobId, run: e.runId, reason: e.reason }, `job ${e.jobId} started`));
     app.events.on('job.finished', (e) => {

@@ -1,7 +1,6 @@
-import { RunHistory, nextDue, type JobRunRecord, type TipApp } from '@tip/core';
-import type { Command } from '../command.js';
-import { withStartedApp } from '../command.js';
-import { formatTriggers, formatWhen, table, toJson, triggerJson } from '../format.js';
+import type { JobRunRecord, TipApp } from '@tip/core';
+import type { Command } from '../commandSpec.js';
+import type { triggerJson } from '../format.js';
 
 /** One row of `tip status`. */
 export interface JobStatus {
@@ -19,6 +18,7 @@ export interface JobStatus {
  * deployment stored, or, for a job never planned, when a start would run it.
  */
 export async function collectStatus(app: TipApp, now = Date.now()): Promise<JobStatus[]> {
+  const [{ RunHistory, nextDue }, { formatTriggers, triggerJson }] = await Promise.all([import('@tip/core'), import('../format.js')]);
   const plans = await new RunHistory(app.db, app.log).loadPlans();
   const out: JobStatus[] = [];
   for (const job of app.scheduler.jobs()) {
@@ -53,6 +53,7 @@ export const statusCommand: Command = {
     'is an error: it is never created here.',
   async run(ctx) {
     const now = Date.now();
+    const [{ withStartedApp }, { formatWhen, table, toJson }] = await Promise.all([import('../command.js'), import('../format.js')]);
     const rows = await withStartedApp(ctx, { mode: 'read' }, ({ app }) => collectStatus(app, now));
     if (ctx.values.json) {
       ctx.io.out(toJson(rows.map(({ triggerText: _, ...row }) => row)));
