@@ -6,8 +6,11 @@ import { loadPlugins } from './plugins.js';
 
 /** An app opened from a config file by {@link openApp}. */
 export interface OpenedApp {
+  /** The app, created but neither loaded nor started. */
   app: TipApp;
+  /** The config file as loaded (path, config, plugin specs). */
   loaded: LoadedConfig;
+  /** The command's root logger. */
   log: Logger;
 }
 

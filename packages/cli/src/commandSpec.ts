@@ -17,8 +17,11 @@ export function isLogLevel(value: unknown): value is LogLevel {
 
 /** One option of a command, in `node:util` parseArgs form plus help text. */
 export interface OptionSpec {
+  /** A string value (`--config file`) or a flag (`--json`). */
   type: 'string' | 'boolean';
+  /** One-letter alias (`c` for `-c`). */
   short?: string;
+  /** Value when the option is not given. */
   default?: string | boolean;
   /** Shown in `--help`. */
   description: string;
@@ -28,6 +31,7 @@ export interface OptionSpec {
 
 /** What a command's `run` gets. */
 export interface CommandContext {
+  /** Where the command writes its output and errors. */
   io: CliIO;
   /** Parsed option values (defaults applied). */
   values: Record<string, string | boolean | undefined>;
@@ -39,13 +43,19 @@ export interface CommandContext {
 
 /** A `tip` subcommand. */
 export interface Command {
+  /** The word after `tip`, e.g. `status`. */
   name: string;
   /** One line for `tip --help`. */
   summary: string;
   /** Arguments after the command name in the usage line, e.g. `<job>`. */
   args?: string;
   /** Number of positional arguments accepted. */
-  positionals?: { min: number; max: number };
+  positionals?: {
+    /** Fewest accepted. */
+    min: number;
+    /** Most accepted. */
+    max: number;
+  };
   /** Command-specific options (the common ones are added). */
   options: Record<string, OptionSpec>;
   /** More help text. */

@@ -3,10 +3,19 @@ import type { LogFormat, LogLevel } from './commandSpec.js';
 
 /** Options of {@link createCliLogger}. */
 export interface CliLoggerOptions {
+  /** Lowest level written. */
   level: LogLevel;
+  /** JSON lines or pretty lines. */
   format: LogFormat;
   /** Where lines go (default standard output). */
-  stream?: NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
+  stream?:
+    | NodeJS.WriteStream
+    | {
+        /** Writes one line. */
+        write(text: string): unknown;
+        /** A terminal: pretty lines are coloured. */
+        isTTY?: boolean;
+      };
   /** Print error stacks in pretty mode. */
   verbose?: boolean;
 }

@@ -20,7 +20,10 @@ function toParseArgs(options: Record<string, CommandOption | (typeof COMMON_OPTI
   ) as Options;
 }
 
-/** `tip <plugin command> --help`, from the command's declared options (the app is not started). */
+/**
+ * `tip <plugin command> --help`, from the command's declared options (the app is not started).
+ * @internal
+ */
 export function pluginCommandHelp(command: CommandDefinition): string {
   const options = { ...(command.options ?? {}), ...COMMON_OPTIONS };
   const flags = Object.entries(options).map(([name, o]) => [
@@ -37,6 +40,7 @@ export function pluginCommandHelp(command: CommandDefinition): string {
  * (`--help` is answered without starting anything), then starts the app in the command's `mode`
  * (`read` by default: no migrations; `run`: jobs may run) without scheduling or services, runs it,
  * and stops the app.
+ * @internal
  */
 export async function runPluginCommand(argv: readonly string[], io: CliIO, builtIns: readonly string[]): Promise<number> {
   const loose = parseArgs({ args: [...argv], options: toParseArgs(COMMON_OPTIONS), allowPositionals: true, strict: false });

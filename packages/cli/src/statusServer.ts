@@ -19,8 +19,11 @@ export interface StatusServerOptions {
 export interface StatusServer {
   /** `http://host:port/` with the port actually bound. */
   readonly url: string;
+  /** The interface it is bound to. */
   readonly host: string;
+  /** The port it listens on (the one picked when `0` was asked). */
   readonly port: number;
+  /** The underlying `node:http` server. */
   readonly server: Server;
   /** Stops accepting connections and closes open ones. */
   close(): Promise<void>;

@@ -1,7 +1,9 @@
 import type { JobDefinition, Trigger } from '@tip/core';
 import type { Command } from '../commandSpec.js';
 
-/** `tip jobs`: lists the job definitions of the configured plugins. */
+/** `tip jobs`: lists the job definitions of the configured plugins. Listed in `COMMANDS`.
+ * @internal
+ */
 export const jobsCommand: Command = {
   name: 'jobs',
   summary: 'list the jobs the configured plugins define',

@@ -1,6 +1,8 @@
 import type { Command } from '../commandSpec.js';
 
-/** `tip migrate`: applies pending database migrations of core and every plugin. */
+/** `tip migrate`: applies pending database migrations of core and every plugin. Listed in `COMMANDS`.
+ * @internal
+ */
 export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'apply pending database migrations (core and plugins)',

@@ -3,7 +3,12 @@ import { UsageError } from '../errors.js';
 import type { StatusServer } from '../statusServer.js';
 
 /** Parses `--http` values: `host:port`, `[v6]:port`, `:port` or `port` (host 127.0.0.1). */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string): {
+  /** Interface to bind. */
+  host: string;
+  /** Port (0: any free one). */
+  port: number;
+} {
   const bad = () => new UsageError(`--http must be host:port, e.g. 127.0.0.1:8080 (got "${value}")`);
   const v = value.trim();
   let host = '127.0.0.1';
@@ -20,7 +25,11 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host, port: Number(port) };
 }
 
-/** `tip run`: runs the deployment until SIGINT/SIGTERM. */
+/**
+ * `tip run`: runs the deployment (mode `serve`: scheduler and services) until SIGINT/SIGTERM.
+ * Listed in `COMMANDS`.
+ * @internal
+ */
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the deployment: scheduler on, optional status web server',

@@ -4,12 +4,19 @@ import type { triggerJson } from '../format.js';
 
 /** One row of `tip status`. */
 export interface JobStatus {
+  /** The job's id. */
   id: string;
+  /** The plugin that declared it. */
   plugin: string | null;
+  /** True for a group job. */
   group: boolean;
+  /** Its triggers as JSON (see {@link triggerJson}). */
   triggers: ReturnType<typeof triggerJson>[];
+  /** Its triggers in words (`every 20s`, `manual`). */
   triggerText: string;
+  /** Its latest run, if it ever ran. */
   lastRun: JobRunRecord | null;
+  /** When it runs next, if it is scheduled. */
   nextRunAt: Date | null;
 }
 
@@ -42,7 +49,9 @@ export async function collectStatus(app: TipApp, now = Date.now()): Promise<JobS
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** `tip status`: jobs with their last and next run. */
+/** `tip status`: jobs with their last and next run. Listed in `COMMANDS`.
+ * @internal
+ */
 export const statusCommand: Command = {
   name: 'status',
   summary: 'show each job with its last run and next run',

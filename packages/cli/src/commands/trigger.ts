@@ -2,7 +2,9 @@ import type { JobRunRecord } from '@tip/core';
 import type { Command } from '../commandSpec.js';
 import { UsageError } from '../errors.js';
 
-/** `tip trigger <job>`: runs one job now and prints its run record. */
+/** `tip trigger <job>`: runs one job now and prints its run record. Listed in `COMMANDS`.
+ * @internal
+ */
 export const triggerCommand: Command = {
   name: 'trigger',
   summary: 'run a job now and print its outcome',
