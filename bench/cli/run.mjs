@@ -1,10 +1,12 @@
 // Benchmark: wall time of the `tip` CLI's read-only commands, as spawned processes, against the
 // time it takes node to start and import @tip/core (the baseline, measured in the same run).
-// Usage: node bench/cli/run.mjs [--runs 9]
+// Usage: node bench/cli/run.mjs [--runs 9] [--compare <other cli bin.js>]
+// --compare adds the same commands run by another build of the CLI (e.g. an older commit's), same core.
 // The config is demo-like: SQLite (migrated before measuring) and the blacklist plugin.
-// Prints a table: median and min ms per command, and the median's ratio to the baseline's.
+// Prints a table: wall time (median, min) and CPU time (median) per command, and the medians'
+// ratios to the baseline's.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +16,7 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const BIN = join(ROOT, 'packages/cli/dist/bin.js');
 const BLACKLIST = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
 // strict: false, because `./dev bench` passes the same arguments to every benchmark.
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' } }, strict: false });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '9' }, compare: { type: 'string' } }, strict: false });
 const RUNS = Number(values.runs);
 
 const dir = mkdtempSync(join(tmpdir(), 'tip-bench-cli-'));
@@ -30,13 +32,27 @@ writeFileSync(
   }),
 );
 
-/** Runs `node <args>` once from the repo root; returns its wall time in ms (throws when it fails). */
+/**
+ * CPU time (user + system, ms) of this process's waited-for children so far, from /proc (Linux;
+ * 10 ms ticks): less sensitive than wall time to other load on the machine. NaN elsewhere.
+ */
+function childrenCpuMs() {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10; // cutime, cstime (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs `node <args>` once from the repo root; returns its wall and CPU time in ms (throws when it fails). */
 function once(args) {
+  const cpu0 = childrenCpuMs();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return ms;
+  return { wall, cpu: childrenCpuMs() - cpu0 };
 }
 
 const variants = [
@@ -45,6 +61,12 @@ const variants = [
   { name: 'tip jobs', args: [BIN, 'jobs', '-c', config] },
   { name: 'tip status', args: [BIN, 'status', '-c', config] },
 ];
+if (typeof values.compare === 'string') {
+  const other = resolve(values.compare);
+  for (const cmd of ['--version', 'jobs', 'status']) {
+    variants.push({ name: `tip ${cmd} (${other})`, args: [other, cmd, ...(cmd.startsWith('-') ? [] : ['-c', config])] });
+  }
+}
 
 try {
   once([BIN, 'migrate', '-c', config]);
@@ -53,13 +75,18 @@ try {
   // Interleaved rounds, so a burst of load elsewhere hits every variant alike.
   for (let i = 0; i < RUNS; i++) for (const v of variants) times.get(v.name).push(once(v.args));
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const base = median(times.get(variants[0].name));
-  console.log(`tip CLI wall time, ${RUNS} runs each (node ${process.version}, ${new Date().toISOString()})\n`);
-  console.log('| command | median ms | min ms | × baseline |');
-  console.log('|---|---:|---:|---:|');
+  const wall = (name) => times.get(name).map((t) => t.wall);
+  const cpu = (name) => times.get(name).map((t) => t.cpu);
+  const baseWall = median(wall(variants[0].name));
+  const baseCpu = median(cpu(variants[0].name));
+  console.log(`tip CLI, ${RUNS} runs each, interleaved (node ${process.version}, ${new Date().toISOString()})\n`);
+  console.log('| command | wall median ms | wall min ms | wall × baseline | CPU median ms | CPU × baseline |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const v of variants) {
-    const xs = times.get(v.name);
-    console.log(`| ${v.name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${(median(xs) / base).toFixed(2)} |`);
+    const w = wall(v.name);
+    const c = cpu(v.name);
+    const row = [median(w).toFixed(0), Math.min(...w).toFixed(0), (median(w) / baseWall).toFixed(2), median(c).toFixed(0), (median(c) / baseCpu).toFixed(2)];
+    console.log(`| ${v.name} | ${row.join(' | ')} |`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
