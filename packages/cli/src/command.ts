@@ -79,12 +79,9 @@ export async function withLoadedApp<T>(ctx: CommandContext, fn: (opened: OpenedA
 
 /** A read-only command found no database: say how to create one instead of a bare error. */
 function withStartHint(err: unknown, mode: OneShotStart['mode']): unknown {
-  const missing = isTipError(err, TipErrorCodes.DB_MISSING) || (isTipError(err, TipErrorCodes.DB_FAILED) && err.details.reason === 'missing');
-  if (!missing) return err;
-  const hint =
-    mode === 'read'
-      ? 'this command only reads an existing database and never creates one: create it with "tip migrate --create"'
-      : 'create the database with "tip migrate --create"';
+  if (!isTipError(err, TipErrorCodes.DB_MISSING)) return err;
+  // Core's message already says how to create it; say why this command did not.
+  const hint = mode === 'read' ? 'this command only reads an existing database: it never creates one' : undefined;
   return new HintedError(err.message, hint, ExitCodes.FAILURE, err);
 }
 

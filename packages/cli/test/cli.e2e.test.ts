@@ -180,7 +180,7 @@ describe('tip run', { timeout: SPAWN_TEST_TIMEOUT }, () => {
 });
 
 describe('lazy loading', { timeout: SPAWN_TEST_TIMEOUT }, () => {
-  const TRACE = join(ROOT, 'packages/cli/test/fixtures/trace-imports.mjs');
+  const TRACE = join(ROOT, 'packages/cli/test/fixtures/trace-imports.ts');
   const traced = async (args: string[]) => {
     const p = spawnNode(['--import', TRACE, BIN, ...args]);
     return { code: await p.exited, stderr: p.stderr() };

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { testDialects, testPostgresUrl } from '@tip/core/testing';
@@ -53,25 +53,39 @@ describe('tip jobs opens no database', { timeout: SPAWN_TEST_TIMEOUT }, () => {
 });
 
 describe('tip status never creates a database', () => {
-  // Whether the database layer creates nothing in read mode is tested with it (core); here: the
-  // CLI starts in read mode and reports the failure in one clear line.
-  it.runIf(withPostgres)('fails clearly on a missing PostgreSQL database', async () => {
+  it.runIf(withPostgres)('fails clearly on a missing PostgreSQL database and leaves it missing', async () => {
     const { url, name } = missingPostgresUrl();
     try {
       const r = await tipInProcess(['status', '-c', fixtureConfig(tempDir(), { database: { url } })]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^error: .*\S/);
       expect(r.stderr).toContain(name);
+      expect(r.stderr).toContain('tip migrate --create');
+      expect(r.stderr).toContain('never creates');
       expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(await postgresHas(name)).toBe(false);
     } finally {
       await adminQuery((c) => c.query(`drop database if exists ${name} with (force)`));
     }
   });
 
-  it('fails clearly on an unmigrated SQLite database', async () => {
-    const r = await tipInProcess(['status', '-c', fixtureConfig(tempDir())]);
+  it('fails clearly on a missing SQLite file and creates neither it nor its folder', async () => {
+    const dir = tempDir();
+    const r = await tipInProcess(['status', '-c', fixtureConfig(dir, { database: { url: 'sqlite:./data/tip.sqlite' } })]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*(tip migrate|does not exist)/m);
+    expect(r.stderr).toMatch(/^error: .*tip\.sqlite/m);
+    expect(r.stderr).toContain('tip migrate');
+    expect(r.stderr).toContain('never creates');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  });
+
+  it('fails clearly on an unmigrated SQLite database', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'tip.sqlite'), ''); // an empty file is an empty SQLite database
+    const r = await tipInProcess(['status', '-c', fixtureConfig(dir, { database: { url: 'sqlite:./data/tip.sqlite' } })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*pending migration.*tip migrate/m);
   });
 });
 

@@ -23,7 +23,7 @@ function routedPlugin(state: { healthy: boolean }) {
     core: '^0.1.0',
     register(ctx) {
       ctx.routes.add(
-        defineRoute({ method: 'GET', path: '/things/:id', scope: 'read', summary: 'one thing', handler: ({ params }) => ({ id: params.id, kind: 'thing' }) }),
+        defineRoute<{ id: string }>({ method: 'GET', path: '/things/:id', scope: 'read', summary: 'one thing', handler: ({ params }) => ({ id: params.id, kind: 'thing' }) }),
         defineRoute({ method: 'POST', path: '/things', scope: 'admin', summary: 'adds a thing', handler: () => ({ added: true }) }),
       );
       ctx.services.add({
