@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { COMMON_OPTIONS, type Command, type OptionSpec } from './command.js';
+import { COMMON_OPTIONS, type Command, type OptionSpec } from './commandSpec.js';
 import { jobsCommand } from './commands/jobs.js';
 import { migrateCommand } from './commands/migrate.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { triggerCommand } from './commands/trigger.js';
-import { ExitCodes, UsageError, processIO, reportError, type CliIO } from './errors.js';
-import { runPluginCommand } from './pluginCommands.js';
+import { ExitCodes, HintedError, UsageError, processIO, reportHinted, type CliIO } from './errors.js';
 
 /** Every `tip` subcommand, in help order. */
 export const COMMANDS: readonly Command[] = [runCommand, statusCommand, jobsCommand, triggerCommand, migrateCommand];
@@ -80,7 +79,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
   try {
     const command = COMMANDS.find((c) => c.name === name);
     // Not a built-in: a command contributed by a plugin of the config (`tip blacklist export`).
-    if (!command) return await runPluginCommand(argv, io, COMMANDS.map((c) => c.name));
+    if (!command) {
+      const { runPluginCommand } = await import('./pluginCommands.js');
+      return await runPluginCommand(argv, io, COMMANDS.map((c) => c.name));
+    }
     const options = Object.fromEntries(
       Object.entries({ ...command.options, ...COMMON_OPTIONS }).map(([k, { type, short, default: def }]) => [
         k,
@@ -105,6 +107,9 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     if (parsed.positionals.length > max) throw new UsageError(`unexpected argument "${parsed.positionals[max]}"`, `see "tip ${command.name} --help"`);
     return await command.run({ io, values: parsed.values, positionals: parsed.positionals, verbose });
   } catch (err) {
+    if (err instanceof HintedError) return reportHinted(io, err, verbose);
+    // Loaded on use: a usage mistake is answered without @tip/core.
+    const { reportError } = await import('./report.js');
     return reportError(io, err, verbose);
   }
 }

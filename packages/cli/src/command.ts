@@ -1,61 +1,16 @@
-import { createTip, type LoadedConfig, type Logger, type TipApp, loadConfigFile } from '@tip/core';
-import type { CliIO } from './errors.js';
-import { UsageError } from './errors.js';
-import { createCliLogger, isLogLevel, LOG_LEVELS, type LogFormat, type LogLevel } from './logging.js';
+import { createTip, isTipError, TipErrorCodes, type LoadedConfig, type Logger, type TipApp, loadConfigFile } from '@tip/core';
+import { ExitCodes, HintedError, UsageError } from './errors.js';
+import { isLogLevel, LOG_LEVELS, type CommandContext, type LogFormat, type LogLevel } from './commandSpec.js';
+import { createCliLogger } from './logging.js';
 import { loadPlugins } from './plugins.js';
-
-/** One option of a command, in `node:util` parseArgs form plus help text. */
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  default?: string | boolean;
-  /** Shown in `--help`. */
-  description: string;
-  /** Placeholder for the value in `--help` (`<file>`). */
-  valueName?: string;
-}
-
-/** What a command's `run` gets. */
-export interface CommandContext {
-  io: CliIO;
-  /** Parsed option values (defaults applied). */
-  values: Record<string, string | boolean | undefined>;
-  /** Positional arguments after the command name. */
-  positionals: string[];
-  /** `--verbose` was given. */
-  verbose: boolean;
-}
-
-/** A `tip` subcommand. */
-export interface Command {
-  name: string;
-  /** One line for `tip --help`. */
-  summary: string;
-  /** Arguments after the command name in the usage line, e.g. `<job>`. */
-  args?: string;
-  /** Number of positional arguments accepted. */
-  positionals?: { min: number; max: number };
-  /** Command-specific options (the common ones are added). */
-  options: Record<string, OptionSpec>;
-  /** More help text. */
-  description?: string;
-  /** Runs the command; resolves with the exit code. */
-  run(ctx: CommandContext): Promise<number>;
-}
-
-/** Options every command takes. */
-export const COMMON_OPTIONS: Record<string, OptionSpec> = {
-  config: { type: 'string', short: 'c', default: './tip.config.json', valueName: '<file>', description: 'config file (.json, .ts, .mjs, .js)' },
-  'log-level': { type: 'string', valueName: '<level>', description: `log level: ${LOG_LEVELS.join(', ')} (default: config's log.level for run, warn otherwise)` },
-  'log-format': { type: 'string', valueName: '<format>', description: 'log lines as json or pretty (default: pretty on a terminal, json otherwise)' },
-  verbose: { type: 'boolean', short: 'v', description: 'print stack traces of errors' },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
 
 /** An app opened from a config file by {@link openApp}. */
 export interface OpenedApp {
+  /** The app, created but neither loaded nor started. */
   app: TipApp;
+  /** The config file as loaded (path, config, plugin specs). */
   loaded: LoadedConfig;
+  /** The command's root logger. */
   log: Logger;
 }
 
@@ -76,18 +31,58 @@ export async function openApp(ctx: CommandContext, options: { logTo: 'stdout' | 
   return { app, loaded, log };
 }
 
+/** How a one-shot command starts the app (see {@link withStartedApp}). */
+export interface OneShotStart {
+  /**
+   * `'read'`: an existing, migrated database is opened read-only in spirit — no migrations, no
+   * scheduling, no services (`tip status`, read-only plugin commands). `'run'`: jobs may run and
+   * write, nothing is scheduled, no services (`tip trigger`, plugin commands with `mode: 'run'`).
+   */
+  mode: 'read' | 'run';
+}
+
 /**
- * Opens the app, starts it without scheduling (nothing runs on its own), calls `fn`, and always
- * stops the app afterwards.
+ * Opens the app, starts it in `start.mode` without scheduling (nothing runs on its own, no
+ * service starts), calls `fn`, and always stops the app afterwards.
  */
-export async function withStartedApp<T>(ctx: CommandContext, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
+export async function withStartedApp<T>(ctx: CommandContext, start: OneShotStart, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
   const opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
-  await opened.app.start({ schedule: false });
+  return startedFor(opened, start, () => fn(opened));
+}
+
+/**
+ * Starts an opened app in `start.mode` without scheduling, calls `fn`, and always stops the app.
+ * @internal
+ */
+export async function startedFor<T>(opened: OpenedApp, start: OneShotStart, fn: () => Promise<T>): Promise<T> {
   try {
-    return await fn(opened);
+    await opened.app.start({ mode: start.mode, schedule: false });
+  } catch (err) {
+    throw withStartHint(err, start.mode);
+  }
+  try {
+    return await fn();
   } finally {
     await opened.app.stop();
   }
+}
+
+/**
+ * Opens the app and only loads it ({@link TipApp.load}: config validated, plugins registered — no
+ * database, no plugin `init`, no I/O), then calls `fn`. For commands that list what plugins declare.
+ */
+export async function withLoadedApp<T>(ctx: CommandContext, fn: (opened: OpenedApp) => Promise<T>): Promise<T> {
+  const opened = await openApp(ctx, { logTo: 'stderr', defaultLevel: 'warn' });
+  await opened.app.load();
+  return fn(opened);
+}
+
+/** A read-only command found no database: say how to create one instead of a bare error. */
+function withStartHint(err: unknown, mode: OneShotStart['mode']): unknown {
+  if (!isTipError(err, TipErrorCodes.DB_MISSING)) return err;
+  // Core's message already says how to create it; say why this command did not.
+  const hint = mode === 'read' ? 'this command only reads an existing database: it never creates one' : undefined;
+  return new HintedError(err.message, hint, ExitCodes.FAILURE, err);
 }
 
 function logLevelOption(ctx: CommandContext): LogLevel | undefined {

@@ -1,4 +1,4 @@
-import { formatDuration, type JobInfo, type Trigger } from '@tip/core';
+import { formatDuration, type JobInfo, type JobRunRecord, type Trigger } from '@tip/core';
 
 /** A trigger in human form: `every 20s`, `cron * * * * * (UTC)`, `at 2025-01-01 00:00:00`, `after job.group.completed (filtered)`. */
 export function formatTrigger(t: Trigger): string {
@@ -76,4 +76,20 @@ export function jobInfoJson(job: JobInfo): Record<string, unknown> {
     nextRunAt: job.nextRunAt ?? null,
     lastRun: job.lastRun ?? null,
   };
+}
+
+/** The human form of a run record and its children's outcomes. */
+export function describeRun(record: JobRunRecord, children: readonly JobRunRecord[]): string {
+  const lines = [`job ${record.jobId}: ${record.status}`];
+  lines.push(`  run       ${record.id} (${record.reason}, attempt ${record.attempt})`);
+  lines.push(`  started   ${formatTime(record.startedAt)}`);
+  if (record.durationMs !== undefined) lines.push(`  duration  ${formatDuration(record.durationMs)}`);
+  if (record.counts && Object.keys(record.counts).length > 0) lines.push(`  counts    ${formatCounts(record.counts)}`);
+  if (record.error) lines.push(`  error     ${record.error}`);
+  let out = lines.join('\n') + '\n';
+  if (children.length > 0) {
+    const rows = children.map((c) => [c.jobId, c.status, c.durationMs === undefined ? '-' : formatDuration(c.durationMs), formatCounts(c.counts), c.error ?? '']);
+    out += '\n' + table(['CHILD', 'STATUS', 'DURATION', 'COUNTS', 'ERROR'], rows);
+  }
+  return out;
 }

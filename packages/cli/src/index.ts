@@ -5,14 +5,16 @@
  * @packageDocumentation
  */
 export { main, mainHelp, commandHelp, COMMANDS, CLI_VERSION } from './cli.js';
-export { COMMON_OPTIONS, openApp, withStartedApp, type Command, type CommandContext, type OptionSpec, type OpenedApp } from './command.js';
-export { ExitCodes, UsageError, processIO, reportError, type CliIO } from './errors.js';
-export { createCliLogger, prettyLine, isLogLevel, LOG_LEVELS, type CliLoggerOptions, type LogFormat, type LogLevel } from './logging.js';
+export { COMMON_OPTIONS, isLogLevel, LOG_LEVELS, type Command, type CommandContext, type OptionSpec, type LogFormat, type LogLevel } from './commandSpec.js';
+export { openApp, withStartedApp, withLoadedApp, type OpenedApp, type OneShotStart } from './command.js';
+export { ExitCodes, HintedError, UsageError, processIO, type CliIO } from './errors.js';
+export { reportError } from './report.js';
+export { createCliLogger, prettyLine, type CliLoggerOptions } from './logging.js';
 export { PluginLoadError, isPlugin, loadPluginSpec, loadPlugins, resolvePluginSpec, type PluginSpec } from './plugins.js';
 export { resolvePackage, resolveExports, splitSpecifier, IMPORT_CONDITIONS } from './resolve.js';
 export { startStatusServer, type StatusServer, type StatusServerOptions } from './statusServer.js';
 export { renderStatusPage, escapeHtml, type StatusPageData } from './statusPage.js';
-export { formatTrigger, formatTriggers, formatTime, formatWhen, formatCounts, jobInfoJson, table, triggerJson, toJson } from './format.js';
+export { formatTrigger, formatTriggers, formatTime, formatWhen, formatCounts, jobInfoJson, table, triggerJson, toJson, describeRun } from './format.js';
 export { parseListen } from './commands/run.js';
 export { collectStatus, type JobStatus } from './commands/status.js';
-export { describeRun } from './commands/trigger.js';
+export { jobSummary, type JobSummary } from './commands/jobs.js';

@@ -1,19 +1,21 @@
 import { createLogger, type Logger } from '@tip/core';
-
-/** How log lines are written: pino's JSON lines, or one readable line per entry. */
-export type LogFormat = 'json' | 'pretty';
-
-/** The log levels a `tip` command accepts. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-/** One of {@link LOG_LEVELS}. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import type { LogFormat, LogLevel } from './commandSpec.js';
 
 /** Options of {@link createCliLogger}. */
 export interface CliLoggerOptions {
+  /** Lowest level written. */
   level: LogLevel;
+  /** JSON lines or pretty lines. */
   format: LogFormat;
   /** Where lines go (default standard output). */
-  stream?: NodeJS.WriteStream | { write(text: string): unknown; isTTY?: boolean };
+  stream?:
+    | NodeJS.WriteStream
+    | {
+        /** Writes one line. */
+        write(text: string): unknown;
+        /** A terminal: pretty lines are coloured. */
+        isTTY?: boolean;
+      };
   /** Print error stacks in pretty mode. */
   verbose?: boolean;
 }
@@ -21,11 +23,6 @@ export interface CliLoggerOptions {
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const LEVEL_COLORS: Record<number, string> = { 10: '90', 20: '36', 30: '32', 40: '33', 50: '31', 60: '35' };
 const HIDDEN = new Set(['level', 'time', 'msg', 'name', 'pid', 'hostname', 'plugin', 'component', 'err']);
-
-/** True when `value` names a log level. */
-export function isLogLevel(value: unknown): value is LogLevel {
-  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
-}
 
 /** Creates the root logger of a `tip` command: core's pino logger, optionally pretty-printed. */
 export function createCliLogger(options: CliLoggerOptions): Logger {

@@ -11,7 +11,12 @@ interface PackageJson {
 }
 
 /** Splits `@scope/name/sub/path` into the package name and the `exports` subpath (`./sub/path`). */
-export function splitSpecifier(spec: string): { name: string; subpath: string } {
+export function splitSpecifier(spec: string): {
+  /** The package name, e.g. `@scope/name`. */
+  name: string;
+  /** The `exports` key, e.g. `./sub/path` or `.`. */
+  subpath: string;
+} {
   const parts = spec.split('/');
   const size = spec.startsWith('@') ? 2 : 1;
   const name = parts.slice(0, size).join('/');

@@ -8,11 +8,15 @@ export function escapeHtml(value: unknown): string {
 
 /** What the status page shows. */
 export interface StatusPageData {
+  /** Every job, in display order. */
   jobs: readonly JobInfo[];
+  /** The latest runs, newest first. */
   runs: readonly JobRunRecord[];
+  /** The time the page is rendered at (epoch ms), for relative times. */
   now: number;
   /** App lifecycle state, shown in the header. */
   state: string;
+  /** The page reloads itself after this many seconds. */
   refreshSeconds: number;
 }
 

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { JobRunStatus, Logger, TipApp } from '@tip/core';
-import { jobInfoJson } from './format.js';
+import { RouteRouter, type AppHealth, type Logger, type TipApp } from '@tip/core';
 import { renderStatusPage } from './statusPage.js';
 
 /** Options of {@link startStatusServer}. */
@@ -20,14 +19,15 @@ export interface StatusServerOptions {
 export interface StatusServer {
   /** `http://host:port/` with the port actually bound. */
   readonly url: string;
+  /** The interface it is bound to. */
   readonly host: string;
+  /** The port it listens on (the one picked when `0` was asked). */
   readonly port: number;
+  /** The underlying `node:http` server. */
   readonly server: Server;
   /** Stops accepting connections and closes open ones. */
   close(): Promise<void>;
 }
-
-const STATUSES = new Set<JobRunStatus>(['running', 'succeeded', 'failed', 'timeout', 'aborted', 'partial']);
 
 class HttpError extends Error {
   constructor(
@@ -39,33 +39,49 @@ class HttpError extends Error {
 }
 
 /**
- * Serves a small read-only view of a started app with `node:http` (a stopgap until `@tip/web`):
- *
- * - `GET /`: HTML page of jobs and the 50 newest runs, refreshing itself
- * - `GET /api/jobs`: jobs as JSON
- * - `GET /api/runs?job=&parent=&status=&limit=`: runs as JSON, newest first (limit 1–1000, default 50)
- * - `GET /metrics`: Prometheus text
- * - `GET /healthz`: `ok` (503 `stopping` once the app stops)
+ * Why the app is not healthy, in one line per problem (empty when it is): the app's state, the
+ * database check, each failing service.
+ * @internal
+ */
+export function unhealthyReasons(health: AppHealth): string[] {
+  const reasons: string[] = [];
+  if (health.state !== 'started') reasons.push(`app ${health.state}`);
+  if (health.database && !health.database.ok) reasons.push(`database: ${health.database.error ?? 'not ok'}`);
+  else if (!health.database && health.state === 'started') reasons.push('database: not open');
+  for (const s of health.services) {
+    if (!s.health.ok) reasons.push(`service ${s.id} ${s.state}${s.health.detail ? `: ${s.health.detail}` : s.lastError ? `: ${s.lastError}` : ''}`);
+  }
+  if (reasons.length === 0 && !health.ok) reasons.push('not ok');
+  return reasons;
+}
+
+/**
+ * Starts the status web server of a started app: `GET /` (an HTML page), `GET /metrics`
+ * (Prometheus), `GET /healthz` (200 `ok`, or 503 with the reasons from `app.health()`), and every
+ * `read` route of the app's routes point under `/api` — core's `/api/jobs`, `/api/runs`,
+ * `/api/health` and each plugin's `/api/<prefix>/…`. It has no authentication, so `admin` routes
+ * answer 403; it binds 127.0.0.1 unless told otherwise.
  */
 export async function startStatusServer(app: TipApp, options: StatusServerOptions = {}): Promise<StatusServer> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? app.log;
   const refreshSeconds = options.refreshSeconds ?? 5;
+  const router = new RouteRouter(app.routes(), { log, servedScopes: ['read'] });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (await router.handleNode(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       throw new HttpError(405, 'method not allowed');
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     switch (url.pathname) {
-      case '/healthz':
-        return app.state === 'started' ? send(res, 200, 'text/plain; charset=utf-8', 'ok\n') : send(res, 503, 'text/plain; charset=utf-8', `${app.state}\n`);
+      case '/healthz': {
+        const health = await app.health();
+        if (health.ok) return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+        return send(res, 503, 'text/plain; charset=utf-8', `${unhealthyReasons(health).join('\n')}\n`);
+      }
       case '/metrics':
         return send(res, 200, app.metrics.registry.contentType, await app.metrics.text());
-      case '/api/jobs':
-        return sendJson(res, app.scheduler.jobs().map(jobInfoJson));
-      case '/api/runs':
-        return sendJson(res, await app.scheduler.history(runsQuery(url.searchParams)));
       case '/': {
         const [jobs, runs] = [app.scheduler.jobs().sort((a, b) => a.id.localeCompare(b.id)), await app.scheduler.history({ limit: 50 })];
         const html = renderStatusPage({ jobs, runs, now: Date.now(), state: app.state, refreshSeconds });
@@ -108,25 +124,7 @@ export async function startStatusServer(app: TipApp, options: StatusServerOption
   };
 }
 
-function runsQuery(params: URLSearchParams): { jobId?: string; parentId?: string; status?: JobRunStatus; limit: number } {
-  const limitText = params.get('limit');
-  const limit = limitText === null || limitText === '' ? 50 : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'limit must be an integer from 1 to 1000');
-  const status = params.get('status') || undefined;
-  if (status !== undefined && !STATUSES.has(status as JobRunStatus)) throw new HttpError(400, `unknown status "${status}"`);
-  return {
-    jobId: params.get('job') || undefined,
-    parentId: params.get('parent') || undefined,
-    status: status as JobRunStatus | undefined,
-    limit,
-  };
-}
-
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(res.req.method === 'HEAD' ? undefined : body);
-}
-
-function sendJson(res: ServerResponse, value: unknown): void {
-  send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,27 +1,34 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cleanup, fixtureConfig, get, requireBuild, spawnNode, tempDir, tip, waitForOutput } from './helpers.js';
+import { BIN, ROOT, SPAWN_TEST_TIMEOUT, cleanup, fixtureConfig, get, requireBuild, spawnNode, tempDir, tip, tipInProcess, waitForOutput } from './helpers.js';
 
 beforeAll(requireBuild);
 afterEach(cleanup);
 
-describe('tip one-shot commands', () => {
-  it('migrates, lists jobs, triggers jobs with the right exit codes, and shows status', async () => {
-    const config = fixtureConfig(tempDir(), { fixture: { times: 3 } });
-
+// Every test here spawns the built `tip` binary a few times: each spawn costs about a second of CPU,
+// so the tests are small and their timeout reflects process start-up on a loaded machine.
+describe('tip one-shot commands', { timeout: SPAWN_TEST_TIMEOUT }, () => {
+  it('migrates, then reports the database as up to date', async () => {
+    const config = fixtureConfig(tempDir());
     const migrate = await tip(['migrate', '-c', config]);
     expect(migrate.code, migrate.stderr).toBe(0);
     expect(migrate.stdout).toContain('applied @tip/core/0001-kernel');
     expect((await tip(['migrate', '-c', config])).stdout).toBe('database is up to date\n');
+  });
 
+  it('lists the declared jobs as JSON and as a table', async () => {
+    const config = fixtureConfig(tempDir());
     const jobs = await tip(['jobs', '--json', '-c', config]);
     expect(jobs.code, jobs.stderr).toBe(0);
     const list = JSON.parse(jobs.stdout) as Array<{ id: string; plugin: string; group: boolean; description: string }>;
     expect(list.map((j) => j.id)).toEqual(['fixture.fail', 'fixture.group', 'fixture.ok', 'fixture.slow']);
     expect(list.find((j) => j.id === 'fixture.group')).toMatchObject({ plugin: 'tip-test-fixture', group: true, description: 'a group of two children' });
     expect((await tip(['jobs', '-c', config])).stdout).toMatch(/^JOB\s+PLUGIN\s+GROUP\s+TRIGGERS\s+DESCRIPTION/);
+  });
 
+  it('triggers a job: exit code 0 when it succeeds, 1 when it fails', async () => {
+    const config = fixtureConfig(tempDir(), { fixture: { times: 3 } });
     const ok = await tip(['trigger', 'fixture.ok', '-c', config]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('job fixture.ok: succeeded');
@@ -31,7 +38,10 @@ describe('tip one-shot commands', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toContain('job fixture.fail: failed');
     expect(failed.stdout).toContain('deliberate failure for the test');
+  });
 
+  it('triggers a group with its children; an unknown job is exit code 2', async () => {
+    const config = fixtureConfig(tempDir());
     const unknown = await tip(['trigger', 'no.such.job', '-c', config]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('error: no job "no.such.job"');
@@ -45,6 +55,13 @@ describe('tip one-shot commands', () => {
       ['fixture.group/a', 'succeeded'],
       ['fixture.group/b', 'succeeded'],
     ]);
+  });
+
+  it('shows each job with its last run', async () => {
+    const config = fixtureConfig(tempDir());
+    // The runs are prepared in this process (same code as the binary, no process start-up).
+    expect((await tipInProcess(['trigger', 'fixture.ok', '-c', config])).code).toBe(0);
+    expect((await tipInProcess(['trigger', 'fixture.fail', '-c', config])).code).toBe(1);
 
     const status = await tip(['status', '--json', '-c', config]);
     expect(status.code, status.stderr).toBe(0);
@@ -102,16 +119,17 @@ describe('tip one-shot commands', () => {
     const badOption = await tip(['status', '--bogus']);
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toContain('error: unknown option "--bogus"');
-    expect((await tip(['trigger'])).code).toBe(2);
-    expect((await tip(['run', '--http', 'nonsense'])).code).toBe(2);
-    const help = await tip(['trigger', '--help']);
+    // The same checks without a process each: main() is what the binary runs.
+    expect((await tipInProcess(['trigger'])).code).toBe(2);
+    expect((await tipInProcess(['run', '--http', 'nonsense'])).code).toBe(2);
+    const help = await tipInProcess(['trigger', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: tip trigger <job> [options]');
     expect(help.stdout).toContain('-c, --config <file>');
   });
 });
 
-describe('tip run', () => {
+describe('tip run', { timeout: SPAWN_TEST_TIMEOUT }, () => {
   it('serves the status endpoints and drains the running job on SIGTERM', async () => {
     const dir = tempDir();
     const release = join(dir, 'release');
@@ -131,6 +149,9 @@ describe('tip run', () => {
     expect(page.body).toContain('http-equiv="refresh" content="5"');
     expect(page.body).toContain('fixture.slow');
     expect((await get(`${url}nope`)).status).toBe(404);
+    // The plugin's routes come through the routes point: read served, admin refused (no auth here).
+    expect(JSON.parse((await get(`${url}api/fixture/greeting`)).body)).toEqual({ greeting: 'hello', times: 1 });
+    expect((await fetch(`${url}api/fixture/greeting`, { method: 'POST' })).status).toBe(403);
 
     await waitForOutput(p, /"msg":"slow job started"/);
     p.child.kill('SIGTERM');
@@ -155,5 +176,27 @@ describe('tip run', () => {
     p.child.kill('SIGINT');
     expect(await p.exited).toBe(1);
     expect(p.stdout()).toContain('again: exiting without waiting');
+  });
+});
+
+describe('lazy loading', { timeout: SPAWN_TEST_TIMEOUT }, () => {
+  const TRACE = join(ROOT, 'packages/cli/test/fixtures/trace-imports.ts');
+  const traced = async (args: string[]) => {
+    const p = spawnNode(['--import', TRACE, BIN, ...args]);
+    return { code: await p.exited, stderr: p.stderr() };
+  };
+
+  it('answers --version, --help and usage mistakes without @tip/core, and lists jobs without a database driver', async () => {
+    for (const args of [['--version'], ['jobs', '--help'], ['status', '--bogus']]) {
+      const r = await traced(args);
+      expect(r.code, args.join(' ')).not.toBe(1);
+      expect(r.stderr, args.join(' ')).not.toMatch(/^import @tip\/core$/m);
+    }
+    // A command that needs the app does load it (so the trace works), but `tip jobs` loads no
+    // database driver: it only registers the plugins.
+    const jobs = await traced(['jobs', '-c', fixtureConfig(tempDir())]);
+    expect(jobs.code, jobs.stderr).toBe(0);
+    expect(jobs.stderr).toMatch(/^import @tip\/core$/m);
+    expect(jobs.stderr).not.toMatch(/^import (@mikro-orm\/(sqlite|postgresql)|better-sqlite3|pg)$/m);
   });
 });

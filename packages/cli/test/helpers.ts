@@ -10,8 +10,13 @@ export const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 export const BIN = join(ROOT, 'packages/cli/dist/bin.js');
 /** The test plugin module. */
 export const FIXTURE_PLUGIN = join(ROOT, 'packages/cli/test/fixtures/test-plugin.ts');
-/** Upper bound of every wait in these tests. */
-export const WAIT_MS = 20_000;
+/**
+ * Upper bound of every wait in these tests. Generous: a `tip` process costs about a second of CPU
+ * to start, and the suite must pass with both cores busy and other suites running.
+ */
+export const WAIT_MS = 60_000;
+/** Timeout of a test that spawns `tip` processes (a few of them, each possibly slow under load). */
+export const SPAWN_TEST_TIMEOUT = 180_000;
 
 /** Fails clearly when the CLI has not been built (the test command runs `tsc -b` first). */
 export function requireBuild(): void {
@@ -81,6 +86,18 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${context ? `\n--- output ---\n${context()}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Runs `tip <args>` inside the test process (the CLI's `main`, the same code as the binary but
+ * without a process start-up): for preparing state and checking behaviour cheaply.
+ */
+export async function tipInProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../src/cli.js');
+  let stdout = '';
+  let stderr = '';
+  const code = await main([...args, '--log-level', 'silent'], { out: (t) => void (stdout += t), err: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
 }
 
 /** Waits until the process printed a line matching `re`; returns the match. */

@@ -1,11 +1,14 @@
-import { formatDuration } from '@tip/core';
-import type { Command } from '../command.js';
-import { openApp } from '../command.js';
+import type { Command } from '../commandSpec.js';
 import { UsageError } from '../errors.js';
-import { startStatusServer, type StatusServer } from '../statusServer.js';
+import type { StatusServer } from '../statusServer.js';
 
 /** Parses `--http` values: `host:port`, `[v6]:port`, `:port` or `port` (host 127.0.0.1). */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string): {
+  /** Interface to bind. */
+  host: string;
+  /** Port (0: any free one). */
+  port: number;
+} {
   const bad = () => new UsageError(`--http must be host:port, e.g. 127.0.0.1:8080 (got "${value}")`);
   const v = value.trim();
   let host = '127.0.0.1';
@@ -22,7 +25,11 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host, port: Number(port) };
 }
 
-/** `tip run`: runs the deployment until SIGINT/SIGTERM. */
+/**
+ * `tip run`: runs the deployment (mode `serve`: scheduler and services) until SIGINT/SIGTERM.
+ * Listed in `COMMANDS`.
+ * @internal
+ */
 export const runCommand: Command = {
   name: 'run',
   summary: 'run the deployment: scheduler on, optional status web server',
@@ -34,6 +41,7 @@ export const runCommand: Command = {
     'and the exit code is 0. A second signal exits at once with code 1.',
   async run(ctx) {
     const listen = typeof ctx.values.http === 'string' ? parseListen(ctx.values.http) : undefined;
+    const [{ formatDuration }, { openApp }, { startStatusServer }] = await Promise.all([import('@tip/core'), import('../command.js'), import('../statusServer.js')]);
     const { app, log } = await openApp(ctx, { logTo: 'stdout' });
     app.events.on('job.started', (e) => log.debug({ job: e.jobId, run: e.runId, reason: e.reason }, `job ${e.jobId} started`));
     app.events.on('job.finished', (e) => {
@@ -59,7 +67,7 @@ export const runCommand: Command = {
     const keepAlive = setInterval(() => undefined, 1 << 30);
     let server: StatusServer | undefined;
     try {
-      await app.start();
+      await app.start({ mode: 'serve' });
       if (listen) server = await startStatusServer(app, { ...listen, log });
       ctx.io.out(server ? `TIP is running at ${server.url}\n` : 'TIP is running (no --http: no status server); press Ctrl+C to stop\n');
       const signal = await signalled;

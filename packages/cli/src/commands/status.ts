@@ -1,16 +1,22 @@
-import { RunHistory, nextDue, type JobRunRecord, type TipApp } from '@tip/core';
-import type { Command } from '../command.js';
-import { withStartedApp } from '../command.js';
-import { formatTriggers, formatWhen, table, toJson, triggerJson } from '../format.js';
+import type { JobRunRecord, TipApp } from '@tip/core';
+import type { Command } from '../commandSpec.js';
+import type { triggerJson } from '../format.js';
 
 /** One row of `tip status`. */
 export interface JobStatus {
+  /** The job's id. */
   id: string;
+  /** The plugin that declared it. */
   plugin: string | null;
+  /** True for a group job. */
   group: boolean;
+  /** Its triggers as JSON (see {@link triggerJson}). */
   triggers: ReturnType<typeof triggerJson>[];
+  /** Its triggers in words (`every 20s`, `manual`). */
   triggerText: string;
+  /** Its latest run, if it ever ran. */
   lastRun: JobRunRecord | null;
+  /** When it runs next, if it is scheduled. */
   nextRunAt: Date | null;
 }
 
@@ -19,6 +25,7 @@ export interface JobStatus {
  * deployment stored, or, for a job never planned, when a start would run it.
  */
 export async function collectStatus(app: TipApp, now = Date.now()): Promise<JobStatus[]> {
+  const [{ RunHistory, nextDue }, { formatTriggers, triggerJson }] = await Promise.all([import('@tip/core'), import('../format.js')]);
   const plans = await new RunHistory(app.db, app.log).loadPlans();
   const out: JobStatus[] = [];
   for (const job of app.scheduler.jobs()) {
@@ -42,15 +49,21 @@ export async function collectStatus(app: TipApp, now = Date.now()): Promise<JobS
   return out.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** `tip status`: jobs with their last and next run. */
+/** `tip status`: jobs with their last and next run. Listed in `COMMANDS`.
+ * @internal
+ */
 export const statusCommand: Command = {
   name: 'status',
   summary: 'show each job with its last run and next run',
   options: { json: { type: 'boolean', description: 'print JSON' } },
-  description: 'Starts the app without scheduling (nothing runs), reads the run history and the stored plan, and stops.',
+  description:
+    'Opens the existing database read-only in spirit (no migrations, no scheduling, no services, plugins\n' +
+    'initialised in read mode), reads the run history and the stored plan, and stops. A missing database\n' +
+    'is an error: it is never created here.',
   async run(ctx) {
     const now = Date.now();
-    const rows = await withStartedApp(ctx, ({ app }) => collectStatus(app, now));
+    const [{ withStartedApp }, { formatWhen, table, toJson }] = await Promise.all([import('../command.js'), import('../format.js')]);
+    const rows = await withStartedApp(ctx, { mode: 'read' }, ({ app }) => collectStatus(app, now));
     if (ctx.values.json) {
       ctx.io.out(toJson(rows.map(({ triggerText: _, ...row }) => row)));
       return 0;
