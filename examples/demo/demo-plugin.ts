@@ -6,7 +6,7 @@
 // - "demo.report", run after each demo.feeds cycle, and a cron job "demo.heartbeat" every minute
 import { isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { after, cron, defineSource, defineSourceKind, definePlugin, every, type GroupSummary, type SourceRunner } from '@tip/core';
+import { after, cron, defineSource, defineSourceKind, definePlugin, every, type GroupSummary } from '@tip/core';
 import { startFeedServer, type FeedServer } from './feed-server.ts';
 
 const FEEDS_DIR = fileURLToPath(new URL('./feeds/', import.meta.url));
@@ -51,34 +51,33 @@ export function isValidRecord(format: unknown, line: string): boolean {
 export default function demoPlugin(options: DemoPluginOptions = {}) {
   const interval = options.interval ?? '20s';
   const failEvery = options.failEvery ?? 3;
-  /** Set in init: the local feed server, and the source runner that builds the group's children. */
-  let server: FeedServer | undefined;
-  let runner: SourceRunner | undefined;
-  const lastCounts = new Map<string, { records: number; invalid: number }>();
-  let cycles = 0;
-
-  const feed = (id: string, title: string, path: string, format: RecordFormat) =>
-    defineSource<string>({
-      id,
-      kind: 'demo.lines',
-      title,
-      timeout: '10s',
-      meta: { path, format },
-      async *fetch(run) {
-        // The server's URL is only known once init() started it, so it is read here, lazily.
-        if (!server) throw new Error('demo: the feed server is not running');
-        const text = await run.http.text(`${server.url}${path}`);
-        let lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-        if (format === 'csv') lines = lines.slice(1); // header
-        for (let i = 0; i < lines.length; i += 10) yield lines.slice(i, i + 10);
-      },
-    });
 
   return definePlugin({
     name: 'tip-demo',
     version: '0.1.0',
     core: '^0.1.0',
     register(ctx) {
+      // Everything below belongs to one app (register runs once per app).
+      /** Set in init: the local feed server. */
+      let server: FeedServer | undefined;
+      const lastCounts = new Map<string, { records: number; invalid: number }>();
+      let cycles = 0;
+      const feed = (id: string, title: string, path: string, format: RecordFormat) =>
+        defineSource<string>({
+          id,
+          kind: 'demo.lines',
+          title,
+          timeout: '10s',
+          meta: { path, format },
+          async *fetch(run) {
+            // The server's URL is only known once init() started it, so it is read here, lazily.
+            if (!server) throw new Error('demo: the feed server is not running');
+            const text = await run.http.text(`${server.url}${path}`);
+            let lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+            if (format === 'csv') lines = lines.slice(1); // header
+            for (let i = 0; i < lines.length; i += 10) yield lines.slice(i, i + 10);
+          },
+        });
       ctx.sourceKinds.add(
         defineSourceKind<string>({
           kind: 'demo.lines',
@@ -104,10 +103,7 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
         id: 'demo.feeds',
         description: 'fetch every demo feed: one child job per source',
         trigger: every(interval),
-        children: () => {
-          const sources = runner; // set by init(), before any job runs
-          return sources ? sources.list(['demo.lines']).map((source) => sources.job(source, { id: `demo.feeds/${source.id}` })) : [];
-        },
+        children: () => ctx.sourceRunner.list(['demo.lines']).map((source) => ctx.sourceRunner.job(source, { id: `demo.feeds/${source.id}` })),
         onComplete: () => {
           cycles++;
         },
@@ -138,15 +134,17 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
           return { counts: { cycles } };
         },
       });
-    },
-    async init(ctx) {
-      runner = ctx.sourceRunner;
-      server = await startFeedServer({ dir: FEEDS_DIR, failEvery, log: ctx.log });
-      ctx.log.info({ url: server.url }, `sample feeds served at ${server.url}/feeds/`);
-    },
-    async stop() {
-      await server?.close();
-      server = undefined;
+      return {
+        async init(ictx) {
+          if (ictx.mode === 'read') return; // read-only commands fetch nothing
+          server = await startFeedServer({ dir: FEEDS_DIR, failEvery, log: ictx.log });
+          ictx.log.info({ url: server.url }, `sample feeds served at ${server.url}/feeds/`);
+        },
+        async stop() {
+          await server?.close();
+          server = undefined;
+        },
+      };
     },
   });
 }

@@ -27,7 +27,7 @@ export async function openApp(ctx: CommandContext, options: { logTo: 'stdout' | 
   const level = cliLevel ?? options.defaultLevel ?? (isLogLevel(rawLevel) ? rawLevel : 'info');
   const log = createCliLogger({ level, format, stream, verbose: ctx.verbose });
   const plugins = await loadPlugins(loaded);
-  const app = await createTip({ config: loaded.config, plugins, logger: log, configSource: loaded.path });
+  const app = await createTip({ config: loaded.config, plugins, logger: log, configSource: loaded.path, configOrigins: loaded });
   return { app, loaded, log };
 }
 
