@@ -124,7 +124,7 @@ async function fullApp() {
   const app = await createTip({
     logger: silent,
     config: { database: { url: `sqlite:${join(dir, 'tip.sqlite')}` }, scheduler: { concurrency: C } },
-    plugins: [definePlugin({ name: 'bench', version: '1.0.0', core: '^0.1.0', register: (ctx) => ctx.jobs.add({ id: 'bench', children: () => children }) })],
+    plugins: [definePlugin({ name: 'bench', version: '1.0.0', core: '^0.2.0', register: (ctx) => ctx.jobs.add({ id: 'bench', children: () => children }) })],
   });
   await app.start();
   let ms: number;

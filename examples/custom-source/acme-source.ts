@@ -25,7 +25,7 @@ export default function acmeSource(options: AcmeSourceOptions) {
   return definePlugin({
     name: '@acme/tip-source-acme',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     dependsOn: ['@tip/plugin-blacklist'],
     register(ctx) {
       ctx.sources.add(

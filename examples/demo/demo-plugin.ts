@@ -55,7 +55,7 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
   return definePlugin({
     name: 'tip-demo',
     version: '0.1.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       // Everything below belongs to one app (register runs once per app).
       /** Set in init: the local feed server. */

@@ -40,7 +40,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const housekeeping = definePlugin({
     name: 'my-service.housekeeping',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       ctx.jobs.add({ id: 'my-service.audit', trigger: every('1h'), run: () => void audit.push(new Date().toISOString()) });
       // React to TIP's events like to any other event source.

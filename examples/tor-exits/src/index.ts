@@ -59,7 +59,7 @@ export default function torExits(): TipPlugin<TorConfig> {
   return definePlugin<TorConfig>({
     name: '@acme/tip-plugin-tor-exits',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     routePrefix: 'tor',
     config: { key: 'tor', schema: torConfigSchema },
 

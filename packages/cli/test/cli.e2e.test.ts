@@ -104,7 +104,7 @@ describe('tip one-shot commands', { timeout: SPAWN_TEST_TIMEOUT }, () => {
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@acme/tip-plugin', type: 'module', exports: { '.': { import: './lib/plugin.js' } } }));
     writeFileSync(
       join(pkg, 'lib', 'plugin.js'),
-      `export default (opts) => ({ name: '@acme/tip-plugin', version: '1.0.0', core: '^0.1.0',
+      `export default (opts) => ({ name: '@acme/tip-plugin', version: '1.0.0', core: '^0.2.0',
         register(ctx) { ctx.jobs.add({ id: 'acme.' + opts.suffix, run() {} }); } });\n`,
     );
     const r = await tip(['jobs', '--json', '-c', fixtureConfig(dir, { plugins: [['@acme/tip-plugin', { suffix: 'hello' }]] })]);

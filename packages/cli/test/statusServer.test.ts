@@ -8,7 +8,7 @@ import { waitFor } from './helpers.js';
 const plugin = definePlugin({
   name: 'status-test',
   version: '0.0.1',
-  core: '^0.1.0',
+  core: '^0.2.0',
   register(ctx) {
     ctx.jobs.add({ id: 'ok<script>', trigger: every('1h'), run: () => ({ counts: { n: 2 } }) });
     ctx.jobs.add({ id: 'broken', run: () => Promise.reject(new Error('<b>bad</b> & worse')) });
@@ -20,7 +20,7 @@ function routedPlugin(state: { healthy: boolean }) {
   return definePlugin({
     name: '@acme/tip-plugin-routed',
     version: '0.0.1',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       ctx.routes.add(
         defineRoute<{ id: string }>({ method: 'GET', path: '/things/:id', scope: 'read', summary: 'one thing', handler: ({ params }) => ({ id: params.id, kind: 'thing' }) }),

@@ -1,2 +1,2 @@
 /** This `@tip/core`'s version, matched against plugins' `core` ranges. Kept equal to package.json by a test. */
-export const CORE_VERSION = '0.1.0';
+export const CORE_VERSION = '0.2.0';

@@ -9,7 +9,7 @@ import { startTestTip, tempSqlite } from '../src/testing/index.js';
 const feedsPlugin = definePlugin<{ sources: Array<{ id: string; url: string }>; interval: string }>({
   name: 'feeds',
   version: '1.0.0',
-  core: '^0.1.0',
+  core: '^0.2.0',
   config: {
     key: 'feeds',
     schema: z.object({

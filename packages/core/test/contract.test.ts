@@ -27,7 +27,7 @@ function counterPlugin(): TipPlugin<unknown> {
   return definePlugin<unknown>({
     name: 'counter',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       let count: { n: number; where: string } | undefined;
       ctx.jobs.add({
@@ -65,7 +65,7 @@ describe('per-app plugin state', () => {
     const db = tempSqlite();
     const app = await createTip({
       config: { database: { url: db.url }, log: { level: 'silent' } },
-      plugins: [definePlugin<unknown>({ name: 'both', version: '1.0.0', core: '^0.1.0', register: () => ({ init() {} }), init() {} })],
+      plugins: [definePlugin<unknown>({ name: 'both', version: '1.0.0', core: '^0.2.0', register: () => ({ init() {} }), init() {} })],
     });
     await expect(app.start()).rejects.toMatchObject({ code: TipErrorCodes.PLUGIN_FAILED, details: { plugin: 'both' } });
     await db.drop();
@@ -77,7 +77,7 @@ function servicePlugin(log: string[], behaviour: 'run' | 'fail-twice' = 'run'): 
   return definePlugin<unknown>({
     name: 'svc',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       const modes: RunMode[] = [];
       ctx.services.add({
@@ -174,7 +174,7 @@ describe('services and run modes', () => {
 describe('lifecycle bounds', () => {
   it('an init hook that never finishes fails start naming the plugin and hook', async () => {
     const db = tempSqlite();
-    const stuck = definePlugin<unknown>({ name: '@acme/stuck', version: '1.0.0', core: '^0.1.0', register: () => ({ init: () => new Promise<void>(() => {}) }) });
+    const stuck = definePlugin<unknown>({ name: '@acme/stuck', version: '1.0.0', core: '^0.2.0', register: () => ({ init: () => new Promise<void>(() => {}) }) });
     const app = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' }, lifecycle: { hookTimeout: '50ms' } }, plugins: [stuck] });
     const err = await app.start().catch((e: unknown) => e);
     expect(isTipError(err, TipErrorCodes.PLUGIN_TIMEOUT)).toBe(true);
@@ -192,10 +192,10 @@ describe('lifecycle bounds', () => {
     const slow = definePlugin<unknown>({
       name: 'slow',
       version: '1.0.0',
-      core: '^0.1.0',
+      core: '^0.2.0',
       register: () => ({ init: () => (entered.resolve(), gate.promise.then(() => void log.push('init'))), stop: () => void log.push('stop') }),
     });
-    const after = definePlugin<unknown>({ name: 'after', version: '1.0.0', core: '^0.1.0', dependsOn: ['slow'], register: () => ({ init: () => void log.push('init:after') }) });
+    const after = definePlugin<unknown>({ name: 'after', version: '1.0.0', core: '^0.2.0', dependsOn: ['slow'], register: () => ({ init: () => void log.push('init:after') }) });
     const app = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' } }, plugins: [slow, after] });
     const started = app.start();
     await entered.promise;
@@ -213,7 +213,7 @@ describe('routes', () => {
   const routesPlugin = definePlugin<unknown>({
     name: '@acme/tip-plugin-things',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       const things = new Map([['a', { id: 'a', size: 1 }]]);
       ctx.routes.add(
@@ -326,7 +326,7 @@ describe('sources reach the app', () => {
     const plugin = definePlugin<unknown>({
       name: 'src',
       version: '1.0.0',
-      core: '^0.1.0',
+      core: '^0.2.0',
       register(ctx) {
         ctx.provide(Greeting, { useValue: { text: 'hello' } });
         ctx.sourceKinds.add(
@@ -379,7 +379,7 @@ describe('secrets stay out of run records', () => {
     const plugin = definePlugin<unknown>({
       name: 'leaky',
       version: '1.0.0',
-      core: '^0.1.0',
+      core: '^0.2.0',
       register(ctx) {
         ctx.sourceKinds.add(
           defineSourceKind<string>({
@@ -434,7 +434,7 @@ describe('stop records what really happened', () => {
     const plugin = definePlugin<unknown>({
       name: 'stubborn',
       version: '1.0.0',
-      core: '^0.1.0',
+      core: '^0.2.0',
       register(ctx) {
         ctx.jobs.add(
           { id: 'commits-late', run: async () => (started.resolve(), await new Promise((r) => setTimeout(r, 200)), { counts: { rows: 3 } }) },

@@ -11,7 +11,7 @@ const Note = defineEntity({ name: 'Note', tableName: 'demo_note', properties: { 
 const notesPlugin = definePlugin({
   name: 'notes',
   version: '1.0.0',
-  core: '^0.1.0',
+  core: '^0.2.0',
   register(ctx) {
     ctx.entities(Note);
     ctx.migrations(sqlMigration('0001-note', {

@@ -5,7 +5,7 @@ export function jobsPlugin(name: string, jobs: JobDefinition[], extra: Partial<T
   return definePlugin<unknown>({
     name,
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       ctx.jobs.add(...jobs);
     },

@@ -8,7 +8,7 @@ const plugin = (name: string, dependsOn: string[] = [], extra: Partial<TipPlugin
   definePlugin<unknown>({
     name,
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     dependsOn,
     register: () => void log.push(`register:${name}`),
     init: () => void log.push(`init:${name}`),
@@ -106,7 +106,7 @@ describe.each(testDialects())('isolation on %s', (dialect) => {
       definePlugin<{ label: string }>({
         name: 'iso',
         version: '1.0.0',
-        core: '^0.1.0',
+        core: '^0.2.0',
         config: { key: 'iso', schema: z.object({ label: z.string() }) },
         register(ctx) {
           ctx.provide(counter, { useValue: { n: 0 } });

@@ -33,7 +33,7 @@ function linesPlugin(store: Map<string, string[]>, opts: { failIngest?: () => bo
   return definePlugin({
     name: 'lines',
     version: '1.0.0',
-    core: '^0.1.0',
+    core: '^0.2.0',
     register(ctx) {
       ctx.sourceKinds.add(
         defineSourceKind<string>({

@@ -39,8 +39,8 @@ export interface BlacklistPluginOptions {
 export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin<BlacklistConfig> {
   return definePlugin<BlacklistConfig>({
     name: BLACKLIST_PLUGIN,
-    version: '0.1.0',
-    core: '^0.1.0',
+    version: '0.2.0',
+    core: '^0.2.0',
     config: { key: 'blacklist', schema: blacklistConfigSchema },
 
     register(ctx) {

@@ -8,7 +8,7 @@ import { Ingester } from '../src/ingest/Ingester.js';
 import type { Indicator } from '../src/indicators/types.js';
 
 const schemaOnly = definePlugin({
-  name: 'bl-schema', version: '0.0.0', core: '^0.1.0',
+  name: 'bl-schema', version: '0.0.0', core: '^0.2.0',
   register(ctx) { ctx.entities(...blacklistEntities); ctx.migrations(...blacklistMigrations); },
 });
 const ips = (...n: number[]): Indicator[] => n.map((i) => ({ type: 'ip', value: `45.1.${Math.floor(i / 256)}.${i % 256}` }));

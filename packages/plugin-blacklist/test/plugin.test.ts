@@ -156,7 +156,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     const spamtrapLike = definePlugin({
       name: 'spamtrap-like',
       version: '1.0.0',
-      core: '^0.1.0',
+      core: '^0.2.0',
       dependsOn: ['@tip/plugin-blacklist'],
       register: () => undefined,
       async init(ctx) {
@@ -179,7 +179,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     const third = definePlugin({
       name: 'third-party-source',
       version: '1.0.0',
-      core: '^0.1.0',
+      core: '^0.2.0',
       dependsOn: ['@tip/plugin-blacklist'],
       register(ctx) {
         ctx.sources.add(defineSource<string>({
