@@ -46,6 +46,7 @@ export type { CommandDefinition, CommandOption, CommandRunContext } from './plug
 
 export { token, TipContainer, type Token, type Provider } from './container/Container.js';
 export { TipEventBus, type TipEvents, type TipEventName, type TipListener } from './events/EventBus.js';
+export type { TipStartedEvent, TipStoppingEvent, JobStartedEvent, JobFinishedEvent, ServiceFailedEvent } from './events/payloads.js';
 
 export { every, cron, at, after, nextDue, type PlanState } from './scheduler/triggers.js';
 export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';
@@ -84,7 +85,6 @@ export { executeRaw } from './database/raw.js';
 export { databaseError, isDriverError, type DatabaseErrorOptions, type DatabaseFailureReason } from './database/errors.js';
 export type { DatabasePing, DatabaseCloseOptions } from './database/closing.js';
 export { MIGRATION_LOCK_KEY } from './database/migrationLock.js';
-export { JobRunEntity, JobStateEntity, SourceStateEntity, coreEntities, type JobRunRow, type JobStateRow, type SourceStateRow } from './database/entities.js';
 
 export { coreConfigSchema, durationSchema, type CoreConfig, type CoreConfigInput } from './config/schema.js';
 export { validateConfig, deepFreeze, type ConfigIssue, type ConfigSection, type ConfigOrigins } from './config/validate.js';

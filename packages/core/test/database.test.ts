@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineEntity, p } from '@mikro-orm/core';
-import { createTip, Database, definePlugin, parseDatabaseUrl, sqlMigration, TipErrorCodes, coreEntities } from '../src/index.js';
+import { createTip, Database, definePlugin, parseDatabaseUrl, sqlMigration, TipErrorCodes } from '../src/index.js';
+import { coreEntities } from '../src/database/entities.js';
 import { tempDatabase, testDialects } from '../src/testing/index.js';
 import { coreMigrations } from '../src/database/migrations.js';
 

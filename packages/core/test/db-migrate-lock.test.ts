@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tempDatabase, testDialects } from '../src/testing/index.js';
-import { coreEntities, Database, sqlMigration, TipErrorCodes, type TipError } from '../src/index.js';
+import { Database, sqlMigration, TipErrorCodes, type TipError } from '../src/index.js';
+import { coreEntities } from '../src/database/entities.js';
 import { openTestDatabase, testMigrations } from './db-support.js';
 
 describe.each(testDialects())('migrations on %s', (dialect) => {

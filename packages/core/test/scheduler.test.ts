@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { after, cron, every, JobRunEntity, TipErrorCodes, type JobDefinition, type JobRunStatus } from '../src/index.js';
+import { after, cron, every, TipErrorCodes, type JobDefinition, type JobRunStatus } from '../src/index.js';
+import { JobRunEntity } from '../src/database/entities.js';
 import { ManualClock, settle, startTestTip, tempDatabase, testDialects, type TestDatabase, type TestTip } from '../src/testing/index.js';
 import { deferred, jobsPlugin } from './helpers.js';
 

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineSource, defineSourceKind, definePlugin, every, SourceStateEntity, TipErrorCodes } from '../src/index.js';
+import { defineSource, defineSourceKind, definePlugin, every, TipErrorCodes } from '../src/index.js';
+import { SourceStateEntity } from '../src/database/entities.js';
 import { startTestTip, testDialects } from '../src/testing/index.js';
 
 let server: Server;

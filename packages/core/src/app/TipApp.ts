@@ -211,7 +211,12 @@ export class TipApp implements AsyncDisposable {
   }
 
   /** Every job definition with the plugin that added it, including sources with their own schedule (after {@link TipApp.load}). */
-  jobDefinitions(): Array<{ job: JobDefinition; plugin?: string }> {
+  jobDefinitions(): Array<{
+    /** The job as registered (a scheduled source appears as its generated job). */
+    job: JobDefinition;
+    /** Name of the plugin that added it; absent when the app itself added it. */
+    plugin?: string;
+  }> {
     const jobs = this.#point(CorePoints.jobs);
     const out = jobs.list().map((job) => ({ job, plugin: jobs.ownerOf(job) }));
     const sources = this.#point(CorePoints.sources);
@@ -336,6 +341,7 @@ export class TipApp implements AsyncDisposable {
     this.#log.info('TIP stopped');
   }
 
+  /** Stops the app (same as {@link TipApp.stop}), so `await using tip = …` cleans up. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -10,12 +10,20 @@ import type { Clock } from '../util/clock.js';
 
 /** Tokens of the services core provides in every app's container. */
 export const CoreTokens = {
+  /** Core's validated, frozen configuration. */
   config: token<Readonly<CoreConfig>>('tip.config'),
+  /** The app's root logger. */
   log: token<Logger>('tip.log'),
+  /** The app's typed event bus. */
   events: token<TipEventBus>('tip.events'),
+  /** The app's clock (the system clock unless one was injected, e.g. in tests). */
   clock: token<Clock>('tip.clock'),
+  /** The app's Prometheus metrics registry. */
   metrics: token<TipMetrics>('tip.metrics'),
+  /** The app's database. */
   database: token<Database>('tip.database'),
+  /** The app's job scheduler. */
   scheduler: token<Scheduler>('tip.scheduler'),
+  /** Runs sources: fetch, ingest, state and report. */
   sourceRunner: token<SourceRunner>('tip.sourceRunner'),
 } as const;

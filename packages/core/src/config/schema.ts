@@ -73,12 +73,16 @@ const positiveInt = z.number().int().positive();
  */
 export const coreConfigSchema = z
   .object({
+    /** Where runs, state and plugin data are stored. */
     database: z
       .object({
+        /** `sqlite:<path>` (relative to `baseDir`) or `postgres://…` (default `sqlite:./data/tip.sqlite`). */
         url: z.string().min(1).default('sqlite:./data/tip.sqlite'),
+        /** Apply pending migrations at start (default true); when false, pending migrations fail the start. */
         autoMigrate: z.boolean().default(true),
         /** Create a missing PostgreSQL database at start (default false: a missing database is an error naming it). */
         create: z.boolean().default(false),
+        /** Maximum PostgreSQL connections (1 to 200, default 10). */
         poolSize: positiveInt.max(200).default(10),
         /** How long to wait for a PostgreSQL connection (connecting, or a free pool client). */
         connectTimeout: durationSchema({ min: '100ms', max: '10m' }).prefault('10s'),
@@ -87,11 +91,16 @@ export const coreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The job scheduler. */
     scheduler: z
       .object({
+        /** Run scheduled jobs and event triggers (default true; false = only manual runs). */
         enabled: z.boolean().default(true),
+        /** Leaf job runs in progress at once across the app (1 to 1024, default 4). */
         concurrency: positiveInt.max(1024).default(4),
+        /** Per-plugin caps on concurrent runs, by plugin name (default: only the global cap). */
         pluginConcurrency: z.record(z.string(), positiveInt).default({}),
+        /** Per-`concurrencyKey` caps on concurrent runs (default 1 for any key not listed). */
         keyConcurrency: z.record(z.string(), positiveInt).default({}),
         /** Timeout of jobs that set none (at least 1s); unset = no timeout. */
         defaultTimeout: durationSchema({ min: '1s' }).optional(),
@@ -102,25 +111,39 @@ export const coreConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The HTTP client sources fetch feeds with. */
     http: z
       .object({
         /** Connect timeout of feed requests (100ms to 1d). */
         connectTimeout: durationSchema({ min: '100ms', max: '1d' }).prefault('10s'),
         /** Total timeout of feed requests (100ms to 1d). */
         timeout: durationSchema({ min: '100ms', max: '1d' }).prefault('2m'),
+        /** Largest response body in bytes (default 256 MiB). */
         maxBytes: positiveInt.default(256 * 1024 * 1024),
+        /** Redirects followed per request (0 to 20, default 5). */
         maxRedirects: z.number().int().min(0).max(20).default(5),
+        /** `User-Agent` header of requests (default TIP's own). */
         userAgent: z.string().optional(),
       })
       .strict()
       .prefault({}),
+    /** Logging. */
     log: z
       .object({
+        /** Minimum level logged (default `info`). */
         level: z.enum(LOG_LEVELS).default('info'),
       })
       .strict()
       .prefault({}),
-    metrics: z.object({ processMetrics: z.boolean().default(false) }).strict().prefault({}),
+    /** Prometheus metrics. */
+    metrics: z
+      .object({
+        /** Reserved for Node.js process metrics (CPU, memory, event loop); not collected yet (default false). */
+        processMetrics: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    /** Timeouts of the app's start and stop. */
     lifecycle: z
       .object({
         /** Longest a plugin's `init` or `stop` hook may take before start/stop fails naming the plugin and hook (10ms to 1d). */

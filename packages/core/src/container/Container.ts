@@ -21,7 +21,15 @@ export function token<T>(description: string): Token<T> {
 }
 
 /** How a token is satisfied: a ready value, or a factory called once on first use. */
-export type Provider<T> = { useValue: T } | { useFactory: (c: TipContainer) => T };
+export type Provider<T> =
+  | {
+      /** The ready value. */
+      useValue: T;
+    }
+  | {
+      /** Builds the value from the container; called once, on first resolution. */
+      useFactory: (c: TipContainer) => T;
+    };
 
 /**
  * One app's dependency-injection container: a tsyringe child container, never the global one, so

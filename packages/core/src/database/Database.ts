@@ -54,7 +54,12 @@ export interface DatabaseOpenOptions {
   /** Entity schemas of core and every plugin. */
   entities: readonly EntitySchema[];
   /** Migrations by owner, applied owner by owner in the given order. */
-  migrations: ReadonlyArray<{ owner: string; migration: TipMigration }>;
+  migrations: ReadonlyArray<{
+    /** Who owns the migration (`@tip/core` or a plugin name); recorded with it. */
+    owner: string;
+    /** The migration itself. */
+    migration: TipMigration;
+  }>;
   /** Maximum pool size for PostgreSQL (default 10). */
   poolSize?: number;
   /**
@@ -89,6 +94,8 @@ export interface DatabaseOpenOptions {
  * `em.transactional()` surface as `TIP_DB_FAILED` naming the database ({@link databaseError}),
  * migrations run under a cross-process lock, and {@link Database.ping} and
  * {@link Database.close} are bounded in time.
+ *
+ * @preventInline SqlMikroORM
  */
 export class Database {
   /** The SQL dialect in use. */

@@ -1,6 +1,9 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
-/** One run of one job (a group's children get their own rows, linked by `parentId`). */
+// Core's own tables, used only by its run history and source runner. Internal: not exported from
+// the package (read runs through `Scheduler.history()`, source state through `SourceRun.state`).
+
+/** One run of one job (a group's children get their own rows, linked by `parentId`). @internal */
 export const JobRunEntity = defineEntity({
   name: 'TipJobRun',
   tableName: 'tip_job_run',
@@ -19,10 +22,10 @@ export const JobRunEntity = defineEntity({
     counts: p.json<Record<string, number>>().nullable(),
   },
 });
-/** A row of {@link JobRunEntity}. */
+/** A row of {@link JobRunEntity}. @internal */
 export type JobRunRow = InferEntity<typeof JobRunEntity>;
 
-/** The scheduler's durable plan: when each job last ran and when it runs next. */
+/** The scheduler's durable plan: when each job last ran and when it runs next. @internal */
 export const JobStateEntity = defineEntity({
   name: 'TipJobState',
   tableName: 'tip_job_state',
@@ -36,10 +39,10 @@ export const JobStateEntity = defineEntity({
     updatedAt: p.datetime(),
   },
 });
-/** A row of {@link JobStateEntity}. */
+/** A row of {@link JobStateEntity}. @internal */
 export type JobStateRow = InferEntity<typeof JobStateEntity>;
 
-/** Small persisted key/value state per source: HTTP validators, cursors. */
+/** Small persisted key/value state per source: HTTP validators, cursors. @internal */
 export const SourceStateEntity = defineEntity({
   name: 'TipSourceState',
   tableName: 'tip_source_state',
@@ -50,8 +53,8 @@ export const SourceStateEntity = defineEntity({
     updatedAt: p.datetime(),
   },
 });
-/** A row of {@link SourceStateEntity}. */
+/** A row of {@link SourceStateEntity}. @internal */
 export type SourceStateRow = InferEntity<typeof SourceStateEntity>;
 
-/** Every entity core owns. */
+/** Every entity core owns. @internal */
 export const coreEntities = [JobRunEntity, JobStateEntity, SourceStateEntity] as const;

@@ -14,7 +14,12 @@ export async function executeRaw<R = Record<string, unknown>>(
   em: EntityManager,
   sql: string,
   params: readonly unknown[] = [],
-): Promise<{ rows: R[]; affected: number }> {
+): Promise<{
+  /** Rows the statement returned (empty without RETURNING / for non-queries). */
+  rows: R[];
+  /** Number of rows the statement inserted, updated or deleted. */
+  affected: number;
+}> {
   const res = await em.getKysely().executeQuery<R>(CompiledQuery.raw(sql, [...params]));
   return { rows: res.rows, affected: Number(res.numAffectedRows ?? 0n) };
 }

@@ -165,7 +165,16 @@ export class TipError extends Error {
   }
 
   /** A JSON form that keeps the code and details (used in run history and the HTTP API). */
-  toJSON(): { name: string; code: TipErrorCode; message: string; details: Record<string, unknown> } {
+  toJSON(): {
+    /** Always `'TipError'`. */
+    name: string;
+    /** The stable error code. */
+    code: TipErrorCode;
+    /** The human-readable message. */
+    message: string;
+    /** Structured context (the offending input and related values). */
+    details: Record<string, unknown>;
+  } {
     return { name: this.name, code: this.code, message: this.message, details: this.details };
   }
 }

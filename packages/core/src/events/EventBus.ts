@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from 'pino';
-import type { GroupSummary, JobRunStatus } from '../scheduler/types.js';
+import type { GroupSummary } from '../scheduler/types.js';
+import type { JobFinishedEvent, JobStartedEvent, ServiceFailedEvent, TipStartedEvent, TipStoppingEvent } from './payloads.js';
 
 /**
  * The map of every event name to its payload type. Core declares its own events here; plugins add
@@ -16,25 +17,17 @@ import type { GroupSummary, JobRunStatus } from '../scheduler/types.js';
  */
 export interface TipEvents {
   /** The app finished starting: plugins are initialised and the scheduler runs. */
-  'tip.started': { at: Date };
+  'tip.started': TipStartedEvent;
   /** The app is about to stop. */
-  'tip.stopping': { at: Date };
+  'tip.stopping': TipStoppingEvent;
   /** A job run started (a child of a group included). */
-  'job.started': { jobId: string; runId: string; parentRunId?: string; attempt: number; reason: string };
+  'job.started': JobStartedEvent;
   /** A job run ended, in whatever status. */
-  'job.finished': {
-    jobId: string;
-    runId: string;
-    parentRunId?: string;
-    status: JobRunStatus;
-    error?: string;
-    durationMs: number;
-    counts?: Record<string, number>;
-  };
+  'job.finished': JobFinishedEvent;
   /** A group job's children have all ended. */
   'job.group.completed': GroupSummary;
   /** A service failed (threw, or returned while the app ran); it restarts after `restartInMs`. */
-  'service.failed': { serviceId: string; plugin?: string; error: string; attempt: number; restartInMs: number };
+  'service.failed': ServiceFailedEvent;
 }
 
 /** An event name declared in {@link TipEvents}. */

@@ -1,7 +1,10 @@
 /** One option of a plugin command (the `node:util` parseArgs shape plus help text). */
 export interface CommandOption {
+  /** `string` takes a value (`--format csv`); `boolean` is a flag (`--dry-run`). */
   type: 'string' | 'boolean';
+  /** One-letter alias, without the dash (`f` for `-f`). */
   short?: string;
+  /** Value when the option is not given (default undefined). */
   default?: string | boolean;
   /** May be given several times (values collected in an array). */
   multiple?: boolean;

@@ -3,9 +3,13 @@ import { TipError, TipErrorCodes } from '../errors/TipError.js';
 
 /** The metadata ordering needs. */
 export interface PluginMeta {
+  /** The plugin's unique name (usually its npm package name). */
   readonly name: string;
+  /** The plugin's own version (semver). */
   readonly version: string;
+  /** Semver range of `@tip/core` versions the plugin works with. */
   readonly core: string;
+  /** Names of plugins that must be loaded before this one (default none). */
   readonly dependsOn?: readonly string[];
 }
 

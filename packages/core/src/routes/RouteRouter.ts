@@ -18,19 +18,25 @@ export interface MountedRoute {
 
 /** A request as {@link RouteRouter.handle} takes it, from any HTTP server. */
 export interface RouterRequest {
+  /** HTTP method, any case (`GET`, `post`…); `HEAD` is served by `GET` routes. */
   method: string;
   /** Path and query, e.g. `/api/blacklist/sources?limit=5`. */
   url: string;
+  /** Request headers, lower-case names (default none). */
   headers?: Readonly<Record<string, string | undefined>>;
   /** The parsed JSON body (undefined for none). */
   body?: unknown;
+  /** Aborted when the client goes away; handed to the handler as `req.signal`. */
   signal?: AbortSignal;
+  /** The authenticated caller; when set, the route's scope must be among its scopes (or `admin`). */
   principal?: RoutePrincipal;
 }
 
 /** A normalised reply ready to write. */
 export interface RouterResponse {
+  /** HTTP status code. */
   status: number;
+  /** Response headers (`content-type` included when there is a body). */
   headers: Record<string, string>;
   /** Serialised body: text, bytes, or a stream of chunks. */
   body: string | Uint8Array | AsyncIterable<string | Uint8Array> | undefined;
@@ -71,7 +77,21 @@ export class RouteRouter {
   }
 
   /** The route and parameters for a method and path, or `undefined`; `allowed` lists methods of a path-only match. */
-  match(method: string, pathname: string): { mounted: MountedRoute; params: Record<string, string> } | { allowed: RouteMethod[] } | undefined {
+  match(
+    method: string,
+    pathname: string,
+  ):
+    | {
+        /** The matching route. */
+        mounted: MountedRoute;
+        /** Path parameters by name (`/sources/:id` → `{ id }`). */
+        params: Record<string, string>;
+      }
+    | {
+        /** Methods the path does have routes for (the request's method is not among them). */
+        allowed: RouteMethod[];
+      }
+    | undefined {
     const allowed: RouteMethod[] = [];
     for (const mounted of this.#routes) {
       const params = matchPath(mounted.path, pathname);

@@ -48,7 +48,27 @@ export interface RouteReply {
   /** Extra headers (`content-type`, `content-disposition`…). */
   readonly headers: Readonly<Record<string, string>>;
   /** A JSON value (serialised), text, bytes or a stream. */
-  readonly body: { json: unknown } | { text: string } | { bytes: Uint8Array } | { stream: RouteStream } | { empty: true };
+  readonly body:
+    | {
+        /** A JSON value, serialised with `JSON.stringify`. */
+        json: unknown;
+      }
+    | {
+        /** Text, sent as is. */
+        text: string;
+      }
+    | {
+        /** Bytes, sent as is. */
+        bytes: Uint8Array;
+      }
+    | {
+        /** Chunks streamed as they are produced. */
+        stream: RouteStream;
+      }
+    | {
+        /** No body (e.g. status 204). */
+        empty: true;
+      };
 }
 
 /** What a handler returns: a JSON-serialisable value (status 200) or a {@link RouteReply}. */

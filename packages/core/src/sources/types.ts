@@ -11,8 +11,11 @@ import type { JobResult, JobRun, RetryPolicy, Trigger } from '../scheduler/types
  * plus this run's own writes; writes are committed only when the run's ingestion succeeded.
  */
 export interface SourceState {
+  /** The value stored under `key` (this run's own write if any), or `undefined`. */
   get<T = unknown>(key: string): T | undefined;
+  /** Stores a JSON-serialisable `value` under `key` (committed with the run's ingestion). */
   set(key: string, value: unknown): void;
+  /** Removes `key` (committed with the run's ingestion). */
   delete(key: string): void;
 }
 
@@ -89,7 +92,9 @@ export interface SourceDefinition<R = unknown> {
 
 /** What an ingester receives for one run. */
 export interface IngestInput<R = unknown> {
+  /** The source being ingested. */
   source: SourceDefinition<R>;
+  /** The current run: its id, logger, state, HTTP client and report. */
   run: SourceRun;
   /** The fetched batches; iterating it drives the fetch. Errors thrown here must propagate. */
   batches: AsyncIterable<R[]>;

@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 
 /** A throwaway database for one test (file): its URL and how to remove it. */
 export interface TestDatabase {
+  /** Which database engine it is. */
   dialect: 'sqlite' | 'postgresql';
+  /** Connection URL to pass as `database.url` (`sqlite:…` or `postgres://…`). */
   url: string;
   /** Drops the database (PostgreSQL) or deletes the file's folder (SQLite). */
   drop(): Promise<void>;

@@ -20,8 +20,11 @@ export interface TestTipOptions extends Omit<CreateTipOptions, 'clock'> {
 
 /** A started test app, its clock and database; `close()` (or `await using`) stops it and drops the database. */
 export interface TestTip extends AsyncDisposable {
+  /** The started app. */
   app: TipApp;
+  /** The app's manual clock; `undefined` when started with `clock: 'system'`. */
   clock: ManualClock | undefined;
+  /** The throwaway database the app runs on. */
   database: TestDatabase;
   /** Stops the app and drops its database. */
   close(): Promise<void>;

@@ -1,5 +1,10 @@
 /** An opaque handle returned by {@link Clock.setTimeout}. */
-export type TimerHandle = { readonly __timer: unique symbol } | object;
+export type TimerHandle =
+  | {
+      /** Type-level brand that keeps the handle opaque; not present at runtime. */
+      readonly __timer: unique symbol;
+    }
+  | object;
 
 /**
  * The scheduler's source of time. The default is the system clock; tests use
