@@ -69,7 +69,8 @@ const positiveInt = z.number().int().positive();
 
 /**
  * The schema of core's own configuration keys. Plugins' keys sit beside these. Durations are
- * validated with {@link durationSchema} and come out as milliseconds.
+ * validated with {@link durationSchema} and come out as milliseconds. The keys are documented on
+ * {@link CoreConfig} (output) and {@link CoreConfigInput} (what you write).
  */
 export const coreConfigSchema = z
   .object({
@@ -84,7 +85,7 @@ export const coreConfigSchema = z
         create: z.boolean().default(false),
         /** Maximum PostgreSQL connections (1 to 200, default 10). */
         poolSize: positiveInt.max(200).default(10),
-        /** How long to wait for a PostgreSQL connection (connecting, or a free pool client). */
+        /** How long to wait for a PostgreSQL connection (connecting, or a free pool client; 100ms to 10m, default 10s). */
         connectTimeout: durationSchema({ min: '100ms', max: '10m' }).prefault('10s'),
         /** PostgreSQL `statement_timeout` for every statement (default none: bulk ingestion is long). */
         statementTimeout: durationSchema({ min: '1s' }).optional(),
@@ -104,9 +105,9 @@ export const coreConfigSchema = z
         keyConcurrency: z.record(z.string(), positiveInt).default({}),
         /** Timeout of jobs that set none (at least 1s); unset = no timeout. */
         defaultTimeout: durationSchema({ min: '1s' }).optional(),
-        /** How long `stop()` waits for running jobs (0 to 1h). */
+        /** How long `stop()` waits for running jobs (0 to 1h, default 30s). */
         drainTimeout: durationSchema({ min: 0, max: '1h' }).prefault('30s'),
-        /** How long run history is kept (at least 1h). */
+        /** How long run history is kept (at least 1h, default 30d). */
         historyRetention: durationSchema({ min: '1h' }).prefault('30d'),
       })
       .strict()
@@ -114,9 +115,9 @@ export const coreConfigSchema = z
     /** The HTTP client sources fetch feeds with. */
     http: z
       .object({
-        /** Connect timeout of feed requests (100ms to 1d). */
+        /** Connect timeout of feed requests (100ms to 1d, default 10s). */
         connectTimeout: durationSchema({ min: '100ms', max: '1d' }).prefault('10s'),
-        /** Total timeout of feed requests (100ms to 1d). */
+        /** Total timeout of feed requests (100ms to 1d, default 2m). */
         timeout: durationSchema({ min: '100ms', max: '1d' }).prefault('2m'),
         /** Largest response body in bytes (default 256 MiB). */
         maxBytes: positiveInt.default(256 * 1024 * 1024),
@@ -146,9 +147,9 @@ export const coreConfigSchema = z
     /** Timeouts of the app's start and stop. */
     lifecycle: z
       .object({
-        /** Longest a plugin's `init` or `stop` hook may take before start/stop fails naming the plugin and hook (10ms to 1d). */
+        /** Longest a plugin's `init` or `stop` hook may take before start/stop fails naming the plugin and hook (10ms to 1d, default 60s). */
         hookTimeout: durationSchema({ min: '10ms', max: '1d' }).prefault('60s'),
-        /** Longest services get to return after the app asked them to stop (0 to 1h). */
+        /** Longest services get to return after the app asked them to stop (0 to 1h, default 30s). */
         serviceStopTimeout: durationSchema({ min: 0, max: '1h' }).prefault('30s'),
       })
       .strict()
@@ -158,7 +159,17 @@ export const coreConfigSchema = z
   })
   .passthrough();
 
-/** Core's validated configuration. */
+/**
+ * Core's validated configuration (the output of {@link coreConfigSchema}): defaults applied,
+ * durations in milliseconds.
+ *
+ * @interface
+ */
 export type CoreConfig = z.output<typeof coreConfigSchema>;
-/** What users may write for core's keys (everything has a default). */
+/**
+ * What users may write for core's keys (everything has a default); durations may be strings such
+ * as `"30s"`.
+ *
+ * @interface
+ */
 export type CoreConfigInput = z.input<typeof coreConfigSchema>;

@@ -98,7 +98,7 @@ const registry: Map<string, string> = ((globalThis as Record<symbol, unknown>)[S
 export function defineErrorCodes<const P extends string, const C extends Record<string, string>>(
   prefix: P,
   codes: C,
-): { readonly [K in keyof C & string]: `${P}_${K}` } {
+): { readonly [K in keyof C]: `${P}_${K & string}` } {
   if (!/^[A-Z][A-Z0-9]{1,15}$/.test(prefix) || prefix === 'TIP') {
     throw new TipError(TipErrorCodes.CONFIG_INVALID, `error code prefix "${prefix}" must be 2-16 upper-case letters/digits and not "TIP"`, {
       details: { prefix },
@@ -113,7 +113,7 @@ export function defineErrorCodes<const P extends string, const C extends Record<
     registry.set(code, description);
     out[name] = code;
   }
-  return Object.freeze(out) as { readonly [K in keyof C & string]: `${P}_${K}` };
+  return Object.freeze(out) as { readonly [K in keyof C]: `${P}_${K & string}` };
 }
 
 /** The description a code was minted with ({@link defineErrorCodes}), `'core'` for core's codes. */
