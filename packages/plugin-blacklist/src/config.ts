@@ -1,69 +1,146 @@
 import { z } from 'zod';
 
 const duration = z.union([z.number().nonnegative(), z.string().regex(/^(\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w))+\s*$/i, 'a duration like "30s", "5m", "1h"')]);
-const category = z.enum(['spam', 'malware', 'phishing', 'c2', 'scanner', 'bruteforce', 'botnet', 'compromised', 'reputation', 'abuse', 'other']);
-const indicatorType = z.enum(['ip', 'cidr', 'domain', 'url']);
+/** Source categories (see `SourceCategory`); keys documented for the API reference. */
+const CATEGORIES = {
+  /** Spam senders and spam infrastructure. */
+  spam: 'spam',
+  /** Malware distribution. */
+  malware: 'malware',
+  /** Phishing sites. */
+  phishing: 'phishing',
+  /** Command-and-control servers. */
+  c2: 'c2',
+  /** Scanners and probes. */
+  scanner: 'scanner',
+  /** Brute-force login attackers. */
+  bruteforce: 'bruteforce',
+  /** Botnet members. */
+  botnet: 'botnet',
+  /** Compromised hosts. */
+  compromised: 'compromised',
+  /** General bad reputation. */
+  reputation: 'reputation',
+  /** Other abuse. */
+  abuse: 'abuse',
+  /** Anything else. */
+  other: 'other',
+} as const;
+/** Indicator types (see `IndicatorType`). */
+const INDICATOR_TYPE_VALUES = {
+  /** Single IP addresses. */
+  ip: 'ip',
+  /** Network ranges. */
+  cidr: 'cidr',
+  /** Domain names. */
+  domain: 'domain',
+  /** URLs. */
+  url: 'url',
+} as const;
+/** Overlap modes (see `OverlapMode`). */
+const OVERLAP_MODES = {
+  /** Same value, or an ip/cidr inside another source's ranges (default). */
+  containment: 'containment',
+  /** Same (type, value) only. */
+  exact: 'exact',
+} as const;
 
-/** One feed to collect: a catalog entry by id (with overrides) or a full definition. */
+const category = z.enum(CATEGORIES);
+const indicatorType = z.enum(INDICATOR_TYPE_VALUES);
+
+/**
+ * One feed to collect: a catalog entry by id (with overrides) or a full definition; its keys are
+ * documented on {@link FeedConfig}.
+ */
 export const feedConfigSchema = z
   .object({
+    /** Unique feed id: a catalog id, or your own (letters, digits, `.`, `_`, `-`; max 100). */
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/i, 'letters, digits, ".", "_" or "-" (max 100)'),
     /** Base on a catalog feed (`spamhaus-drop`, …); its fields are defaults for this entry. */
     catalog: z.string().optional(),
+    /** Human title (default: the catalog entry's, else the id). */
     title: z.string().max(500).optional(),
+    /** Download URL (`http`, `https` or `file`); required unless `catalog` provides it. */
     url: z.url({ protocol: /^(https?|file)$/ }).optional(),
+    /** Parser format (`plain`, `hosts`, `csv`, `tsv`, `drop`, `json` or a registered one). */
     format: z.string().optional(),
+    /** Parser options (see the format's options type, e.g. `CsvOptions`). */
     options: z.record(z.string(), z.unknown()).optional(),
+    /** Indicator types the feed yields, passed to the parser (default: the catalog entry's). */
     types: z.array(indicatorType).optional(),
+    /** What kind of threat the feed lists (default: the catalog entry's). */
     category: category.optional(),
+    /** License or terms of use of the data. */
     license: z.string().optional(),
+    /** Collect this feed (default true). */
     enabled: z.boolean().default(true),
+    /** Total download timeout, a duration (default `10m`). */
     timeout: duration.optional(),
+    /** Largest download in bytes (default `http.maxBytes` of core's configuration). */
     maxBytes: z.number().int().positive().optional(),
   })
   .strict();
 
-/** The `blacklist` section of the configuration. */
+/** The `blacklist` section of the configuration; its keys are documented on {@link BlacklistConfig}. */
 export const blacklistConfigSchema = z
   .object({
-    /** Cycle interval of the `blacklist` group job (every feed once per cycle). */
+    /** Cycle interval of the `blacklist` group job (every feed once per cycle; default `1h`). */
     interval: duration.default('1h'),
     /** The feeds to collect. Catalog feeds are never enabled unless listed here. */
     feeds: z.array(feedConfigSchema).default([]),
-    /** Refuse a run when more than this share of its lines are invalid; the previous listings stay. */
+    /** Refuse a run when more than this share of its lines are invalid; the previous listings stay (0 to 1, default 0.25). */
     maxInvalidRatio: z.number().min(0).max(1).default(0.25),
-    /** Accept an empty feed that would remove every listing of a non-empty source. */
+    /** Accept an empty feed that would remove every listing of a non-empty source (default false). */
     allowEmpty: z.boolean().default(false),
+    /** How source weights are computed (see docs/blacklist-weighting.md). */
     weighting: z
       .object({
+        /** Time window the source metrics look back over (default `30d`). */
         window: duration.default('30d'),
-        overlap: z.enum(['containment', 'exact']).default('containment'),
+        /** How an indicator of one source counts as listed by another (default `containment`). */
+        overlap: z.enum(OVERLAP_MODES).default('containment'),
         /** Term weights of the default formula (see docs/blacklist-weighting.md). */
         weights: z
           .object({
+            /** Weight of `exclusive` (unique contribution) in the weighted mean. */
             exclusive: z.number().min(0),
+            /** Exponent of the false-positive factor `(1 − fpr)`; 0 ignores false positives. */
             fpr: z.number().min(0),
+            /** Weight of `availability` in the weighted mean. */
             availability: z.number().min(0),
+            /** Weight of the freshness term in the weighted mean. */
             freshness: z.number().min(0),
+            /** Weight of the persistence term in the weighted mean. */
             persistence: z.number().min(0),
+            /** Weight of the latency term in the weighted mean. */
             latency: z.number().min(0),
           })
           .partial()
           .optional(),
-        /** Weight of a source before its first metrics exist. */
+        /** Weight of a source before its first metrics exist (0 to 1, default 0.5). */
         defaultWeight: z.number().min(0).max(1).default(0.5),
       })
       .strict()
       .prefault({}),
-    /** Decay per indicator type: lifetime τ and speed δ of the MISP polynomial model. */
-    decay: z.partialRecord(indicatorType, z.object({ tau: duration, delta: z.number().positive() }).strict()).default({}),
+    /** Decay per indicator type: lifetime τ and speed δ of the MISP polynomial model (default: built-in values per type). */
+    decay: z.partialRecord(indicatorType, z
+        .object({
+          /** Lifetime τ, a duration: the score reaches 0 at this age. */
+          tau: duration,
+          /** Decay speed δ > 0: above 1 drops fast early, 1 is linear, below 1 holds then drops late. */
+          delta: z.number().positive(),
+        })
+        .strict()).default({}),
+    /** Values left out of exports: built-in lists, files and extra values. */
     allowlist: z
       .object({
+        /** Include the IANA special-purpose IPv4/IPv6 blocks (default true). */
         builtIn: z.boolean().default(true),
+        /** Include the shipped popular-domains list (default true). */
         popularDomains: z.boolean().default(true),
-        /** Files: MISP warninglist JSON (`.json`) or one value per line. Relative to the config folder. */
+        /** Files: MISP warninglist JSON (`.json`) or one value per line. Relative to the config folder (default none). */
         files: z.array(z.string()).default([]),
-        /** Extra values: IPs, CIDRs, domains. */
+        /** Extra values: IPs, CIDRs, domains (default none). */
         values: z.array(z.string()).default([]),
       })
       .strict()
@@ -71,7 +148,15 @@ export const blacklistConfigSchema = z
   })
   .strict();
 
-/** Validated `blacklist` configuration. */
+/**
+ * Validated `blacklist` configuration (the output of {@link blacklistConfigSchema}, defaults applied).
+ *
+ * @interface
+ */
 export type BlacklistConfig = z.output<typeof blacklistConfigSchema>;
-/** A validated feed entry. */
+/**
+ * A validated feed entry (the output of {@link feedConfigSchema}).
+ *
+ * @interface
+ */
 export type FeedConfig = z.output<typeof feedConfigSchema>;

@@ -31,7 +31,14 @@ export interface BlacklistCycleCompleted {
 /** Payload of `blacklist.indicators.submitted`. */
 export interface BlacklistIndicatorsSubmitted {
   /** The submitting source (registered on first use). */
-  source: { id: string; title: string; category: SourceCategory };
+  source: {
+    /** Unique source id (letters, digits, `.`, `_`, `-`). */
+    id: string;
+    /** Human title shown in listings and exports. */
+    title: string;
+    /** What kind of threat the source lists. */
+    category: SourceCategory;
+  };
   /** Indicators to list (strings are canonicalised; invalid ones are counted and skipped). */
   add: Array<Indicator | string>;
   /** Indicators to unlist. */

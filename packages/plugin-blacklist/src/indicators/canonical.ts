@@ -11,7 +11,19 @@ import { bits, formatIp, parseCidr, parseIp, parseIpv4, rangeToCidrs, type IpVer
 import { INDICATOR_TYPES, type Indicator, type IndicatorType } from './types.js';
 
 /** The outcome of {@link canonicalize}: the indicators a raw value stands for, or why it was rejected. */
-export type CanonicalResult = { ok: true; indicators: Indicator[] } | { ok: false; reason: string };
+export type CanonicalResult =
+  | {
+      /** The value was accepted. */
+      ok: true;
+      /** The indicators it stands for (a URL also yields its host; a range several CIDRs). */
+      indicators: Indicator[];
+    }
+  | {
+      /** The value was rejected. */
+      ok: false;
+      /** Why, in a few words (`invalid CIDR`, `type url not allowed`…). */
+      reason: string;
+    };
 
 type Failure = { ok: false; reason: string };
 

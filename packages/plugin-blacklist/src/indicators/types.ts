@@ -14,7 +14,9 @@ export const INDICATOR_TYPES: readonly IndicatorType[] = ['ip', 'cidr', 'domain'
  *   dropped, fragment dropped); its host is also recorded as a `domain` (or `ip`) indicator.
  */
 export interface Indicator {
+  /** What kind of indicator it is. */
   readonly type: IndicatorType;
+  /** The canonical value (see the rules above). */
   readonly value: string;
 }
 

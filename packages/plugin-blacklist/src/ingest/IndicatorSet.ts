@@ -73,7 +73,12 @@ export class IndicatorSet {
    * deleted from it, so afterwards it holds exactly the removed ones. One pass over `next`
    * instead of two full passes; use it on a previous snapshot that is about to be replaced.
    */
-  consumeDiff(next: IndicatorSet): { added: IndicatorSet; removed: IndicatorSet } {
+  consumeDiff(next: IndicatorSet): {
+    /** Indicators in `next` that were not in this set. */
+    added: IndicatorSet;
+    /** Indicators of this set that are not in `next` (this set itself, emptied of the kept ones). */
+    removed: IndicatorSet;
+  } {
     if (this.#size === 0) return { added: next, removed: this };
     const added = new IndicatorSet();
     for (const [type, set] of next.#byType) {

@@ -37,10 +37,15 @@ export interface SourceRow {
 
 /** Outcome counts of one ingestion. */
 export interface IngestCounts {
+  /** Distinct indicators the source lists after this ingestion. */
   records: number;
+  /** Listings added (new since the previous run). */
   added: number;
+  /** Listings removed (gone since the previous run). */
   removed: number;
+  /** Listings present before and after. */
   unchanged: number;
+  /** Values rejected while parsing or canonicalising. */
   invalid: number;
 }
 

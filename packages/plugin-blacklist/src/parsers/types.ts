@@ -24,9 +24,13 @@ export interface ParseSample {
  * - `skipped`: blank lines, comments, headers, metadata and deliberately ignored names (`localhost`).
  */
 export interface ParseStats {
+  /** Physical lines read. */
   lines: number;
+  /** Values that produced at least one indicator. */
   records: number;
+  /** Values (or lines) rejected. */
   invalid: number;
+  /** Blank lines, comments, headers, metadata and deliberately ignored names. */
   skipped: number;
   /** At most `MAX_SAMPLES` examples of invalid input. */
   samples: ParseSample[];

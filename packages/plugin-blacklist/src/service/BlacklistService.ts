@@ -16,17 +16,44 @@ import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSource
 
 /** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
 export interface SubmittedSource {
+  /** Unique source id (letters, digits, `.`, `_`, `-`). */
   id: string;
+  /** Human title shown in listings and exports. */
   title: string;
+  /** What kind of threat the source lists. */
   category: SourceCategory;
+  /** License or terms of the data, if any. */
   license?: string;
 }
 
 /** Options of {@link BlacklistService.export}. */
 export interface ExportOptions extends EntryFilter {
+  /** Export format: a registered writer's name (`plain`, `hosts`, `csv`, `json`, `rpz`, `stix`…). */
   format: string;
+  /** Name of the generated list (default `tip-blacklist`). */
   name?: string;
+  /** Free-text description written into formats that carry one. */
   description?: string;
+}
+
+/** A source as {@link BlacklistService.sources} lists it. */
+export interface BlacklistSourceInfo {
+  /** The source id. */
+  id: string;
+  /** Its human title. */
+  title: string;
+  /** Its category (see {@link SourceCategory}). */
+  category: string;
+  /** `feed` (fetched by this plugin) or `plugin` (submitted by another plugin). */
+  origin: string;
+  /** Whether the source is collected (feeds no longer configured are disabled). */
+  enabled: boolean;
+  /** When it last ran (epoch ms); absent if never. */
+  lastRunAt?: number;
+  /** When it last succeeded (epoch ms); absent if never. */
+  lastSuccessAt?: number;
+  /** Indicators it currently lists. */
+  listed: number;
 }
 
 /**
@@ -150,7 +177,12 @@ export class BlacklistService {
    * the writer that produces it (content type, file extension). Checks happen before it returns.
    * @throws TipError as {@link export}
    */
-  async exportStream(options: ExportOptions): Promise<{ writer: ExportWriter; chunks: AsyncIterable<string> }> {
+  async exportStream(options: ExportOptions): Promise<{
+    /** The writer producing the document (its content type and file extension). */
+    writer: ExportWriter;
+    /** The document's text, generated as it is iterated. */
+    chunks: AsyncIterable<string>;
+  }> {
     const { format, meta, filter } = await this.#prepareExport(options);
     const writer = this.writers.get(format)!;
     return { writer, chunks: writer.write(this.entries(filter), meta) };
@@ -191,7 +223,7 @@ export class BlacklistService {
   }
 
   /** Every source with its last run times. */
-  async sources(): Promise<Array<{ id: string; title: string; category: string; origin: string; enabled: boolean; lastRunAt?: number; lastSuccessAt?: number; listed: number }>> {
+  async sources(): Promise<BlacklistSourceInfo[]> {
     const { rows } = await executeRaw<{ id: string; title: string; category: string; origin: string; enabled: number | boolean; last_run_at: number | string | null; last_success_at: number | string | null; listed: number | string }>(
       this.#db.em(),
       `select s.id, s.title, s.category, s.origin, s.enabled, s.last_run_at, s.last_success_at,
