@@ -5,13 +5,18 @@ import type { JobFinishedEvent, JobStartedEvent, ServiceFailedEvent, TipStartedE
 
 /**
  * The map of every event name to its payload type. Core declares its own events here; plugins add
- * theirs by declaration merging:
+ * theirs by declaration merging, with a named, documented payload interface:
  *
  * ```ts
  * declare module '@tip/core' {
  *   interface TipEvents {
- *     'blacklist.cycle.completed': { cycleId: string; added: number; removed: number };
+ *     // A blacklist cycle ended.
+ *     'blacklist.cycle.completed': BlacklistCycleCompleted;
  *   }
+ * }
+ * // Payload of `blacklist.cycle.completed` (give each field a doc comment).
+ * export interface BlacklistCycleCompleted {
+ *   cycleId: string;
  * }
  * ```
  */
