@@ -1,6 +1,6 @@
+import { durationSchema } from '@tip/core';
 import { z } from 'zod';
 
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^(\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w))+\s*$/i, 'a duration like "30s", "5m", "1h"')]);
 const category = z.enum(['spam', 'malware', 'phishing', 'c2', 'scanner', 'bruteforce', 'botnet', 'compromised', 'reputation', 'abuse', 'other']);
 const indicatorType = z.enum(['ip', 'cidr', 'domain', 'url']);
 
@@ -11,14 +11,15 @@ export const feedConfigSchema = z
     /** Base on a catalog feed (`spamhaus-drop`, …); its fields are defaults for this entry. */
     catalog: z.string().optional(),
     title: z.string().max(500).optional(),
-    url: z.url({ protocol: /^(https?|file)$/ }).optional(),
+    /** `http://` or `https://` (credentials in it are redacted wherever it is shown). */
+    url: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
     format: z.string().optional(),
     options: z.record(z.string(), z.unknown()).optional(),
     types: z.array(indicatorType).optional(),
     category: category.optional(),
     license: z.string().optional(),
     enabled: z.boolean().default(true),
-    timeout: duration.optional(),
+    timeout: durationSchema({ min: '1s', max: '1d' }).optional(),
     maxBytes: z.number().int().positive().optional(),
   })
   .strict();
@@ -27,7 +28,7 @@ export const feedConfigSchema = z
 export const blacklistConfigSchema = z
   .object({
     /** Cycle interval of the `blacklist` group job (every feed once per cycle). */
-    interval: duration.default('1h'),
+    interval: durationSchema({ min: '10s' }).prefault('1h'),
     /** The feeds to collect. Catalog feeds are never enabled unless listed here. */
     feeds: z.array(feedConfigSchema).default([]),
     /** Refuse a run when more than this share of its lines are invalid; the previous listings stay. */
@@ -36,7 +37,7 @@ export const blacklistConfigSchema = z
     allowEmpty: z.boolean().default(false),
     weighting: z
       .object({
-        window: duration.default('30d'),
+        window: durationSchema({ min: '1h' }).prefault('30d'),
         overlap: z.enum(['containment', 'exact']).default('containment'),
         /** Term weights of the default formula (see docs/blacklist-weighting.md). */
         weights: z
@@ -56,7 +57,7 @@ export const blacklistConfigSchema = z
       .strict()
       .prefault({}),
     /** Decay per indicator type: lifetime τ and speed δ of the MISP polynomial model. */
-    decay: z.partialRecord(indicatorType, z.object({ tau: duration, delta: z.number().positive() }).strict()).default({}),
+    decay: z.partialRecord(indicatorType, z.object({ tau: durationSchema({ min: '1m' }), delta: z.number().positive() }).strict()).default({}),
     allowlist: z
       .object({
         builtIn: z.boolean().default(true),
