@@ -381,6 +381,7 @@ export class TipApp implements AsyncDisposable {
           keyConcurrency: cfg.scheduler.keyConcurrency,
           defaultTimeout: cfg.scheduler.defaultTimeout,
           drainTimeout: cfg.scheduler.drainTimeout,
+          onDrainTimeout: () => db.cancelInFlight(),
         });
     const c = this.container;
     c.provide(CoreTokens.config, { useValue: cfg });
