@@ -9,6 +9,7 @@ import {
   defineSource,
   defineSourceKind,
   errorCodeDescription,
+  executeRaw,
   isTipError,
   reply,
   RouteRouter,
@@ -19,7 +20,7 @@ import {
   type ServiceRun,
   type TipPlugin,
 } from '../src/index.js';
-import { ManualClock, settle, startTestTip, tempSqlite } from '../src/testing/index.js';
+import { ManualClock, settle, startTestTip, tempDatabase, tempSqlite, testDialects } from '../src/testing/index.js';
 import { deferred } from './helpers.js';
 
 /** A plugin whose state belongs to one app: a counter service created in init, used by a job. */
@@ -451,4 +452,21 @@ describe('stop records what really happened', () => {
     expect(finished.find((f) => f.jobId === 'commits-late')).toMatchObject({ status: 'succeeded', error: 'finished after the stop aborted it' });
     expect(finished.find((f) => f.jobId === 'never-ends')).toMatchObject({ status: 'aborted', error: expect.stringContaining('still running') });
   }, 30_000);
+});
+
+describe.each(testDialects())('two apps starting on one empty %s database', (dialect) => {
+  it('both start: migrations are applied once, under a lock', async () => {
+    const target = await tempDatabase(dialect);
+    try {
+      const make = () => createTip({ config: { database: { url: target.url }, log: { level: 'silent' } }, plugins: [counterPlugin()] });
+      const [a, b] = await Promise.all([make(), make()]);
+      await Promise.all([a.start({ schedule: false }), b.start({ schedule: false })]);
+      expect((await a.db.pendingMigrations()).length).toBe(0);
+      const { rows } = await executeRaw<{ n: number | string }>(a.em(), 'select count(*) as n from tip_migrations');
+      expect(Number(rows[0]!.n)).toBe(1);
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      await target.drop();
+    }
+  });
 });

@@ -1,6 +1,6 @@
+import { durationSchema } from '@tip/core';
 import { z } from 'zod';
 
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^(\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w))+\s*$/i, 'a duration like "30s", "5m", "1h"')]);
 /** Source categories (see `SourceCategory`); keys documented for the API reference. */
 const CATEGORIES = {
   /** Spam senders and spam infrastructure. */
@@ -60,8 +60,8 @@ export const feedConfigSchema = z
     catalog: z.string().optional(),
     /** Human title (default: the catalog entry's, else the id). */
     title: z.string().max(500).optional(),
-    /** Download URL (`http`, `https` or `file`); required unless `catalog` provides it. */
-    url: z.url({ protocol: /^(https?|file)$/ }).optional(),
+    /** Download URL, `http://` or `https://` (credentials in it are redacted wherever it is shown); required unless `catalog` provides it. */
+    url: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).optional(),
     /** Parser format (`plain`, `hosts`, `csv`, `tsv`, `drop`, `json` or a registered one). */
     format: z.string().optional(),
     /** Parser options (see the format's options type, e.g. `CsvOptions`). */
@@ -74,8 +74,8 @@ export const feedConfigSchema = z
     license: z.string().optional(),
     /** Collect this feed (default true). */
     enabled: z.boolean().default(true),
-    /** Total download timeout, a duration (default `10m`). */
-    timeout: duration.optional(),
+    /** Total download timeout, a duration (1s to 1d, default 10m); milliseconds once validated. */
+    timeout: durationSchema({ min: '1s', max: '1d' }).optional(),
     /** Largest download in bytes (default `http.maxBytes` of core's configuration). */
     maxBytes: z.number().int().positive().optional(),
   })
@@ -84,8 +84,8 @@ export const feedConfigSchema = z
 /** The `blacklist` section of the configuration; its keys are documented on {@link BlacklistConfig}. */
 export const blacklistConfigSchema = z
   .object({
-    /** Cycle interval of the `blacklist` group job (every feed once per cycle; default `1h`). */
-    interval: duration.default('1h'),
+    /** Cycle interval of the `blacklist` group job (every feed once per cycle; at least 10s, default `1h`). */
+    interval: durationSchema({ min: '10s' }).prefault('1h'),
     /** The feeds to collect. Catalog feeds are never enabled unless listed here. */
     feeds: z.array(feedConfigSchema).default([]),
     /** Refuse a run when more than this share of its lines are invalid; the previous listings stay (0 to 1, default 0.25). */
@@ -95,8 +95,8 @@ export const blacklistConfigSchema = z
     /** How source weights are computed (see docs/blacklist-weighting.md). */
     weighting: z
       .object({
-        /** Time window the source metrics look back over (default `30d`). */
-        window: duration.default('30d'),
+        /** Time window the source metrics look back over (at least 1h, default `30d`). */
+        window: durationSchema({ min: '1h' }).prefault('30d'),
         /** How an indicator of one source counts as listed by another (default `containment`). */
         overlap: z.enum(OVERLAP_MODES).default('containment'),
         /** Term weights of the default formula (see docs/blacklist-weighting.md). */
@@ -123,14 +123,19 @@ export const blacklistConfigSchema = z
       .strict()
       .prefault({}),
     /** Decay per indicator type: lifetime τ and speed δ of the MISP polynomial model (default: built-in values per type). */
-    decay: z.partialRecord(indicatorType, z
-        .object({
-          /** Lifetime τ, a duration: the score reaches 0 at this age. */
-          tau: duration,
-          /** Decay speed δ > 0: above 1 drops fast early, 1 is linear, below 1 holds then drops late. */
-          delta: z.number().positive(),
-        })
-        .strict()).default({}),
+    decay: z
+      .partialRecord(
+        indicatorType,
+        z
+          .object({
+            /** Lifetime τ, a duration (at least 1m): the score reaches 0 at this age. */
+            tau: durationSchema({ min: '1m' }),
+            /** Decay speed δ > 0: above 1 drops fast early, 1 is linear, below 1 holds then drops late. */
+            delta: z.number().positive(),
+          })
+          .strict(),
+      )
+      .default({}),
     /** Values left out of exports: built-in lists, files and extra values. */
     allowlist: z
       .object({
@@ -149,7 +154,8 @@ export const blacklistConfigSchema = z
   .strict();
 
 /**
- * Validated `blacklist` configuration (the output of {@link blacklistConfigSchema}, defaults applied).
+ * Validated `blacklist` configuration (the output of {@link blacklistConfigSchema}): defaults
+ * applied, durations in milliseconds.
  *
  * @interface
  */

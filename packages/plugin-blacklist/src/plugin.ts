@@ -1,4 +1,4 @@
-import { CoreTokens, definePlugin, extensionPoint, token, type PluginContext, type TipPlugin } from '@tip/core';
+import { CoreTokens, definePlugin, extensionPoint, TipError, TipErrorCodes, token, type PluginContext, type TipPlugin } from '@tip/core';
 import { blacklistCommands } from './commands.js';
 import { blacklistConfigSchema, type BlacklistConfig } from './config.js';
 import { blacklistEntities } from './db/entities.js';
@@ -67,9 +67,28 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
   });
 }
 
+/**
+ * Every enabled feed names a format some parser handles. Checked in `init`, once every plugin has
+ * added its parsers, so a typo fails at start instead of at the first fetch.
+ * @throws TipError `TIP_CONFIG_INVALID` naming the feed, its format and the known formats
+ */
+function checkFeedFormats(config: BlacklistConfig, runtime: BlacklistRuntime): void {
+  const issues = config.feeds.flatMap((feed, i) => {
+    if (!feed.enabled) return [];
+    const format = resolveFeed(feed).format;
+    return runtime.registry.has(format) ? [] : [{ path: `blacklist.feeds[${i}].format`, message: `feed "${feed.id}": unknown format "${format}"` }];
+  });
+  if (issues.length === 0) return;
+  const known = runtime.registry.formats().join(', ');
+  throw new TipError(TipErrorCodes.CONFIG_INVALID, `${issues.map((i) => `${i.path}: ${i.message}`).join('; ')} (known formats: ${known})`, {
+    details: { issues, known: runtime.registry.formats() },
+  });
+}
+
 /** Builds the app's service and records the configured feeds (not in `read` mode). */
 async function init(ctx: PluginContext<BlacklistConfig>, runtime: BlacklistRuntime): Promise<void> {
   for (const p of ctx.extend(blacklistParsers).list()) if (!runtime.registry.has(p.format)) runtime.registry.register(p);
+  checkFeedFormats(ctx.config, runtime);
   const clock = ctx.get(CoreTokens.clock);
   const service = new BlacklistService({ db: ctx.db, clock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
   runtime.ready({ service, clock, metrics: new BlacklistMetrics(ctx.metrics) });

@@ -387,6 +387,7 @@ export class TipApp implements AsyncDisposable {
           keyConcurrency: cfg.scheduler.keyConcurrency,
           defaultTimeout: cfg.scheduler.defaultTimeout,
           drainTimeout: cfg.scheduler.drainTimeout,
+          onDrainTimeout: () => db.cancelInFlight(),
         });
     const c = this.container;
     c.provide(CoreTokens.config, { useValue: cfg });

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
 import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
 import type { Dialect, TipMigration } from './migrations.js';
-import { closeDatabase, pingDatabase, type DatabaseCloseOptions, type DatabaseHandle, type DatabasePing } from './closing.js';
+import { cancelInFlight, closeDatabase, pingDatabase, type DatabaseCloseOptions, type DatabaseHandle, type DatabasePing } from './closing.js';
 import { databaseError, isDriverError } from './errors.js';
 import { assertSqliteFileExists, ensurePostgresDatabase } from './existence.js';
 import type { ConnectionGuard } from './guardedDriver.js';
@@ -230,6 +230,17 @@ export class Database {
   async ping(timeoutMs = 2000): Promise<DatabasePing> {
     if (this.#closing) return { ok: false, latencyMs: 0, error: `${this.where} is closed` };
     return pingDatabase(this.#handle(), timeoutMs);
+  }
+
+  /**
+   * Cancels queries and transactions in flight without closing the database (PostgreSQL:
+   * terminates this pool's busy backends; SQLite: rolls back and releases a transaction that does
+   * not end). Their callers get an error; the database stays usable. Never hangs.
+   * @param timeoutMs bound on the cancellation (default 5000)
+   * @returns how many connections were in flight
+   */
+  cancelInFlight(timeoutMs = 5000): Promise<number> {
+    return cancelInFlight(this.#handle(), timeoutMs);
   }
 
   /**

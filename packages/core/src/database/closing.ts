@@ -64,6 +64,31 @@ async function terminateBackends(h: DatabaseHandle, pids: number[], timeoutMs: n
 }
 
 /**
+ * Cancels the work in flight on a database that stays open: terminates the PostgreSQL backends of
+ * this pool's checked-out connections (their queries fail, their transactions roll back), and on
+ * SQLite rolls back and releases a connection held by a transaction that does not end. Used when
+ * the drain timeout passed and jobs ignored their abort signal.
+ * @returns how many connections were in flight
+ * @internal
+ */
+export async function cancelInFlight(h: DatabaseHandle, timeoutMs: number): Promise<number> {
+  const busy = [...h.guard.checkedOut];
+  if (busy.length === 0) return 0;
+  h.log?.warn({ database: h.where, inFlight: busy.length }, `cancelling ${busy.length} in-flight connection(s) of ${h.where}`);
+  const pids = busy.map((c) => c.pgClient?.processID).filter((pid): pid is number => typeof pid === 'number');
+  if (h.dialect === 'postgresql' && pids.length > 0) {
+    await within(
+      terminateBackends(h, pids, Math.max(1000, timeoutMs)).catch((err: unknown) =>
+        h.log?.warn({ database: h.where, err }, `cannot terminate in-flight queries: ${describeError(err)}`),
+      ),
+      Math.max(1000, timeoutMs),
+    );
+  }
+  if (!(await within(h.guard.idle(), Math.max(500, Math.min(timeoutMs, 2000))))) h.guard.forceRelease(new Error('cancelled: the app is stopping'));
+  return busy.length;
+}
+
+/**
  * Closes a database without ever hanging: waits up to `timeoutMs` for checked-out connections
  * to come back, then terminates their PostgreSQL backends (through a separate connection) so
  * in-flight queries fail, then force-releases whatever is still out, then closes the pool.

@@ -38,6 +38,8 @@ export class GuardedConnection implements DatabaseConnection {
   transaction?: GuardedTransaction;
   /** Set when {@link ConnectionGuard.forceRelease} gave the client back already. */
   forceReleased = false;
+  /** Gives a single-connection driver's connection back (SQLite: rolls back, releases its mutex). */
+  releaseSingle?: (reason: Error) => Promise<void>;
 
   /** Wraps `inner`, exposing its optional cancel/kill/session hooks unchanged. */
   constructor(inner: DatabaseConnection) {
@@ -99,6 +101,13 @@ export class ConnectionGuard {
   readonly checkedOut = new Set<GuardedConnection>();
   #slot: { client?: PooledPgClient } | undefined;
   #idleWaiters: Array<() => void> = [];
+  /**
+   * Single-connection dialects (SQLite): kysely would serialise them with a mutex of its own that
+   * nobody can release for a holder that never ends; the guard keeps that mutex instead.
+   */
+  #single = false;
+  #locked = false;
+  #lockWaiters: Array<() => void> = [];
 
   /** A guard reporting through `hooks`. */
   constructor(hooks: ConnectionGuardHooks) {
@@ -126,7 +135,18 @@ export class ConnectionGuard {
   wrapDialect(dialect: Dialect): Dialect {
     const guard = this;
     return {
-      createAdapter: () => dialect.createAdapter(),
+      createAdapter: () => {
+        const adapter = dialect.createAdapter();
+        if (adapter.supportsMultipleConnections !== false) return adapter;
+        guard.#single = true;
+        return new Proxy(adapter, {
+          get(target, prop) {
+            if (prop === 'supportsMultipleConnections') return true; // the guard serialises instead
+            const value: unknown = Reflect.get(target, prop, target);
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      },
       createIntrospector: (db) => dialect.createIntrospector(db),
       createQueryCompiler: () => dialect.createQueryCompiler(),
       createDriver: () => guard.#wrapDriver(dialect.createDriver()),
@@ -139,18 +159,41 @@ export class ConnectionGuard {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Gives every checked-out `pg` client back to its pool as broken (last resort of close). */
+  /**
+   * Gives every checked-out connection back as broken (last resort of close and of a stop whose
+   * jobs ignore their abort): a `pg` client goes back to its pool to be discarded; a SQLite
+   * connection held by a transaction that never ends is rolled back and released, and its holder's
+   * next query fails with `reason`.
+   */
   forceRelease(reason: Error): void {
-    for (const conn of this.checkedOut) {
-      if (conn.pgClient && !conn.forceReleased) {
-        conn.forceReleased = true;
+    for (const conn of [...this.checkedOut]) {
+      if (conn.forceReleased) continue;
+      conn.forceReleased = true;
+      if (conn.pgClient) {
         try {
           conn.pgClient.release(reason);
         } catch {
           // already released
         }
+      } else if (conn.releaseSingle) {
+        // The holder keeps this (now broken) wrapper; the next acquirer gets a fresh one.
+        conn.broken = reason;
+        void conn.releaseSingle(reason).finally(() => {
+          this.#released(conn);
+          this.#unlock();
+        });
       }
     }
+  }
+
+  async #lock(): Promise<void> {
+    while (this.#locked) await new Promise<void>((resolve) => this.#lockWaiters.push(resolve));
+    this.#locked = true;
+  }
+
+  #unlock(): void {
+    this.#locked = false;
+    this.#lockWaiters.shift()?.();
   }
 
   #guard(inner: DatabaseConnection): GuardedConnection {
@@ -177,18 +220,28 @@ export class ConnectionGuard {
     return {
       init: (o) => driver.init(o),
       async acquireConnection(options) {
+        if (guard.#single) await guard.#lock();
         const slot: { client?: PooledPgClient } = {};
         guard.#slot = slot;
         let pending: Promise<DatabaseConnection>;
         try {
           pending = driver.acquireConnection(options);
+        } catch (err) {
+          if (guard.#single) guard.#unlock();
+          throw err;
         } finally {
           guard.#slot = undefined;
         }
-        const conn = guard.#guard(await pending);
+        const conn = guard.#single ? new GuardedConnection(await pending) : guard.#guard(await pending);
         if (slot.client) conn.pgClient = slot.client;
         conn.broken = undefined;
         conn.forceReleased = false;
+        if (!slot.client) {
+          conn.releaseSingle = async () => {
+            await conn.inner.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+            await driver.releaseConnection(conn.inner);
+          };
+        }
         guard.checkedOut.add(conn);
         return conn;
       },
@@ -242,8 +295,11 @@ export class ConnectionGuard {
         const broken = conn.broken;
         conn.broken = undefined;
         conn.transaction = undefined;
+        if (conn.forceReleased) {
+          guard.#released(conn); // given back already (its successor may hold the lock now)
+          return;
+        }
         try {
-          if (conn.forceReleased) return;
           if (broken === undefined) {
             await driver.releaseConnection(conn.inner, options);
           } else if (conn.pgClient) {
@@ -254,6 +310,7 @@ export class ConnectionGuard {
           }
         } finally {
           guard.#released(conn);
+          if (guard.#single) guard.#unlock();
         }
       },
       destroy: (o) => driver.destroy(o),

@@ -32,6 +32,12 @@ export interface InProcessSchedulerOptions extends ConcurrencyOptions {
   drainTimeout?: Duration;
   /** After the drain timeout aborted a job, how long to wait for it to really end before recording it (default 5 s). */
   abortGrace?: Duration;
+  /**
+   * Called when the drain timeout passed, right after running jobs were aborted: cancels their
+   * database work in flight (the app passes `db.cancelInFlight()`), so jobs that ignore their
+   * signal inside a transaction end now instead of holding the database through shutdown.
+   */
+  onDrainTimeout?: () => Promise<unknown>;
 }
 
 /** A trigger that arrived while its job was running: coalesced into one rerun right after. */
@@ -199,12 +205,26 @@ export class InProcessScheduler implements Scheduler {
     if (timedOut) {
       this.#o.log.warn({ drainMs, running: this.#inflight.size }, 'jobs still running after the drain timeout; aborting them');
       this.#abortAll.abort(new TipError(TipErrorCodes.JOB_ABORTED, `aborted: still running ${drainMs} ms after stop()`));
+      await this.#o.onDrainTimeout?.().catch((err: unknown) => this.#o.log.warn({ err }, 'cancelling database work in flight failed'));
       await this.idle();
     }
     try {
       // One last write attempt; when the database fails it rejects (TIP_DB_FAILED, naming the
-      // rows not written) instead of retrying forever, and stop() reports that to its caller.
-      await this.#o.history.flush();
+      // rows not written) instead of retrying forever, and stop() reports that to its caller. It is
+      // bounded too: a job still holding the database (a SQLite transaction it never ends) would
+      // otherwise make the write wait forever. Rows not written leave `running` rows behind, which
+      // the next start marks as interrupted.
+      let flushTimer: NodeJS.Timeout | undefined;
+      const flushMs = Math.max(drainMs, 10_000);
+      await Promise.race([
+        this.#o.history.flush(),
+        new Promise<never>((_, reject) => {
+          flushTimer = setTimeout(
+            () => reject(new TipError(TipErrorCodes.DB_FAILED, `the last run-history write did not finish within ${flushMs} ms (the database is busy or stuck); ${this.#o.history.pendingRows} row(s) not written`)),
+            flushMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(flushTimer));
     } finally {
       this.#state = 'stopped';
     }
