@@ -470,3 +470,10 @@ describe.each(testDialects())('two apps starting on one empty %s database', (dia
     }
   });
 });
+
+describe('process metrics', () => {
+  it('are exported when metrics.processMetrics is on', async () => {
+    await using t = await startTestTip({ plugins: [], config: { metrics: { processMetrics: true } }, start: { schedule: false } });
+    expect(await t.app.metrics.text()).toContain('tip_process_cpu_user_seconds_total');
+  });
+});

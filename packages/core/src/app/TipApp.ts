@@ -354,6 +354,7 @@ export class TipApp implements AsyncDisposable {
     this.#config = config.core;
     this.#pluginConfigs = config.plugins;
     if (!this.#options.logger) this.#log = createLogger({ level: config.core.log.level });
+    if (config.core.metrics.processMetrics) this.metrics.collectProcessMetrics();
     this.#plugins = plugins;
     this.#sourceRunner = new SourceRunner({
       sources: this.#point(CorePoints.sources),

@@ -139,7 +139,7 @@ export const coreConfigSchema = z
     /** Prometheus metrics. */
     metrics: z
       .object({
-        /** Reserved for Node.js process metrics (CPU, memory, event loop); not collected yet (default false). */
+        /** Also export Node.js process metrics (CPU, memory, GC, handles) as `tip_process_*` / `tip_nodejs_*` (default false). */
         processMetrics: z.boolean().default(false),
       })
       .strict()

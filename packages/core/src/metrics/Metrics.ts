@@ -16,10 +16,12 @@ export class TipMetrics {
   readonly #running: Gauge<'job'>;
   readonly #labels = new Set<string>();
 
+  #processMetrics = false;
+
   /** @param defaults also collect Node process metrics (CPU, memory, event loop lag) */
   constructor(defaults = false) {
     this.registry = new Registry();
-    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tip_' });
+    if (defaults) this.collectProcessMetrics();
     this.#runs = new Counter({
       name: 'tip_job_runs_total',
       help: 'Job runs that ended, by job and status',
@@ -70,6 +72,13 @@ export class TipMetrics {
   /** A histogram in this app's registry; the same name returns the metric registered first. */
   histogram<L extends string = string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
     return (this.registry.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram({ ...config, registers: [this.registry] });
+  }
+
+  /** Also collects Node process metrics (`tip_process_*`, `tip_nodejs_*`: CPU, memory, GC, handles). Idempotent. */
+  collectProcessMetrics(): void {
+    if (this.#processMetrics) return;
+    this.#processMetrics = true;
+    collectDefaultMetrics({ register: this.registry, prefix: 'tip_' });
   }
 
   /** Prometheus text exposition of every metric in the registry. */
