@@ -71,10 +71,10 @@ async function terminateBackends(h: DatabaseHandle, pids: number[], timeoutMs: n
  * @returns how many connections were in flight
  * @internal
  */
-export async function cancelInFlight(h: DatabaseHandle, timeoutMs: number): Promise<number> {
+export async function cancelInFlight(h: DatabaseHandle, timeoutMs: number, why = 'cancelled: the app is stopping'): Promise<number> {
   const busy = [...h.guard.checkedOut];
   if (busy.length === 0) return 0;
-  h.log?.warn({ database: h.where, inFlight: busy.length }, `cancelling ${busy.length} in-flight connection(s) of ${h.where}`);
+  h.log?.warn({ database: h.where, inFlight: busy.length }, `${h.where}: cancelling ${busy.length} in-flight connection(s) (${why})`);
   const pids = busy.map((c) => c.pgClient?.processID).filter((pid): pid is number => typeof pid === 'number');
   if (h.dialect === 'postgresql' && pids.length > 0) {
     await within(
@@ -84,7 +84,7 @@ export async function cancelInFlight(h: DatabaseHandle, timeoutMs: number): Prom
       Math.max(1000, timeoutMs),
     );
   }
-  if (!(await within(h.guard.idle(), Math.max(500, Math.min(timeoutMs, 2000))))) h.guard.forceRelease(new Error('cancelled: the app is stopping'));
+  if (!(await within(h.guard.idle(), Math.max(500, Math.min(timeoutMs, 2000))))) h.guard.forceRelease(new Error(why));
   return busy.length;
 }
 
@@ -95,20 +95,7 @@ export async function cancelInFlight(h: DatabaseHandle, timeoutMs: number): Prom
  * @internal
  */
 export async function closeDatabase(h: DatabaseHandle, timeoutMs: number): Promise<void> {
-  if (!(await within(h.guard.idle(), timeoutMs))) {
-    const busy = [...h.guard.checkedOut];
-    h.log?.warn({ database: h.where, inFlight: busy.length }, `closing ${h.where}: cancelling ${busy.length} in-flight connection(s) after ${timeoutMs} ms`);
-    const pids = busy.map((c) => c.pgClient?.processID).filter((pid): pid is number => typeof pid === 'number');
-    if (h.dialect === 'postgresql' && pids.length > 0) {
-      await within(
-        terminateBackends(h, pids, Math.max(1000, timeoutMs)).catch((err: unknown) =>
-          h.log?.warn({ database: h.where, err }, `cannot terminate in-flight queries: ${describeError(err)}`),
-        ),
-        Math.max(1000, timeoutMs),
-      );
-    }
-    if (!(await within(h.guard.idle(), Math.max(1000, timeoutMs)))) h.guard.forceRelease(new Error('database closing'));
-  }
+  if (!(await within(h.guard.idle(), timeoutMs))) await cancelInFlight(h, timeoutMs, `closing: still in flight after ${timeoutMs} ms`);
   if (!(await within(h.orm.close(true), Math.max(1000, timeoutMs)))) {
     h.log?.warn({ database: h.where }, `closing ${h.where} did not finish in time; giving up on it`);
   }

@@ -1,5 +1,6 @@
 import { TipError, TipErrorCodes, describeError, isTipError } from '../errors/TipError.js';
 import { parseDuration } from '../util/duration.js';
+import { sleepOnClock } from '../util/sleep.js';
 import { SUCCEEDED, type Outcome, type RunContext } from './RunContext.js';
 import { RunHandle } from './RunHandle.js';
 import type { JobDefinition, JobResult, JobRunRecord } from './types.js';
@@ -55,19 +56,7 @@ export class AttemptRunner {
 
   /** Waits on the scheduler clock; false when stop() interrupted the wait. */
   #sleep(ms: number): Promise<boolean> {
-    const { clock, stopping } = this.#ctx;
-    if (stopping.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onStop = () => {
-        clock.clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = clock.setTimeout(() => {
-        stopping.removeEventListener('abort', onStop);
-        resolve(true);
-      }, ms);
-      stopping.addEventListener('abort', onStop, { once: true });
-    });
+    return sleepOnClock(this.#ctx.clock, ms, this.#ctx.stopping);
   }
 
   /**

@@ -4,6 +4,7 @@ import type { TipEventBus } from '../events/EventBus.js';
 import type { TipMetrics } from '../metrics/Metrics.js';
 import type { Clock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
+import { sleepOnClock } from '../util/sleep.js';
 import type { ServiceDefinition, ServiceHealth, ServiceStatus } from './types.js';
 
 /** @internal Options of {@link ServiceSupervisor}. */
@@ -115,7 +116,7 @@ export class ServiceSupervisor {
       restarts.inc({ service: s.def.id });
       slog.error({ err: error, attempt, restartInMs: wait }, `service ${s.def.id} failed: ${error}; restarting in ${wait} ms`);
       await this.#o.events.emit('service.failed', { serviceId: s.def.id, plugin: s.plugin, error, attempt, restartInMs: wait });
-      if (!(await sleep(clock, wait, signal))) break;
+      if (!(await sleepOnClock(clock, wait, signal))) break;
     }
     up.set({ service: s.def.id }, 0);
     s.status.state = 'stopped';
@@ -137,20 +138,4 @@ export class ServiceSupervisor {
       clearTimeout(timer);
     }
   }
-}
-
-/** Waits on the clock; false when the signal aborted first. */
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clock.clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,0 +1,21 @@
+import type { Clock } from './clock.js';
+
+/**
+ * Waits `ms` on `clock` (a `ManualClock` in tests); resolves `false` at once when `signal` aborts
+ * first (the timer is cleared), `true` when the time passed.
+ * @internal
+ */
+export function sleepOnClock(clock: Clock, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
