@@ -1,4 +1,4 @@
-import { CoreTokens, definePlugin, extensionPoint, TipError, TipErrorCodes, token, type PluginContext, type TipPlugin } from '@tip/core';
+import { CoreTokens, definePlugin, extensionPoint, redactUrl, TipError, TipErrorCodes, token, type PluginContext, type TipPlugin } from '@tip/core';
 import { blacklistCommands } from './commands.js';
 import { blacklistConfigSchema, type BlacklistConfig } from './config.js';
 import { blacklistEntities } from './db/entities.js';
@@ -98,7 +98,7 @@ async function init(ctx: PluginContext<BlacklistConfig>, runtime: BlacklistRunti
   for (const source of ctx.sourceRunner.list([BLACKLIST_KIND])) {
     const meta = (source.meta ?? {}) as { url?: string; format?: string; category?: SourceCategory; license?: string };
     await service.ingester.upsertSource(
-      { id: source.id, title: source.title ?? source.id, url: meta.url, format: meta.format ?? 'custom', category: meta.category ?? 'other', license: meta.license, origin: 'feed', enabled: true },
+      { id: source.id, title: source.title ?? source.id, url: meta.url === undefined ? undefined : redactUrl(meta.url), format: meta.format ?? 'custom', category: meta.category ?? 'other', license: meta.license, origin: 'feed', enabled: true },
       now,
     );
   }

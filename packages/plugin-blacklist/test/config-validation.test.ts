@@ -50,3 +50,19 @@ describe('blacklist configuration is checked before anything runs', () => {
     expect(err.message).toMatch(/- blacklist\.weighting: .*key.*"windw"/);
   });
 });
+
+describe('feed credentials', () => {
+  it('are not stored with the source', async () => {
+    const { startTestTip } = await import('@tip/core/testing');
+    const { executeRaw } = await import('@tip/core');
+    await using t = await startTestTip({
+      plugins: [blacklist()],
+      config: { blacklist: { feeds: [{ ...feed, url: 'http://alice:s3cretpw@127.0.0.1:9/list.txt?apikey=SECRETKEY&page=2' }] } },
+      start: { schedule: false },
+    });
+    const { rows } = await executeRaw<{ url: string }>(t.app.em(), 'select url from bl_source');
+    expect(rows[0]?.url).toContain('127.0.0.1:9/list.txt');
+    expect(rows[0]?.url).toContain('page=2');
+    expect(JSON.stringify(rows)).not.toMatch(/s3cretpw|SECRETKEY/);
+  });
+});
