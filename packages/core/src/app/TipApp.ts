@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/sql';
 import type { CoreConfig } from '../config/schema.js';
-import type { ConfigOrigins } from '../config/validate.js';
 import { TipContainer, type Token } from '../container/Container.js';
 import type { Database } from '../database/Database.js';
 import { coreEntities } from '../database/entities.js';
@@ -12,9 +11,8 @@ import { TipMetrics } from '../metrics/Metrics.js';
 import { trackEventLoopDelay } from '../metrics/eventLoop.js';
 import { ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from '../plugins/ExtensionPoint.js';
 import { orderPlugins } from '../plugins/order.js';
-import type { RunMode, TipPlugin } from '../plugins/types.js';
+import type { RunMode } from '../plugins/types.js';
 import type { MountedRoute } from '../routes/RouteRouter.js';
-import { InProcessScheduler } from '../scheduler/InProcessScheduler.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
 import { ServiceSupervisor } from '../services/ServiceSupervisor.js';
@@ -26,66 +24,13 @@ import { validateAppConfig } from './appConfig.js';
 import { openAppDatabase, pingDatabase } from './appDatabase.js';
 import { coreRoutes } from './coreRoutes.js';
 import type { AppHealth } from './health.js';
-import { defaultRoutePrefix } from './hooks.js';
 import { PluginHost } from './PluginHost.js';
 import { CorePoints } from './points.js';
-import { CoreTokens } from './tokens.js';
+import { buildScheduler, jobsWithOwners, mountRoutes, provideCoreTokens } from './kernel.js';
 
 export { CorePoints } from './points.js';
-
-/** Everything a scheduler backend is built from. */
-export interface SchedulerDeps {
-  /** The scheduler's clock. */
-  clock: Clock;
-  /** The app's event bus (`after` triggers, job events). */
-  events: TipEventBus;
-  /** Persists runs and plans. */
-  history: RunHistory;
-  /** Logger with `{ component: 'scheduler' }`. */
-  log: Logger;
-  /** The app's metrics. */
-  metrics: TipMetrics;
-  /** Core's validated config. */
-  config: Readonly<CoreConfig>;
-  /** The app's database. */
-  db: Database;
-}
-
-/** Options of {@link createTip}. */
-export interface CreateTipOptions {
-  /** Raw configuration: core keys (`database`, `scheduler`, …) and each plugin's key. */
-  config?: Record<string, unknown>;
-  /** The plugins; order does not matter beyond ties, dependencies are sorted. */
-  plugins?: ReadonlyArray<TipPlugin<never> | TipPlugin<unknown>>;
-  /** Use this logger instead of creating one from `config.log`. */
-  logger?: Logger;
-  /** The scheduler's clock (tests pass a `ManualClock`). */
-  clock?: Clock;
-  /** Names where the config came from, in error messages (default `"config"`). */
-  configSource?: string;
-  /** Which config paths environment variables set (a `LoadedConfig` is one), so errors name the variable. */
-  configOrigins?: ConfigOrigins;
-  /** Builds the scheduler backend (default: the in-process scheduler). */
-  scheduler?: (deps: SchedulerDeps) => Scheduler;
-}
-
-/** Options of {@link TipApp.start}. */
-export interface StartOptions {
-  /**
-   * What the app is started for (default `'run'`): `'serve'` runs services too (`tip run`),
-   * `'read'` opens an existing database without migrating and runs no jobs (read-only commands).
-   * See {@link RunMode}.
-   */
-  mode?: RunMode;
-  /** Start the scheduler's timers and event triggers (default `config.scheduler.enabled`; always off in `read`). */
-  schedule?: boolean;
-}
-
-/** Lifecycle state of a {@link TipApp}. */
-export type TipAppState = 'created' | 'starting' | 'started' | 'stopping' | 'stopped' | 'failed';
-
-/** A plugin of any config type. */
-export type AnyPlugin = TipPlugin<unknown>;
+export type { AnyPlugin, CreateTipOptions, SchedulerDeps, StartOptions, TipAppState } from './types.js';
+import type { AnyPlugin, CreateTipOptions, SchedulerDeps, StartOptions, TipAppState } from './types.js';
 
 /**
  * One TIP deployment: plugins, config, container, events, database and scheduler. Create it with
@@ -200,14 +145,7 @@ export class TipApp implements AsyncDisposable {
    * @param base where the API lives (default `/api`)
    */
   routes(base = '/api'): MountedRoute[] {
-    const point = this.#point(CorePoints.routes);
-    const prefixes = new Map(this.#plugins.map((p) => [p.name, p.routePrefix ?? defaultRoutePrefix(p.name)]));
-    return point.list().map((route) => {
-      const plugin = point.ownerOf(route) ?? 'app';
-      const prefix = plugin === '@tip/core' ? '' : `/${prefixes.get(plugin) ?? defaultRoutePrefix(plugin)}`;
-      const path = `${base}${prefix}${route.path === '/' ? '' : route.path}` || '/';
-      return { route, plugin, path, id: route.id ?? `${prefix.slice(1) || 'core'}.${route.method.toLowerCase()} ${route.path}` };
-    });
+    return mountRoutes(this.#point(CorePoints.routes), this.#plugins, base);
   }
 
   /** Every job definition with the plugin that added it, including sources with their own schedule (after {@link TipApp.load}). */
@@ -217,13 +155,7 @@ export class TipApp implements AsyncDisposable {
     /** Name of the plugin that added it; absent when the app itself added it. */
     plugin?: string;
   }> {
-    const jobs = this.#point(CorePoints.jobs);
-    const out = jobs.list().map((job) => ({ job, plugin: jobs.ownerOf(job) }));
-    const sources = this.#point(CorePoints.sources);
-    for (const source of sources.list()) {
-      if (source.schedule !== undefined) out.push({ job: this.sources.job(source, { trigger: source.schedule }), plugin: sources.ownerOf(source) });
-    }
-    return out;
+    return jobsWithOwners(this.#point(CorePoints.jobs), this.#point(CorePoints.sources), this.sources);
   }
 
   /**
@@ -379,26 +311,8 @@ export class TipApp implements AsyncDisposable {
     const db = this.db;
     this.#history = new RunHistory(db, this.#log.child({ component: 'history' }));
     const deps: SchedulerDeps = { clock: this.clock, events: this.events, history: this.#history, log: this.#log.child({ component: 'scheduler' }), metrics: this.metrics, config: cfg, db };
-    this.#scheduler = this.#options.scheduler
-      ? this.#options.scheduler(deps)
-      : new InProcessScheduler({
-          ...deps,
-          concurrency: cfg.scheduler.concurrency,
-          pluginConcurrency: cfg.scheduler.pluginConcurrency,
-          keyConcurrency: cfg.scheduler.keyConcurrency,
-          defaultTimeout: cfg.scheduler.defaultTimeout,
-          drainTimeout: cfg.scheduler.drainTimeout,
-          onDrainTimeout: () => db.cancelInFlight(),
-        });
-    const c = this.container;
-    c.provide(CoreTokens.config, { useValue: cfg });
-    c.provide(CoreTokens.log, { useValue: this.#log });
-    c.provide(CoreTokens.events, { useValue: this.events });
-    c.provide(CoreTokens.clock, { useValue: this.clock });
-    c.provide(CoreTokens.metrics, { useValue: this.metrics });
-    c.provide(CoreTokens.database, { useValue: db });
-    c.provide(CoreTokens.scheduler, { useValue: this.#scheduler });
-    c.provide(CoreTokens.sourceRunner, { useValue: this.#sourceRunner });
+    this.#scheduler = buildScheduler(deps, this.#options.scheduler);
+    provideCoreTokens(this.container, { ...deps, log: this.#log, scheduler: this.#scheduler, sourceRunner: this.sources });
   }
 
   #scheduleJobs(): void {

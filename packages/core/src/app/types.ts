@@ -1,0 +1,65 @@
+import type { CoreConfig } from '../config/schema.js';
+import type { ConfigOrigins } from '../config/validate.js';
+import type { Database } from '../database/Database.js';
+import type { TipEventBus } from '../events/EventBus.js';
+import type { Logger } from '../logging/logger.js';
+import type { TipMetrics } from '../metrics/Metrics.js';
+import type { RunMode, TipPlugin } from '../plugins/types.js';
+import type { RunHistory } from '../scheduler/RunHistory.js';
+import type { Scheduler } from '../scheduler/types.js';
+import type { Clock } from '../util/clock.js';
+
+/** Everything a scheduler backend is built from. */
+export interface SchedulerDeps {
+  /** The scheduler's clock. */
+  clock: Clock;
+  /** The app's event bus (`after` triggers, job events). */
+  events: TipEventBus;
+  /** Persists runs and plans. */
+  history: RunHistory;
+  /** Logger with `{ component: 'scheduler' }`. */
+  log: Logger;
+  /** The app's metrics. */
+  metrics: TipMetrics;
+  /** Core's validated config. */
+  config: Readonly<CoreConfig>;
+  /** The app's database. */
+  db: Database;
+}
+
+/** Options of {@link createTip}. */
+export interface CreateTipOptions {
+  /** Raw configuration: core keys (`database`, `scheduler`, …) and each plugin's key. */
+  config?: Record<string, unknown>;
+  /** The plugins; order does not matter beyond ties, dependencies are sorted. */
+  plugins?: ReadonlyArray<TipPlugin<never> | TipPlugin<unknown>>;
+  /** Use this logger instead of creating one from `config.log`. */
+  logger?: Logger;
+  /** The scheduler's clock (tests pass a `ManualClock`). */
+  clock?: Clock;
+  /** Names where the config came from, in error messages (default `"config"`). */
+  configSource?: string;
+  /** Which config paths environment variables set (a `LoadedConfig` is one), so errors name the variable. */
+  configOrigins?: ConfigOrigins;
+  /** Builds the scheduler backend (default: the in-process scheduler). */
+  scheduler?: (deps: SchedulerDeps) => Scheduler;
+}
+
+/** Options of {@link TipApp.start}. */
+export interface StartOptions {
+  /**
+   * What the app is started for (default `'run'`): `'serve'` runs services too (`tip run`),
+   * `'read'` opens an existing database without migrating and runs no jobs (read-only commands).
+   * See {@link RunMode}.
+   */
+  mode?: RunMode;
+  /** Start the scheduler's timers and event triggers (default `config.scheduler.enabled`; always off in `read`). */
+  schedule?: boolean;
+}
+
+/** Lifecycle state of a {@link TipApp}. */
+export type TipAppState = 'created' | 'starting' | 'started' | 'stopping' | 'stopped' | 'failed';
+
+/** A plugin of any config type. */
+export type AnyPlugin = TipPlugin<unknown>;
+
