@@ -61,15 +61,19 @@ export class IndicatorSet {
   /**
    * The values in slices of at most `size`, type by type, without copying the whole set first
    * (a million-entry spread is one long synchronous step). Do not modify the set while iterating.
+   * @param size - slice length, or a function asked before each slice (adaptive sizes)
    */
-  *chunks(size: number): Iterable<[IndicatorType, string[]]> {
+  *chunks(size: number | (() => number)): Iterable<[IndicatorType, string[]]> {
+    const sizeOf = typeof size === 'number' ? () => size : size;
     for (const [type, set] of this.#byType) {
       let chunk: string[] = [];
+      let max = sizeOf();
       for (const v of set) {
         chunk.push(v);
-        if (chunk.length >= size) {
+        if (chunk.length >= max) {
           yield [type, chunk];
           chunk = [];
+          max = sizeOf();
         }
       }
       if (chunk.length > 0) yield [type, chunk];

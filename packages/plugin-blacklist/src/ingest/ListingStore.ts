@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
 import { executeRaw, type Dialect } from '@tip/core';
 import type { EntityManager } from '@tip/core';
 import type { IndicatorType } from '../indicators/types.js';
@@ -13,12 +14,29 @@ const gunzip = promisify(gunzipCb);
 /** Rows per bulk statement on PostgreSQL: bounds the size of one parameter (a text array). */
 const CHUNK = 50_000;
 
+/** Rows per page when SQLite reads a source's open listings. */
+export const SQLITE_PAGE = 5_000;
+
 /**
- * Rows per bulk statement on SQLite. better-sqlite3 runs a statement synchronously, holding the
- * event loop for all of it: 5000 rows take about 10–25 ms, and the ingester yields between two
- * statements (`bench/blacklist/loop.ts` measured 50 000-row statements at 250–500 ms each).
+ * Sizes SQLite bulk statements. better-sqlite3 runs a statement synchronously, holding the event
+ * loop for all of it, and its cost per row grows with the tables (index pages fall out of the
+ * cache): `bench/blacklist/loop.ts` measured 50 000-row statements at 250–500 ms and fixed
+ * 5000-row ones at up to 190 ms on a million-row table. So the size adapts after every statement
+ * to take about {@link StatementSizer.TARGET_MS}; the ingester yields between statements.
  */
-export const SQLITE_CHUNK = 5_000;
+export class StatementSizer {
+  /** Wanted duration of one statement, in ms. */
+  static readonly TARGET_MS = 30;
+  /** Rows of the next statement. */
+  size = 2_000;
+
+  /** Learns from a statement of `rows` rows that took `ms`: the next size aims at the target. */
+  fit(rows: number, ms: number): void {
+    if (rows < this.size / 2) return; // a short tail says little
+    const ideal = (rows * StatementSizer.TARGET_MS) / Math.max(ms, 0.5);
+    this.size = Math.round(Math.min(20_000, Math.max(1000, (this.size + ideal) / 2)));
+  }
+}
 
 /**
  * Set-based SQL for the hot path of ingestion, written once per dialect. Bulk values travel as
@@ -38,7 +56,8 @@ export class ListingStore {
    */
   async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder()): Promise<void> {
     if (this.#dialect === 'sqlite') {
-      for (const [type, chunk] of set.chunks(SQLITE_CHUNK)) await this.#addSqlite(em, sourceId, type, chunk, now, y);
+      const sizer = new StatementSizer();
+      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, y, sizer);
       return;
     }
     for (const type of set.types()) {
@@ -55,8 +74,9 @@ export class ListingStore {
     }
   }
 
-  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, y: Yielder): Promise<void> {
+  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, y: Yielder, sizer: StatementSizer): Promise<void> {
     const json = JSON.stringify(values);
+    let t = performance.now();
     // CROSS JOIN pins json_each as the outer loop: SQLite then probes the (type, value) index once
     // per value instead of scanning every indicator of that type per value.
     await executeRaw(
@@ -66,13 +86,16 @@ export class ListingStore {
        on conflict (type, value) do nothing`,
       [type, now, json],
     );
+    const first = performance.now() - t;
     await y.checkpoint();
+    t = performance.now();
     await executeRaw(
       em,
       `insert into bl_listing (source_id, indicator_id, first_seen)
        select ?, i.id, ? from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value`,
       [sourceId, now, json, type],
     );
+    sizer.fit(values.length, Math.max(first, performance.now() - t));
     await y.checkpoint();
   }
 
@@ -107,7 +130,9 @@ export class ListingStore {
    */
   async closeListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, lastSeen: number, y = new Yielder()): Promise<number> {
     let closed = 0;
-    for (const [type, chunk] of set.chunks(this.#dialect === 'sqlite' ? SQLITE_CHUNK : CHUNK)) {
+    const sizer = new StatementSizer();
+    for (const [type, chunk] of set.chunks(this.#dialect === 'sqlite' ? () => sizer.size : CHUNK)) {
+      const t = performance.now();
       const r =
         this.#dialect === 'sqlite'
           ? await executeRaw(
@@ -128,6 +153,7 @@ export class ListingStore {
               [chunk, type, now, lastSeen, sourceId],
             );
       closed += r.affected;
+      sizer.fit(chunk.length, performance.now() - t);
       await y.checkpoint();
     }
     return closed;
@@ -151,7 +177,7 @@ export class ListingStore {
 
   /**
    * Every open listing of a source (used when no snapshot exists). On SQLite it is read in pages
-   * of {@link SQLITE_CHUNK} rows (keyset on the listing id), yielding between them.
+   * of {@link SQLITE_PAGE} rows (keyset on the listing id), yielding between them.
    */
   async openSet(em: EntityManager, sourceId: string, y = new Yielder()): Promise<IndicatorSet> {
     const set = new IndicatorSet();
@@ -173,11 +199,11 @@ export class ListingStore {
       const { rows } = await executeRaw<{ id: number; type: IndicatorType; value: string }>(
         em,
         `select l.id, i.type, i.value from bl_listing l join bl_indicator i on i.id = l.indicator_id
-         where l.source_id = ? and l.removed_at is null and l.id > ? order by l.id limit ${SQLITE_CHUNK}`,
+         where l.source_id = ? and l.removed_at is null and l.id > ? order by l.id limit ${SQLITE_PAGE}`,
         [sourceId, after],
       );
       for (const r of rows) set.add(r.type, r.value);
-      if (rows.length < SQLITE_CHUNK) return set;
+      if (rows.length < SQLITE_PAGE) return set;
       after = rows[rows.length - 1]!.id;
       await y.checkpoint();
     }

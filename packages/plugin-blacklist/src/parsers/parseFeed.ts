@@ -60,10 +60,14 @@ export function parseFeed<O extends object = ParserOptions>(
   return { indicators: dedupe(indicators, set), set, stats };
 }
 
+/** What {@link parseFeedAsync} returns: the unique indicators as a set, and the parser's statistics. */
+export type ParseFeedSetResult = Pick<ParseFeedResult, 'set' | 'stats'>;
+
 /**
  * {@link parseFeed} that keeps the event loop turning: gzip is undone on the libuv thread pool and
- * parsing and de-duplication yield every ~15 ms of work (`y`), so a million-line feed does not
- * stall timers, signals and HTTP requests. Same result and errors.
+ * parsing yields every ~15 ms of work (`y`), so a million-line feed does not stall timers, signals
+ * and HTTP requests. Returns only the set (no list of indicators: each parsed indicator dies young,
+ * which keeps garbage collection pauses short). Same set, statistics and errors as `parseFeed`.
  */
 export async function parseFeedAsync<O extends object = ParserOptions>(
   registry: ParserRegistry,
@@ -72,26 +76,18 @@ export async function parseFeedAsync<O extends object = ParserOptions>(
   options?: O & ParserOptions,
   limits: number | FeedDecodeLimits = DEFAULT_MAX_FEED_BYTES,
   y: Yielder = new Yielder(),
-): Promise<ParseFeedResult> {
+): Promise<ParseFeedSetResult> {
   const parser = parserOf(registry, format);
   const lim = decodeLimits(limits);
   const text = typeof body === 'string' ? checkedText(body, lim) : await decodeFeedBodyAsync(body, lim);
   await y.checkpoint();
   const stats = newParseStats();
-  const indicators: Indicator[] = [];
-  for (const ind of parser.parse(text, options ?? {}, stats)) {
-    indicators.push(ind);
-    if (y.due()) await y.pause();
-  }
   const set = new IndicatorSet();
-  let n = 0;
-  for (let i = 0; i < indicators.length; i++) {
-    const ind = indicators[i]!;
-    if (set.add(ind.type, ind.value)) indicators[n++] = ind;
+  for (const ind of parser.parse(text, options ?? {}, stats)) {
+    set.add(ind.type, ind.value);
     if (y.due()) await y.pause();
   }
-  indicators.length = n;
-  return { indicators, set, stats };
+  return { set, stats };
 }
 
 /** The registered parser of `format`; `BL_FEED_FORMAT_UNKNOWN` (listing the known ones) otherwise. */
