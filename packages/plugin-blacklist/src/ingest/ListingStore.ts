@@ -178,6 +178,7 @@ export class ListingStore {
   /**
    * Every open listing of a source (used when no snapshot exists). On SQLite it is read in pages
    * of {@link SQLITE_PAGE} rows (keyset on the listing id), yielding between them.
+   * @param y - cuts the work into slices (default: a fresh {@link Yielder})
    */
   async openSet(em: EntityManager, sourceId: string, y = new Yielder()): Promise<IndicatorSet> {
     const set = new IndicatorSet();
@@ -209,7 +210,10 @@ export class ListingStore {
     }
   }
 
-  /** The source's last snapshot: its content hash and version, and a loader for its indicators. */
+  /**
+   * The source's last snapshot: its content hash and version, and a loader for its indicators
+   * (`load(y)` decompresses on the libuv thread pool and parses in slices cut by `y`).
+   */
   async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; updatedAt: number; deltaEntries: number; load(y?: Yielder): Promise<IndicatorSet> } | undefined> {
     const { rows } = await executeRaw<{ sha256: string; count: number; updated_at: number | string; delta_entries: number }>(
       em,
