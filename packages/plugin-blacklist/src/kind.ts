@@ -4,6 +4,7 @@ import { canonicalize } from './indicators/canonical.js';
 import type { Indicator } from './indicators/types.js';
 import { IndicatorSet } from './ingest/IndicatorSet.js';
 import { Ingester, type FetchReport, type IngestContext, type IngestPolicy } from './ingest/Ingester.js';
+import { Yielder } from './ingest/Yielder.js';
 import { BlacklistErrors } from './errors.js';
 import './report.js';
 import type { BlacklistRuntime } from './runtime.js';
@@ -65,11 +66,13 @@ function failureReport(report: SourceReport, err: unknown): FetchReport {
 async function collect(batches: AsyncIterable<BlacklistRecord[]>): Promise<{ set: IndicatorSet; invalid: number }> {
   let set = new IndicatorSet();
   let invalid = 0;
+  const y = new Yielder(); // big batches are merged in slices, between turns of the event loop
   for await (const batch of batches) {
     for (const item of batch) {
+      if (y.due()) await y.pause();
       if (item instanceof IndicatorSet) {
         if (set.size === 0) set = item;
-        else for (const i of item) set.add(i.type, i.value);
+        else await set.mergeAsync(item, y);
       } else if (typeof item !== 'string') set.add(item.type, item.value);
       else {
         const r = canonicalize(item);

@@ -37,7 +37,8 @@ export class RunExecutor {
       startedAt: new Date(clock.now()),
     };
     metrics?.jobStarted(def.id);
-    if (!parent) history.recordStart(record);
+    // Top-level runs get their `running` row at the next flush; children only if still running then.
+    history.recordStart(record, { lazy: parent !== undefined });
     if (events.listenerCount('job.started') > 0) {
       void events.emit('job.started', { jobId: def.id, runId: record.id, parentRunId: parentId, attempt: 1, reason });
     }

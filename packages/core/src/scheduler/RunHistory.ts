@@ -60,6 +60,8 @@ export class RunHistory {
   #upserts = new Map<string, JobRunRecord>();
   /** Ids whose `running` row is written or queued. */
   #started = new Set<string>();
+  /** Runs started with `lazy`: written `running` by the next flush only if they are still running then. */
+  #lazyStarts = new Map<string, JobRunRecord>();
   #plans = new Map<string, JobPlanRow>();
   #timer: TimerHandle | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -97,11 +99,22 @@ export class RunHistory {
   }
 
   /**
-   * Queues a `running` row for a run that just started (used for top-level runs, so another
-   * process — `tip status` — sees what is in progress). The finished record replaces it.
+   * Queues a `running` row for a run that just started, so another process (`tip status`) sees
+   * what is in progress and a killed process leaves a trace. The finished record replaces it.
+   *
+   * With `lazy` (used for the children of a group) the row is written by the next flush (within
+   * `flushMs`) only if the run is still running then: a child that ends before costs no extra row
+   * or upsert, one that runs long gets its `running` row like a top-level run.
+   * @param run - the live record (read again at the flush when `lazy`)
+   * @param options - `lazy`: see above
    */
-  recordStart(run: JobRunRecord): void {
+  recordStart(run: JobRunRecord, options: { lazy?: boolean } = {}): void {
     if (!this.#db) return;
+    if (options.lazy) {
+      this.#lazyStarts.set(run.id, run);
+      this.#arm();
+      return;
+    }
     this.#started.add(run.id);
     this.#upserts.set(run.id, { ...run });
     this.#arm();
@@ -110,6 +123,7 @@ export class RunHistory {
   /** Queues a finished run. */
   record(run: JobRunRecord): void {
     if (!this.#db) return;
+    this.#lazyStarts.delete(run.id);
     if (this.#started.delete(run.id)) this.#upserts.set(run.id, { ...run });
     else if (this.#runs.push(run) > this.#maxPending) this.#shed();
     if (this.#runs.length >= this.#flushRows && this.#failures === 0) this.#flushInBackground();
@@ -230,6 +244,11 @@ export class RunHistory {
   /** One write attempt of everything queued; on failure re-queues it, backs off and rethrows. */
   async #write(scheduled: boolean): Promise<void> {
     const db = this.#db;
+    for (const [id, run] of this.#lazyStarts) {
+      this.#started.add(id);
+      this.#upserts.set(id, { ...run });
+    }
+    this.#lazyStarts.clear();
     if (!db || (this.#runs.length === 0 && this.#plans.size === 0 && this.#upserts.size === 0)) return;
     const runs = this.#runs;
     const upserts = [...this.#upserts.values()];

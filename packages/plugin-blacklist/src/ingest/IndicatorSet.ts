@@ -1,4 +1,5 @@
 import type { Indicator, IndicatorType } from '../indicators/types.js';
+import type { Yielder } from './Yielder.js';
 
 /**
  * A set of indicators kept as one `Set<string>` of values per type. Values stay the flat strings
@@ -57,6 +58,28 @@ export class IndicatorSet {
     for (const [type, set] of this.#byType) if (set.size > 0) yield [type, [...set]];
   }
 
+  /**
+   * The values in slices of at most `size`, type by type, without copying the whole set first
+   * (a million-entry spread is one long synchronous step). Do not modify the set while iterating.
+   * @param size - slice length, or a function asked before each slice (adaptive sizes)
+   */
+  *chunks(size: number | (() => number)): Iterable<[IndicatorType, string[]]> {
+    const sizeOf = typeof size === 'number' ? () => size : size;
+    for (const [type, set] of this.#byType) {
+      let chunk: string[] = [];
+      let max = sizeOf();
+      for (const v of set) {
+        chunk.push(v);
+        if (chunk.length >= max) {
+          yield [type, chunk];
+          chunk = [];
+          max = sizeOf();
+        }
+      }
+      if (chunk.length > 0) yield [type, chunk];
+    }
+  }
+
   /** Indicators of `this` missing from `other` (`this` itself when `other` is empty: do not mutate the result). */
   minus(other: IndicatorSet): IndicatorSet {
     if (other.#size === 0) return this;
@@ -92,6 +115,55 @@ export class IndicatorSet {
   }
 
   /**
+   * {@link IndicatorSet.consumeDiff} cut into slices by `y`, so the event loop keeps turning
+   * during a million-entry diff. Same result and same consumption of this set.
+   */
+  async consumeDiffAsync(next: IndicatorSet, y: Yielder): Promise<{ added: IndicatorSet; removed: IndicatorSet }> {
+    if (this.#size === 0) return { added: next, removed: this };
+    const added = new IndicatorSet();
+    for (const [type, set] of next.#byType) {
+      const prev = this.#byType.get(type);
+      for (const v of set) {
+        if (prev && prev.delete(v)) this.#size--;
+        else added.add(type, v);
+        if (y.due()) await y.pause();
+      }
+    }
+    return { added, removed: this };
+  }
+
+  /** Adds every indicator of `other` (or removes them, with `remove`), yielding to the event loop through `y`. */
+  async mergeAsync(other: IndicatorSet, y: Yielder, remove = false): Promise<void> {
+    for (const [type, set] of other.#byType) {
+      for (const v of set) {
+        if (remove) this.delete(type, v);
+        else this.add(type, v);
+        if (y.due()) await y.pause();
+      }
+    }
+  }
+
+  /** {@link IndicatorSet.serialize} cut into slices by `y` (same text). */
+  async serializeAsync(y: Yielder): Promise<string> {
+    const pieces: string[] = [];
+    let parts: string[] = [];
+    for (const [type, set] of this.#byType) {
+      if (set.size === 0) continue;
+      parts.push(`#${type}`);
+      for (const v of set) {
+        parts.push(v);
+        if (parts.length >= SERIALIZE_PIECE) {
+          pieces.push(parts.join('\n'));
+          parts = [];
+          if (y.due()) await y.pause();
+        }
+      }
+    }
+    if (parts.length > 0) pieces.push(parts.join('\n'));
+    return pieces.join('\n');
+  }
+
+  /**
    * Compact text form: for each type a line `#<type>` followed by its values, one per line
    * (canonical values never contain newlines or start with `#`).
    */
@@ -120,6 +192,37 @@ export class IndicatorSet {
     }
     return out;
   }
+
+  /** {@link IndicatorSet.parse} cut into slices by `y` (same result). */
+  static async parseAsync(text: string, y: Yielder): Promise<IndicatorSet> {
+    const out = new IndicatorSet();
+    let type: IndicatorType | undefined;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      if (line.charCodeAt(0) === 35 /* # */) type = line.slice(1) as IndicatorType;
+      else if (type && line.length > 0) out.add(type, line);
+      start = end + 1;
+      if (y.due()) await y.pause();
+    }
+    return out;
+  }
+
+  /** A set of `indicators` (the set itself when it already is one), built in slices cut by `y`. */
+  static async fromAsync(indicators: Iterable<Indicator>, y: Yielder): Promise<IndicatorSet> {
+    if (indicators instanceof IndicatorSet) return indicators;
+    const set = new IndicatorSet();
+    for (const ind of indicators) {
+      set.add(ind.type, ind.value);
+      if (y.due()) await y.pause();
+    }
+    return set;
+  }
 }
+
+/** Values joined per piece by {@link IndicatorSet.serializeAsync}. */
+const SERIALIZE_PIECE = 16_384;
 
 const EMPTY: ReadonlySet<string> = new Set();

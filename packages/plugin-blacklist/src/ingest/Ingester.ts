@@ -6,6 +6,7 @@ import { BlacklistErrors } from '../errors.js';
 import type { Indicator } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { ListingStore } from './ListingStore.js';
+import { Yielder } from './Yielder.js';
 
 /**
  * What a source run reports besides its records (the run's `SourceReport`: core's HTTP facts plus
@@ -102,7 +103,10 @@ export class Ingester {
    *   `BL_SOURCE_UNKNOWN` when the source is not registered
    */
   async snapshot(ctx: IngestContext, indicators: Iterable<Indicator>, policy: IngestPolicy): Promise<IngestCounts> {
-    const keys = toSet(indicators);
+    // Every long loop and bulk statement below yields to the event loop between slices: on SQLite
+    // each statement is synchronous, and a million-entry run must not stall timers and requests.
+    const y = new Yielder();
+    const keys = await IndicatorSet.fromAsync(indicators, y);
     const invalid = ctx.report?.invalid ?? 0;
     const total = invalid + keys.size;
     if (total > 0 && invalid / total > policy.maxInvalidRatio) {
@@ -126,8 +130,8 @@ export class Ingester {
       const previous = snap
         ? cached && cached.version === `${snap.updatedAt}:${snap.sha256}`
           ? cached.set
-          : await snap.load()
-        : await this.#store.openSet(em, ctx.sourceId);
+          : await snap.load(y)
+        : await this.#store.openSet(em, ctx.sourceId, y);
       this.#cache.delete(ctx.sourceId);
       if (keys.size === 0 && previous.size > 0 && !policy.allowEmpty) {
         throw new TipError(
@@ -137,14 +141,14 @@ export class Ingester {
         );
       }
       // `previous` is a throw-away copy (the cache entry was dropped above): diff by consuming it.
-      const { added, removed } = previous.consumeDiff(keys);
-      await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
-      await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
+      const { added, removed } = await previous.consumeDiffAsync(keys, y);
+      await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
+      await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now, y);
       // Small changes are appended to the stored snapshot; a base is rewritten when they add up.
       if (snap && snap.deltaEntries + added.size + removed.size <= Math.max(1000, keys.size * DELTA_REWRITE_RATIO)) {
-        await this.#store.appendDelta(em, ctx.sourceId, added, removed, sha, keys.size, ctx.now);
+        await this.#store.appendDelta(em, ctx.sourceId, added, removed, sha, keys.size, ctx.now, y);
       } else {
-        await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now);
+        await this.#store.saveSnapshot(em, ctx.sourceId, keys, sha, ctx.now, y);
       }
       await this.#touch(em, ctx.sourceId, ctx.now, true);
       if (added.size >= ANALYZE_AFTER_ROWS) await this.#store.analyze(em);
@@ -158,15 +162,16 @@ export class Ingester {
    * indicator already listed is a no-op; removing one not listed too.
    */
   async delta(ctx: IngestContext, add: Iterable<Indicator>, remove: Iterable<Indicator> = []): Promise<IngestCounts> {
-    const addSet = toSet(add);
-    const removeSet = toSet(remove);
+    const y = new Yielder();
+    const addSet = await IndicatorSet.fromAsync(add, y);
+    const removeSet = await IndicatorSet.fromAsync(remove, y);
     return this.#db.em().transactional(async (em) => {
       const source = await this.#source(em, ctx.sourceId);
-      const open = await this.#store.openSet(em, ctx.sourceId);
+      const open = await this.#store.openSet(em, ctx.sourceId, y);
       const added = addSet.minus(open);
       const removed = removeSet.minus(removeSet.minus(open));
-      await this.#store.addListings(em, ctx.sourceId, added, ctx.now);
-      await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now);
+      await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
+      await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now, y);
       // A delta makes the stored snapshot stale: drop it, the next snapshot run reads open listings.
       await this.#store.dropSnapshot(em, ctx.sourceId);
       await this.#touch(em, ctx.sourceId, ctx.now, true);
@@ -269,11 +274,4 @@ export class Ingester {
   #ph(n: number): string {
     return this.#db.dialect === 'sqlite' ? '?' : `$${n}`;
   }
-}
-
-function toSet(indicators: Iterable<Indicator>): IndicatorSet {
-  if (indicators instanceof IndicatorSet) return indicators;
-  const set = new IndicatorSet();
-  for (const ind of indicators) set.add(ind.type, ind.value);
-  return set;
 }

@@ -1,11 +1,22 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
 import { executeRaw, type Dialect } from '@tip/core';
 import type { EntityManager } from '@tip/core';
 import type { IndicatorType } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
+import { sortStrings } from './sortStrings.js';
+import { StatementSizer } from './StatementSizer.js';
+import { Yielder } from './Yielder.js';
 
-/** Rows per bulk statement: bounds the size of one parameter (JSON text or array). */
+const gzip = promisify(gzipCb);
+const gunzip = promisify(gunzipCb);
+
+/** Rows per bulk statement on PostgreSQL: bounds the size of one parameter (a text array). */
 const CHUNK = 50_000;
+
+/** Rows per page when SQLite reads a source's open listings. */
+export const SQLITE_PAGE = 5_000;
 
 /**
  * Set-based SQL for the hot path of ingestion, written once per dialect. Bulk values travel as
@@ -19,20 +30,33 @@ export class ListingStore {
     this.#dialect = dialect;
   }
 
-  /** Inserts unknown indicators and opens a listing of `sourceId` for each. */
-  async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number): Promise<void> {
-    for (const [type, values] of set.groups()) {
-      if (this.#dialect === 'postgresql') values.sort(); // same lock order in concurrent ingestions
-      for (let i = 0; i < values.length; i += CHUNK) {
-        const chunk = values.slice(i, i + CHUNK);
-        if (this.#dialect === 'sqlite') await this.#addSqlite(em, sourceId, type, chunk, now);
-        else await this.#addPostgres(em, sourceId, type, chunk, now);
+  /**
+   * Inserts unknown indicators and opens a listing of `sourceId` for each.
+   * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
+   */
+  async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder()): Promise<void> {
+    if (this.#dialect === 'sqlite') {
+      const sizer = new StatementSizer();
+      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, y, sizer);
+      return;
+    }
+    for (const type of set.types()) {
+      const values: string[] = [];
+      for (const v of set.values(type)) {
+        values.push(v);
+        if (y.due()) await y.pause();
+      }
+      const sorted = await sortStrings(values, y); // same lock order in concurrent ingestions
+      for (let i = 0; i < sorted.length; i += CHUNK) {
+        await this.#addPostgres(em, sourceId, type, sorted.slice(i, i + CHUNK), now);
+        await y.checkpoint();
       }
     }
   }
 
-  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number): Promise<void> {
+  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, y: Yielder, sizer: StatementSizer): Promise<void> {
     const json = JSON.stringify(values);
+    let t = performance.now();
     // CROSS JOIN pins json_each as the outer loop: SQLite then probes the (type, value) index once
     // per value instead of scanning every indicator of that type per value.
     await executeRaw(
@@ -42,12 +66,17 @@ export class ListingStore {
        on conflict (type, value) do nothing`,
       [type, now, json],
     );
+    const first = performance.now() - t;
+    await y.checkpoint();
+    t = performance.now();
     await executeRaw(
       em,
       `insert into bl_listing (source_id, indicator_id, first_seen)
        select ?, i.id, ? from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value`,
       [sourceId, now, json, type],
     );
+    sizer.fit(values.length, Math.max(first, performance.now() - t));
+    await y.checkpoint();
   }
 
   async #addPostgres(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number): Promise<void> {
@@ -75,33 +104,37 @@ export class ListingStore {
     }
   }
 
-  /** Closes the open listings of `sourceId` for these indicators: `removedAt = now`, `lastSeen = lastSeen`. */
-  async closeListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, lastSeen: number): Promise<number> {
+  /**
+   * Closes the open listings of `sourceId` for these indicators: `removedAt = now`, `lastSeen = lastSeen`.
+   * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
+   */
+  async closeListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, lastSeen: number, y = new Yielder()): Promise<number> {
     let closed = 0;
-    for (const [type, values] of set.groups()) {
-      for (let i = 0; i < values.length; i += CHUNK) {
-        const chunk = values.slice(i, i + CHUNK);
-        const r =
-          this.#dialect === 'sqlite'
-            ? await executeRaw(
-                em,
-                // Driven from the values (CROSS JOIN fixes the order: value → indicator → its
-                // listings), not from the source's open listings, which may number millions.
-                `update bl_listing set removed_at = ?, last_seen = ?
-                 where id in (
-                   select l.id from json_each(?) j cross join bl_indicator i cross join bl_listing l
-                   where i.type = ? and i.value = j.value and l.indicator_id = i.id and l.source_id = ? and l.removed_at is null)`,
-                [now, lastSeen, JSON.stringify(chunk), type, sourceId],
-              )
-            : await executeRaw(
-                em,
-                `update bl_listing l set removed_at = $3, last_seen = $4
-                 from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
-                 where l.source_id = $5 and l.removed_at is null and l.indicator_id = i.id`,
-                [chunk, type, now, lastSeen, sourceId],
-              );
-        closed += r.affected;
-      }
+    const sizer = new StatementSizer();
+    for (const [type, chunk] of set.chunks(this.#dialect === 'sqlite' ? () => sizer.size : CHUNK)) {
+      const t = performance.now();
+      const r =
+        this.#dialect === 'sqlite'
+          ? await executeRaw(
+              em,
+              // Driven from the values (CROSS JOIN fixes the order: value → indicator → its
+              // listings), not from the source's open listings, which may number millions.
+              `update bl_listing set removed_at = ?, last_seen = ?
+               where id in (
+                 select l.id from json_each(?) j cross join bl_indicator i cross join bl_listing l
+                 where i.type = ? and i.value = j.value and l.indicator_id = i.id and l.source_id = ? and l.removed_at is null)`,
+              [now, lastSeen, JSON.stringify(chunk), type, sourceId],
+            )
+          : await executeRaw(
+              em,
+              `update bl_listing l set removed_at = $3, last_seen = $4
+               from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
+               where l.source_id = $5 and l.removed_at is null and l.indicator_id = i.id`,
+              [chunk, type, now, lastSeen, sourceId],
+            );
+      closed += r.affected;
+      sizer.fit(chunk.length, performance.now() - t);
+      await y.checkpoint();
     }
     return closed;
   }
@@ -111,24 +144,57 @@ export class ListingStore {
    * them; without, a fresh million-row table can get sequential scans).
    */
   async analyze(em: EntityManager): Promise<void> {
-    await executeRaw(em, this.#dialect === 'sqlite' ? 'analyze bl_listing' : 'analyze bl_listing, bl_indicator');
+    if (this.#dialect === 'postgresql') return void (await executeRaw(em, 'analyze bl_listing, bl_indicator'));
+    // A full ANALYZE reads every index entry synchronously (about 200 ms per million listings);
+    // sampled statistics are enough here, the diff statements fix their join order with CROSS JOIN.
+    await executeRaw(em, 'pragma analysis_limit = 1000');
+    try {
+      await executeRaw(em, 'analyze bl_listing');
+    } finally {
+      await executeRaw(em, 'pragma analysis_limit = 0');
+    }
   }
 
-  /** Every open listing of a source (used when no snapshot exists). */
-  async openSet(em: EntityManager, sourceId: string): Promise<IndicatorSet> {
-    const { rows } = await executeRaw<{ type: IndicatorType; value: string }>(
-      em,
-      `select i.type, i.value from bl_listing l join bl_indicator i on i.id = l.indicator_id
-       where l.source_id = ${this.#ph(1)} and l.removed_at is null`,
-      [sourceId],
-    );
+  /**
+   * Every open listing of a source (used when no snapshot exists). On SQLite it is read in pages
+   * of {@link SQLITE_PAGE} rows (keyset on the listing id), yielding between them.
+   * @param y - cuts the work into slices (default: a fresh {@link Yielder})
+   */
+  async openSet(em: EntityManager, sourceId: string, y = new Yielder()): Promise<IndicatorSet> {
     const set = new IndicatorSet();
-    for (const r of rows) set.add(r.type, r.value);
-    return set;
+    if (this.#dialect === 'postgresql') {
+      const { rows } = await executeRaw<{ type: IndicatorType; value: string }>(
+        em,
+        `select i.type, i.value from bl_listing l join bl_indicator i on i.id = l.indicator_id
+         where l.source_id = $1 and l.removed_at is null`,
+        [sourceId],
+      );
+      for (const r of rows) {
+        set.add(r.type, r.value);
+        if (y.due()) await y.pause();
+      }
+      return set;
+    }
+    // The (source_id, removed_at) index ends with the rowid, so each page is an index range.
+    for (let after = 0; ; ) {
+      const { rows } = await executeRaw<{ id: number; type: IndicatorType; value: string }>(
+        em,
+        `select l.id, i.type, i.value from bl_listing l join bl_indicator i on i.id = l.indicator_id
+         where l.source_id = ? and l.removed_at is null and l.id > ? order by l.id limit ${SQLITE_PAGE}`,
+        [sourceId, after],
+      );
+      for (const r of rows) set.add(r.type, r.value);
+      if (rows.length < SQLITE_PAGE) return set;
+      after = rows[rows.length - 1]!.id;
+      await y.checkpoint();
+    }
   }
 
-  /** The source's last snapshot: its content hash and version, and a loader for its indicators. */
-  async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; updatedAt: number; deltaEntries: number; load(): Promise<IndicatorSet> } | undefined> {
+  /**
+   * The source's last snapshot: its content hash and version, and a loader for its indicators
+   * (`load(y)` decompresses on the libuv thread pool and parses in slices cut by `y`).
+   */
+  async snapshot(em: EntityManager, sourceId: string): Promise<{ sha256: string; count: number; updatedAt: number; deltaEntries: number; load(y?: Yielder): Promise<IndicatorSet> } | undefined> {
     const { rows } = await executeRaw<{ sha256: string; count: number; updated_at: number | string; delta_entries: number }>(
       em,
       `select sha256, count, updated_at, delta_entries from bl_snapshot where source_id = ${this.#ph(1)}`,
@@ -141,42 +207,50 @@ export class ListingStore {
       count: Number(row.count),
       updatedAt: Number(row.updated_at),
       deltaEntries: Number(row.delta_entries),
-      load: async () => {
+      load: async (y = new Yielder()) => {
         const base = (await executeRaw<{ data: Buffer | Uint8Array }>(em, `select data from bl_snapshot where source_id = ${this.#ph(1)}`, [sourceId])).rows[0]!.data;
-        const set = IndicatorSet.parse(unzip(base));
+        const set = await IndicatorSet.parseAsync(await unzip(base), y);
         const deltas = await executeRaw<{ added: Buffer | Uint8Array; removed: Buffer | Uint8Array }>(
           em,
           `select added, removed from bl_snapshot_delta where source_id = ${this.#ph(1)} order by id`,
           [sourceId],
         );
         for (const d of deltas.rows) {
-          for (const i of IndicatorSet.parse(unzip(d.removed))) set.delete(i.type, i.value);
-          for (const i of IndicatorSet.parse(unzip(d.added))) set.add(i.type, i.value);
+          await set.mergeAsync(await IndicatorSet.parseAsync(await unzip(d.removed), y), y, true);
+          await set.mergeAsync(await IndicatorSet.parseAsync(await unzip(d.added), y), y);
         }
         return set;
       },
     };
   }
 
-  /** Stores a new base snapshot of a source (compressed), dropping its deltas. */
-  async saveSnapshot(em: EntityManager, sourceId: string, set: IndicatorSet, sha256: string, now: number): Promise<void> {
+  /**
+   * Stores a new base snapshot of a source (compressed), dropping its deltas.
+   * @param y - cuts the serialisation into slices (compression runs on the libuv thread pool)
+   */
+  async saveSnapshot(em: EntityManager, sourceId: string, set: IndicatorSet, sha256: string, now: number, y = new Yielder()): Promise<void> {
+    const data = await zip(set, y);
     const ph = [1, 2, 3, 4, 5].map((n) => this.#ph(n)).join(', ');
     await executeRaw(
       em,
       `insert into bl_snapshot (source_id, count, sha256, data, updated_at, delta_entries) values (${ph}, 0)
        on conflict (source_id) do update set count = excluded.count, sha256 = excluded.sha256, data = excluded.data,
          updated_at = excluded.updated_at, delta_entries = 0`,
-      [sourceId, set.size, sha256, zip(set), now],
+      [sourceId, set.size, sha256, data, now],
     );
     await executeRaw(em, `delete from bl_snapshot_delta where source_id = ${this.#ph(1)}`, [sourceId]);
   }
 
-  /** Appends a run's changes to the source's snapshot instead of rewriting it. */
-  async appendDelta(em: EntityManager, sourceId: string, added: IndicatorSet, removed: IndicatorSet, sha256: string, count: number, now: number): Promise<void> {
+  /**
+   * Appends a run's changes to the source's snapshot instead of rewriting it.
+   * @param y - cuts the serialisation into slices (compression runs on the libuv thread pool)
+   */
+  async appendDelta(em: EntityManager, sourceId: string, added: IndicatorSet, removed: IndicatorSet, sha256: string, count: number, now: number, y = new Yielder()): Promise<void> {
+    const [a, r] = [await zip(added, y), await zip(removed, y)];
     await executeRaw(
       em,
       `insert into bl_snapshot_delta (source_id, added, removed, created_at) values (${[1, 2, 3, 4].map((n) => this.#ph(n)).join(', ')})`,
-      [sourceId, zip(added), zip(removed), now],
+      [sourceId, a, r, now],
     );
     await executeRaw(
       em,
@@ -197,10 +271,12 @@ export class ListingStore {
   }
 }
 
-function zip(set: IndicatorSet): Buffer {
-  return gzipSync(set.serialize(), { level: 1 });
+/** The compressed text form of a set: serialised in slices, gzipped on the libuv thread pool. */
+async function zip(set: IndicatorSet, y: Yielder): Promise<Buffer> {
+  return gzip(await set.serializeAsync(y), { level: 1 });
 }
 
-function unzip(data: Buffer | Uint8Array): string {
-  return gunzipSync(Buffer.from(data)).toString('utf8');
+/** The text of a compressed set (gunzipped on the libuv thread pool). */
+async function unzip(data: Buffer | Uint8Array): Promise<string> {
+  return (await gunzip(Buffer.from(data))).toString('utf8');
 }
