@@ -117,6 +117,7 @@ export class IndicatorSet {
   /**
    * {@link IndicatorSet.consumeDiff} cut into slices by `y`, so the event loop keeps turning
    * during a million-entry diff. Same result and same consumption of this set.
+   * @internal
    */
   async consumeDiffAsync(next: IndicatorSet, y: Yielder): Promise<{ added: IndicatorSet; removed: IndicatorSet }> {
     if (this.#size === 0) return { added: next, removed: this };
@@ -132,7 +133,7 @@ export class IndicatorSet {
     return { added, removed: this };
   }
 
-  /** Adds every indicator of `other` (or removes them, with `remove`), yielding to the event loop through `y`. */
+  /** Adds every indicator of `other` (or removes them, with `remove`), yielding to the event loop through `y`. @internal */
   async mergeAsync(other: IndicatorSet, y: Yielder, remove = false): Promise<void> {
     for (const [type, set] of other.#byType) {
       for (const v of set) {
@@ -143,7 +144,7 @@ export class IndicatorSet {
     }
   }
 
-  /** {@link IndicatorSet.serialize} cut into slices by `y` (same text). */
+  /** {@link IndicatorSet.serialize} cut into slices by `y` (same text). @internal */
   async serializeAsync(y: Yielder): Promise<string> {
     const pieces: string[] = [];
     let parts: string[] = [];
@@ -193,7 +194,7 @@ export class IndicatorSet {
     return out;
   }
 
-  /** {@link IndicatorSet.parse} cut into slices by `y` (same result). */
+  /** {@link IndicatorSet.parse} cut into slices by `y` (same result). @internal */
   static async parseAsync(text: string, y: Yielder): Promise<IndicatorSet> {
     const out = new IndicatorSet();
     let type: IndicatorType | undefined;
@@ -210,7 +211,7 @@ export class IndicatorSet {
     return out;
   }
 
-  /** A set of `indicators` (the set itself when it already is one), built in slices cut by `y`. */
+  /** A set of `indicators` (the set itself when it already is one), built in slices cut by `y`. @internal */
   static async fromAsync(indicators: Iterable<Indicator>, y: Yielder): Promise<IndicatorSet> {
     if (indicators instanceof IndicatorSet) return indicators;
     const set = new IndicatorSet();
