@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type Indicator } from '../src/index.js';
+import { computeAndStoreWeights, loadListings } from '../src/service/weights.js';
 
 const DAY = 86_400_000;
 const ip = (v: string): Indicator => ({ type: 'ip', value: v });
@@ -66,5 +67,24 @@ describe.each(testDialects())('source weights from the database on %s', (dialect
     expect(metrics.B!.weight).toBeLessThan(metrics.A!.weight);
     // history: the metrics were stored, and weights() returns the latest
     expect(await svc.weights()).toEqual(new Map(Object.values(metrics).map((m) => [m.source, m.weight])));
+  });
+});
+
+describe.each(testDialects())('paged listing load for the weights on %s', (dialect) => {
+  it('gives the same metrics whatever the page size', async () => {
+    await using t = await startTestTip({ database: dialect, plugins: [blacklist()], start: { schedule: false } });
+    const ing = t.app.get(BlacklistToken).ingester;
+    const t0 = t.clock!.now();
+    for (const id of ['A', 'B']) await ing.upsertSource({ id, title: id, format: 'plain', category: 'spam', origin: 'feed', enabled: true }, t0);
+    const ips = (from: number, n: number) => Array.from({ length: n }, (_, i) => ip(`45.95.146.${from + i}`));
+    await ing.snapshot({ sourceId: 'A', startedAt: t0, now: t0 }, ips(1, 9), policy);
+    await ing.snapshot({ sourceId: 'B', startedAt: t0, now: t0 }, ips(5, 9), policy);
+    await ing.snapshot({ sourceId: 'A', startedAt: t0 + DAY, now: t0 + DAY }, ips(3, 9), policy);
+    const run = (pageSize?: number) => computeAndStoreWeights(t.app.db, { now: t0 + 2 * DAY, windowMs: 30 * DAY, overlap: 'containment', store: false, pageSize });
+    const all = await run();
+    expect(all.map((m) => m.volume)).toEqual([11, 9]);
+    for (const size of [1, 2, 3, 7, 22, 23]) expect(await run(size)).toEqual(all);
+    const listings = await loadListings(t.app.db, t0, 4);
+    expect(listings).toHaveLength(20); // A: 9 rows, then 2 closed and 2 new ones; B: 9 rows
   });
 });

@@ -1,4 +1,5 @@
 import { executeRaw, type Database } from '@tip/core';
+import { Yielder } from '../ingest/Yielder.js';
 import type { Allowlist } from '../allowlists/index.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { computeSourceMetrics, type ListingRecord, type OverlapMode, type RunRecord, type SourceMetrics, type WeightFormula } from '../weighting/index.js';
@@ -14,7 +15,19 @@ export interface WeightRunOptions {
   intervalMs?: number;
   /** Append the results to `bl_source_metric` (default true); false computes only (read-only). */
   store?: boolean;
+  /**
+   * Listing rows read per statement (default {@link LISTING_PAGE_ROWS}); tests set it small.
+   * @internal
+   */
+  pageSize?: number;
 }
+
+/**
+ * Listing rows read per statement by {@link computeAndStoreWeights}: on SQLite (synchronous) a
+ * page of 5,000 rows takes a few ms, and the event loop gets a turn between pages.
+ * @internal
+ */
+export const LISTING_PAGE_ROWS = 5000;
 
 /** A source's metrics and weight as last stored by a cycle (a row of `bl_source_metric`). */
 export interface StoredSourceMetrics extends Pick<SourceMetrics, 'source' | 'volume' | 'exclusive' | 'latencyMedianMs' | 'persistenceMedianMs' | 'churn' | 'falsePositiveRate' | 'availability' | 'freshnessMs' | 'weight' | 'overlap' | 'differential'> {
@@ -34,21 +47,7 @@ export async function computeAndStoreWeights(db: Database, o: WeightRunOptions):
   const from = o.now - o.windowMs;
   const sources = (await executeRaw<{ id: string }>(em, `select id from bl_source where enabled = ${db.dialect === 'sqlite' ? 1 : 'true'} order by id`)).rows.map((r) => r.id);
   if (sources.length === 0) return [];
-  const { rows } = await executeRaw<{ source_id: string; type: IndicatorType; value: string; first_seen: number | string; last_seen: number | string | null; removed_at: number | string | null }>(
-    em,
-    `select l.source_id, i.type, i.value, l.first_seen, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, l.removed_at
-     from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
-     where l.removed_at is null or l.removed_at >= ${ph(1)}`,
-    [from],
-  );
-  const listings: ListingRecord[] = rows.map((r) => ({
-    source: r.source_id,
-    type: r.type,
-    value: r.value,
-    firstSeen: Number(r.first_seen),
-    lastSeen: Number(r.last_seen ?? r.first_seen),
-    ...(r.removed_at === null ? {} : { removedAt: Number(r.removed_at) }),
-  }));
+  const listings = await loadListings(db, from, o.pageSize ?? LISTING_PAGE_ROWS);
   const runs: RunRecord[] = (
     await executeRaw<{ source_id: string; started_at: number | string; status: string }>(em, `select source_id, started_at, status from bl_source_run where started_at >= ${ph(1)}`, [from])
   ).rows.map((r) => ({ source: r.source_id, startedAt: Number(r.started_at), ok: r.status === 'succeeded' || r.status === 'unchanged' }));
@@ -70,6 +69,44 @@ export async function computeAndStoreWeights(db: Database, o: WeightRunOptions):
     }
   });
   return metrics;
+}
+
+/**
+ * Every listing period open at or closed after `from`, read in pages of `pageSize` rows in id
+ * order (keyset pagination), so no single statement reads the whole table and the event loop
+ * gets a turn between pages.
+ * @internal
+ */
+export async function loadListings(db: Database, from: number, pageSize: number): Promise<ListingRecord[]> {
+  const em = db.em();
+  const sqlite = db.dialect === 'sqlite';
+  const y = new Yielder();
+  const listings: ListingRecord[] = [];
+  const limit = Math.max(1, Math.floor(pageSize));
+  let after = 0;
+  for (;;) {
+    const { rows } = await executeRaw<{ id: number | string; source_id: string; type: IndicatorType; value: string; first_seen: number | string; last_seen: number | string | null; removed_at: number | string | null }>(
+      em,
+      `select l.id, l.source_id, i.type, i.value, l.first_seen, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, l.removed_at
+       from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
+       where l.id > ${sqlite ? '?' : '$1'} and (l.removed_at is null or l.removed_at >= ${sqlite ? '?' : '$2'})
+       order by l.id limit ${limit}`,
+      [after, from],
+    );
+    for (const r of rows) {
+      listings.push({
+        source: r.source_id,
+        type: r.type,
+        value: r.value,
+        firstSeen: Number(r.first_seen),
+        lastSeen: Number(r.last_seen ?? r.first_seen),
+        ...(r.removed_at === null ? {} : { removedAt: Number(r.removed_at) }),
+      });
+    }
+    if (rows.length < limit) return listings;
+    after = Number(rows[rows.length - 1]!.id);
+    await y.checkpoint();
+  }
 }
 
 /** The latest weight of every source that has one. */
