@@ -2,10 +2,12 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { configError } from './helpers.js';
 import { describe, expect, it } from 'vitest';
 import { Allowlist } from '../src/allowlists/index.js';
+import { Yielder } from '../src/ingest/Yielder.js';
 import type { IndicatorType } from '../src/indicators/types.js';
 import {
   DEFAULT_DECAY_MODEL,
   computeSourceMetrics,
+  computeSourceMetricsAsync,
   decay,
   decayModel,
   decayedScore,
@@ -234,6 +236,40 @@ describe('computeSourceMetrics on a hand-built fixture', () => {
   });
 });
 
+describe('computeSourceMetricsAsync', () => {
+  // A 0 ms slice makes every checkpoint pause: the computation is cut at every step it can be.
+  const variants: Array<[string, MetricsInput, Parameters<typeof computeSourceMetrics>[1]?]> = [
+    ['containment', input],
+    ['exact', { ...input, overlapMode: 'exact' }],
+    ['no allow-list', { ...input, allowlist: undefined }],
+    ['an empty source', { ...input, sources: ['nobody', 'alpha'] }],
+    ['formula parameters', input, { weights: { fpr: 0, availability: 0, freshness: 0, persistence: 0, latency: 0 } }],
+    ['a custom formula', input, (m) => m.exclusive * (1 - m.falsePositiveRate)],
+  ];
+  it.each(variants)('agrees with the sync variant (%s)', async (_name, i, formula) => {
+    expect(await computeSourceMetricsAsync(i, formula, new Yielder(0))).toEqual(computeSourceMetrics(i, formula));
+    expect(await computeSourceMetricsAsync(i, formula)).toEqual(computeSourceMetrics(i, formula));
+  });
+
+  it('pauses (gives the event loop a turn) when its slice is used up', async () => {
+    class Counting extends Yielder {
+      pauses = 0;
+      override async pause(): Promise<void> {
+        this.pauses++;
+        await super.pause();
+      }
+    }
+    const y = new Counting(0);
+    await computeSourceMetricsAsync(input, undefined, y);
+    expect(y.pauses).toBeGreaterThan(3); // at least the sorts of every source
+  });
+
+  it('rejects invalid input, naming the option', async () => {
+    await expect(computeSourceMetricsAsync({ ...input, windowMs: 0 })).rejects.toMatchObject({ details: { option: 'windowMs' } });
+    await expect(computeSourceMetricsAsync(input, { weights: { fpr: -1 } })).rejects.toMatchObject({ details: { option: 'weights.fpr' } });
+  });
+});
+
 describe('indicator score', () => {
   it('noisy-OR of the source weights', () => {
     expect(scoreIndicator([])).toBe(0);
@@ -274,20 +310,26 @@ describe('indicator score', () => {
 });
 
 const corpus = '/work/shared/corpus/blocklists/ip';
+/** The corpus's sets as listings of one update (each file is a source). */
+function readCorpus(): { now: number; sources: string[]; corpusListings: ListingRecord[] } {
+  const now = Date.UTC(2024, 0, 24, 12);
+  const sources: string[] = [];
+  const corpusListings: ListingRecord[] = [];
+  for (const file of readdirSync(corpus).filter((f) => /\.(ipset|netset)$/.test(f)).sort()) {
+    const source = file.replace(/\.(ipset|netset)$/, '');
+    sources.push(source);
+    for (const line of readFileSync(`${corpus}/${file}`, 'utf8').split('\n')) {
+      const value = line.trim();
+      if (!value || value.startsWith('#')) continue;
+      corpusListings.push({ source, type: value.includes('/') ? 'cidr' : 'ip', value, firstSeen: now - H, lastSeen: now });
+    }
+  }
+  return { now, sources, corpusListings };
+}
+
 describe.skipIf(!existsSync(corpus))('FireHOL corpus (one update, 2024-01-24)', () => {
   it('reproduces the overlaps stated in SOURCES.md, in a few seconds', () => {
-    const now = Date.UTC(2024, 0, 24, 12);
-    const sources: string[] = [];
-    const corpusListings: ListingRecord[] = [];
-    for (const file of readdirSync(corpus).filter((f) => /\.(ipset|netset)$/.test(f)).sort()) {
-      const source = file.replace(/\.(ipset|netset)$/, '');
-      sources.push(source);
-      for (const line of readFileSync(`${corpus}/${file}`, 'utf8').split('\n')) {
-        const value = line.trim();
-        if (!value || value.startsWith('#')) continue;
-        corpusListings.push({ source, type: value.includes('/') ? 'cidr' : 'ip', value, firstSeen: now - H, lastSeen: now });
-      }
-    }
+    const { now, sources, corpusListings } = readCorpus();
     expect(sources).toHaveLength(10);
     const t0 = performance.now();
     const m = computeSourceMetrics({ now, windowMs: D, sources, listings: corpusListings, runs: [], allowlist: Allowlist.builtIn() });
@@ -318,5 +360,11 @@ describe.skipIf(!existsSync(corpus))('FireHOL corpus (one update, 2024-01-24)', 
     expect(by('ciarmy').overlap.blocklist_de).toBe(426);
     expect(by('et_compromised').overlap.blocklist_de).toBe(147);
     expect(ms).toBeLessThan(10_000);
+  });
+
+  it('gives the same metrics with the async variant', async () => {
+    const { now, sources, corpusListings } = readCorpus();
+    const i: MetricsInput = { now, windowMs: D, sources, listings: corpusListings, runs: [], allowlist: Allowlist.builtIn() };
+    expect(await computeSourceMetricsAsync(i, undefined, new Yielder(1))).toEqual(computeSourceMetrics(i));
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type Indicator } from '../src/index.js';
 import { computeAndStoreWeights, loadListings } from '../src/service/weights.js';
+import { computeSourceMetrics } from '../src/weighting/index.js';
 
 const DAY = 86_400_000;
 const ip = (v: string): Indicator => ({ type: 'ip', value: v });
@@ -86,5 +87,7 @@ describe.each(testDialects())('paged listing load for the weights on %s', (diale
     for (const size of [1, 2, 3, 7, 22, 23]) expect(await run(size)).toEqual(all);
     const listings = await loadListings(t.app.db, t0, 4);
     expect(listings).toHaveLength(20); // A: 9 rows, then 2 closed and 2 new ones; B: 9 rows
+    // The service's async computation agrees with the sync one on the same rows.
+    expect(computeSourceMetrics({ now: t0 + 2 * DAY, windowMs: 30 * DAY, sources: ['A', 'B'], listings, runs: [], overlapMode: 'containment' })).toEqual(all);
   });
 });

@@ -2,7 +2,7 @@ import { executeRaw, type Database } from '@tip/core';
 import { Yielder } from '../ingest/Yielder.js';
 import type { Allowlist } from '../allowlists/index.js';
 import type { IndicatorType } from '../indicators/types.js';
-import { computeSourceMetrics, type ListingRecord, type OverlapMode, type RunRecord, type SourceMetrics, type WeightFormula } from '../weighting/index.js';
+import { computeSourceMetricsAsync, type ListingRecord, type OverlapMode, type RunRecord, type SourceMetrics, type WeightFormula } from '../weighting/index.js';
 
 /** Options of {@link computeAndStoreWeights}. */
 export interface WeightRunOptions {
@@ -52,7 +52,7 @@ export async function computeAndStoreWeights(db: Database, o: WeightRunOptions):
     await executeRaw<{ source_id: string; started_at: number | string; status: string }>(em, `select source_id, started_at, status from bl_source_run where started_at >= ${ph(1)}`, [from])
   ).rows.map((r) => ({ source: r.source_id, startedAt: Number(r.started_at), ok: r.status === 'succeeded' || r.status === 'unchanged' }));
   const expected = o.intervalMs ? Object.fromEntries(sources.map((s) => [s, o.intervalMs!])) : undefined;
-  const metrics = computeSourceMetrics(
+  const metrics = await computeSourceMetricsAsync(
     { now: o.now, windowMs: o.windowMs, sources, listings, runs, allowlist: o.allowlist, expectedIntervalMs: expected, overlapMode: o.overlap },
     o.formula,
   );

@@ -1,6 +1,7 @@
 /** Source weighting: quality metrics per source, weight formula, indicator scoring and decay. */
 export {
   computeSourceMetrics,
+  computeSourceMetricsAsync,
   type ListingRecord,
   type MetricsInput,
   type OverlapMode,
