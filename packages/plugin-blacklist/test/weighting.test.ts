@@ -243,6 +243,7 @@ describe('computeSourceMetricsAsync', () => {
     ['exact', { ...input, overlapMode: 'exact' }],
     ['no allow-list', { ...input, allowlist: undefined }],
     ['an empty source', { ...input, sources: ['nobody', 'alpha'] }],
+    ['a single source', { ...input, sources: ['beta'] }],
     ['formula parameters', input, { weights: { fpr: 0, availability: 0, freshness: 0, persistence: 0, latency: 0 } }],
     ['a custom formula', input, (m) => m.exclusive * (1 - m.falsePositiveRate)],
   ];

@@ -2,7 +2,7 @@ import { type IpRange, RangeSet, rangeOf } from '../indicators/ip.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { type WeightFormula, computeWeight } from './formula.js';
 import type { MetricsInput, SourceMetrics } from './metrics.js';
-import { mean, median } from './stats.js';
+import { mean } from './stats.js';
 
 interface Entry {
   readonly type: IndicatorType;
@@ -61,10 +61,11 @@ export function* metricsSteps(input: MetricsInput, formula: WeightFormula | unde
     }
   }
 
-  // 3. Per-source range sets (containment mode only).
+  // 3. Per-source range sets (containment mode only; a set is only read for the other sources, so
+  // a single source needs none: building one for a million ranges takes seconds).
   const sets: Array<RangeSet | null> = [];
   for (const m of members) {
-    if (!containment) {
+    if (!containment || S < 2) {
       sets.push(null);
       continue;
     }
@@ -131,9 +132,9 @@ export function* metricsSteps(input: MetricsInput, formula: WeightFormula | unde
     }
     const run = runs[a]!;
     yield; // between big steps: each median sorts up to a million numbers
-    const latencyMedianMs = median(latencies);
+    const latencyMedianMs = fastMedian(latencies);
     yield;
-    const persistenceMedianMs = median(lifetimes[a]!);
+    const persistenceMedianMs = fastMedian(lifetimes[a]!);
     yield;
     const m: Omit<SourceMetrics, 'weight'> = {
       source: sources[a]!,
@@ -193,4 +194,15 @@ function* groupRuns(input: MetricsInput, index: Map<string, number>, start: numb
     availability: n === 0 ? null : ok[i]! / n,
     freshnessMs: lastOk[i] === -Infinity ? null : input.now - lastOk[i]!,
   }));
+}
+
+/**
+ * `median` (stats.ts) of a copy sorted as a `Float64Array` (a native numeric sort, several times faster
+ * than `Array#sort` with a comparator on a million numbers); the same value for finite numbers.
+ */
+function fastMedian(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
