@@ -217,6 +217,6 @@ for (const r of rows.slice(0, 2)) {
   }
 }
 const tip = rows.slice(0, 2);
-console.log('\nlongest block outside computeWeights (the weights are computed after the ingest, in one synchronous step):');
+console.log('\nlongest block outside computeWeights (the weights step, after the ingest):');
 for (const r of tip) console.log(`  ${r.name}: ${f(Math.max(0, ...r.blocks.filter((b) => !b.phase.startsWith('computeWeights')).map((b) => b.ms)), 0)} ms`);
 console.log(`\ngoal: p99 < 100 ms during both ingests: ${tip.every((r) => r.p99 < 100) ? 'met' : 'NOT met'}`);
