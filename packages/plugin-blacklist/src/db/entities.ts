@@ -44,10 +44,13 @@ export type BlIndicator = InferEntity<typeof BlIndicatorEntity>;
  * One listing period of an indicator by a source. History is kept: when a source drops an
  * indicator the row gets `removedAt`; a later re-listing creates a new row. While a listing is
  * open (`removedAt` null) its `lastSeen` is null and means "as of the source's `lastSuccessAt`".
+ * A source has at most one open listing per indicator: a partial unique index enforces it
+ * (migration `0002-one-open-listing`).
  */
 export const BlListingEntity = defineEntity({
   name: 'BlListing',
   tableName: 'bl_listing',
+  uniques: [{ name: 'bl_listing_source_indicator_open_unique', properties: ['sourceId', 'indicatorId'], where: { removedAt: null } }],
   indexes: [
     { name: 'bl_listing_source_open_index', properties: ['sourceId', 'removedAt'] },
     { name: 'bl_listing_indicator_index', properties: ['indicatorId'] },

@@ -1,5 +1,15 @@
 import { sqlMigration, type TipMigration } from '@tip/core';
 
+/**
+ * Deletes every open listing that has an older open sibling of the same source and indicator
+ * (window function: one pass over the open listings on both dialects, not a correlated subquery).
+ */
+const DELETE_DUPLICATE_OPEN_LISTINGS = `delete from bl_listing where id in (
+  select id from (
+    select id, row_number() over (partition by source_id, indicator_id order by first_seen, id) as rn
+    from bl_listing where removed_at is null
+  ) ranked where rn > 1)`;
+
 /** Schema migrations of the blacklist plugin (generated from the entities, then frozen). */
 export const blacklistMigrations: readonly TipMigration[] = [
   sqlMigration('0001-blacklist', {
@@ -32,6 +42,23 @@ export const blacklistMigrations: readonly TipMigration[] = [
       "create index \"bl_source_metric_source_computed_index\" on \"bl_source_metric\" (\"source_id\", \"computed_at\")",
       "create table \"bl_source_run\" (\"id\" serial primary key, \"source_id\" varchar(200) not null, \"job_run_id\" varchar(36) null, \"status\" varchar(16) not null, \"started_at\" bigint not null, \"ended_at\" bigint not null, \"duration_ms\" int not null, \"http_status\" int null, \"bytes\" bigint not null, \"records\" int not null, \"added\" int not null, \"removed\" int not null, \"unchanged\" int not null, \"invalid\" int not null, \"invalid_samples\" jsonb null, \"error\" text null)",
       "create index \"bl_source_run_source_started_index\" on \"bl_source_run\" (\"source_id\", \"started_at\")",
+    ],
+  }),
+  // A source has at most one open listing per indicator. Two concurrent ingestions of one source
+  // (before they were serialised) could both open a listing for the same new indicator; those
+  // duplicates are repaired first so the unique index can be created. Repair: per (source,
+  // indicator), the open listing with the earliest first_seen (then lowest id) is kept and the
+  // other open ones are deleted. They carry no history of their own — same source, same indicator,
+  // a later first_seen, still open, so their period lies inside the kept one's — and closing them
+  // instead would invent removals that never happened (zero-length listings counted as churn).
+  sqlMigration('0002-one-open-listing', {
+    sqlite: [
+      DELETE_DUPLICATE_OPEN_LISTINGS,
+      "create unique index `bl_listing_source_indicator_open_unique` on `bl_listing` (`source_id`, `indicator_id`) where `removed_at` is null",
+    ],
+    postgresql: [
+      DELETE_DUPLICATE_OPEN_LISTINGS,
+      "create unique index \"bl_listing_source_indicator_open_unique\" on \"bl_listing\" (\"source_id\", \"indicator_id\") where \"removed_at\" is null",
     ],
   }),
 ];

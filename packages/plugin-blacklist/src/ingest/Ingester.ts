@@ -17,6 +17,12 @@ export type FetchReport = Pick<SourceReport, 'httpStatus' | 'bytes' | 'lines' | 
 /** Planner statistics are refreshed after a run that added at least this many listings. */
 export const ANALYZE_AFTER_ROWS = 100_000;
 
+/**
+ * Prefix of the PostgreSQL advisory-lock key of a source's ingestion (`hashtext(prefix || id)`),
+ * so the lock space of this plugin does not overlap other users of advisory locks by accident.
+ */
+export const SOURCE_LOCK_PREFIX = 'bl:';
+
 /** A snapshot's base is rewritten once its appended deltas exceed this share of its size. */
 export const DELTA_REWRITE_RATIO = 0.25;
 
@@ -120,6 +126,7 @@ export class Ingester {
     // Without one, a random token: never equal to a stored hash, and a unique snapshot version.
     const sha = ctx.report?.contentHash ?? `random:${randomUUID()}`;
     return this.#db.em().transactional(async (em) => {
+      await this.#lockSource(em, ctx.sourceId);
       const source = await this.#source(em, ctx.sourceId);
       const snap = await this.#store.snapshot(em, ctx.sourceId);
       if (snap && snap.sha256 === sha) {
@@ -166,6 +173,7 @@ export class Ingester {
     const addSet = await IndicatorSet.fromAsync(add, y);
     const removeSet = await IndicatorSet.fromAsync(remove, y);
     return this.#db.em().transactional(async (em) => {
+      await this.#lockSource(em, ctx.sourceId);
       const source = await this.#source(em, ctx.sourceId);
       const open = await this.#store.openSet(em, ctx.sourceId, y);
       const added = addSet.minus(open);
@@ -253,6 +261,19 @@ export class Ingester {
   /** True when `err` means "the feed did not change" rather than a failure. */
   static isNotModified(err: unknown): boolean {
     return isTipError(err, TipErrorCodes.HTTP_NOT_MODIFIED);
+  }
+
+  /**
+   * Serialises ingestions of one source. On PostgreSQL a transaction-scoped advisory lock keyed by
+   * the source id: a concurrent run of the same source (another app or process on the database)
+   * waits here until the first commits, and then — every statement of a READ COMMITTED transaction
+   * reads the latest committed data — diffs against what the first run stored. Must be the first
+   * statement of the ingest transaction. On SQLite nothing to do: transactions start with
+   * `BEGIN IMMEDIATE`, which already holds the database's single write lock.
+   */
+  async #lockSource(em: EntityManager, sourceId: string): Promise<void> {
+    if (this.#db.dialect !== 'postgresql') return;
+    await executeRaw(em, `select pg_advisory_xact_lock(hashtext($1))::text as locked`, [`${SOURCE_LOCK_PREFIX}${sourceId}`]);
   }
 
   async #source(em: EntityManager, id: string): Promise<{ lastSuccessAt: number | null }> {
