@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Allowlist } from '../src/allowlists/index.js';
 import { canonicalDomain, canonicalize, canonicalIp, canonicalUrl } from '../src/indicators/canonical.js';
 import { formatIp, parseIp } from '../src/indicators/ip.js';
 import type { Indicator } from '../src/indicators/types.js';
@@ -126,14 +127,56 @@ describe('canonicalize: domains', () => {
     expect(ok('account-verify.github.io')).toEqual([domain('account-verify.github.io')]);
   });
 
-  it('rejects bare suffixes, unknown suffixes, localhost and malformed names, with reasons', () => {
-    expect(reason('co.uk')).toBe('domain is a public suffix (no registrable part)');
-    expect(reason('github.io')).toBe('domain is a public suffix (no registrable part)');
+  it('accepts "_" inside host labels, lower-cased, as domains and URL hosts', () => {
+    expect(ok('coinbase_1_login.godaddysites.com')).toEqual([domain('coinbase_1_login.godaddysites.com')]);
+    expect(ok('Blackfe_Loginn.GoDaddySites.com')).toEqual([domain('blackfe_loginn.godaddysites.com')]);
+    expect(ok('3_l_5_k.ck23.online')).toEqual([domain('3_l_5_k.ck23.online')]);
+    expect(ok('trailing_.phish-host.com')).toEqual([domain('trailing_.phish-host.com')]);
+    expect(ok('my_site.github.io')).toEqual([domain('my_site.github.io')]);
+    expect(ok('http://coinbase_1_login.godaddysites.com/Login')).toEqual([
+      url('http://coinbase_1_login.godaddysites.com/Login'),
+      domain('coinbase_1_login.godaddysites.com'),
+    ]);
+  });
+
+  it('refuses DNS record names (a label starting with "_") and "_" in an ICANN-registered name', () => {
+    const recordName = 'DNS record name (a label starts with "_"), not a host';
+    for (const name of ['_dmarc.example.com', '_sip._tcp.example.com', 'selector1._domainkey.example.com', 'default._bimi.073202.com', '_.example.com']) {
+      expect(reason(name), name).toBe(recordName);
+    }
+    expect(reason('http://_dmarc.example.com/')).toBe(`URL host: ${recordName}`);
+    expect(reason('evil_underscore.com')).toBe('"_" in a registered domain name');
+    expect(reason('www.evil_underscore.co.uk')).toBe('"_" in a registered domain name');
+    expect(reason('evil$dollar.com')).toBe('invalid character in domain');
+    expect(reason(`${'x_'.repeat(32)}.com`)).toBe('domain label longer than 63 characters');
+  });
+
+  it('accepts hosts under private wildcard rules (*.compute-1.amazonaws.com, *.eth.limo) as domains and URL hosts', () => {
+    expect(ok('ec2-1-2-3-4.compute-1.amazonaws.com')).toEqual([domain('ec2-1-2-3-4.compute-1.amazonaws.com')]);
+    expect(ok('foo.eth.limo')).toEqual([domain('foo.eth.limo')]);
+    expect(ok('0007E5FD.pinit.eth.limo')).toEqual([domain('0007e5fd.pinit.eth.limo')]);
+    expect(ok('phish_kit.eth.limo')).toEqual([domain('phish_kit.eth.limo')]);
+    expect(ok('bucket.s3.amazonaws.com')).toEqual([domain('bucket.s3.amazonaws.com')]);
+    expect(ok('https://ec2-1-2-3-4.compute-1.amazonaws.com/x')).toEqual([
+      url('https://ec2-1-2-3-4.compute-1.amazonaws.com/x'),
+      domain('ec2-1-2-3-4.compute-1.amazonaws.com'),
+    ]);
+    expect(ok('https://foo.eth.limo/')).toEqual([url('https://foo.eth.limo/'), domain('foo.eth.limo')]);
+  });
+
+  it('refuses a public suffix itself, explicit or the base of a wildcard rule, saying why', () => {
+    const suffix = 'domain is a public suffix (no registrable part; listing it would block every site under it)';
+    for (const name of ['co.uk', 'github.io', 'eth.limo', 'compute-1.amazonaws.com', 's3.amazonaws.com', 'dweb.link', 'kawasaki.jp', 'foo.kawasaki.jp']) {
+      expect(reason(name), name).toBe(suffix);
+    }
+    expect(reason('https://eth.limo/')).toBe(`URL host: ${suffix}`);
+  });
+
+  it('rejects unknown suffixes, localhost and malformed names, with reasons', () => {
     expect(reason('bücher.example')).toBe('unknown public suffix');
     expect(reason('phish.local')).toBe('unknown public suffix');
     expect(reason('localhost')).toBe('localhost is not a domain');
     expect(reason('intranet')).toBe('no public suffix');
-    expect(reason('evil_underscore.com')).toBe('invalid character in domain');
     expect(reason('-badlabel.com')).toBe('domain label starts or ends with "-"');
     expect(reason('badlabel-.com')).toBe('domain label starts or ends with "-"');
     expect(reason('a..b.com')).toBe('empty domain label');
@@ -204,5 +247,21 @@ describe('helpers', () => {
     expect(canonicalIp('malware-host-1.com')).toBeNull();
     expect(canonicalUrl('hxxp://Evil-Site[.]com:80/a#b')).toBe('http://evil-site.com/a');
     expect(canonicalUrl('evil-site.com/a')).toBeNull();
+  });
+});
+
+describe('newly accepted hosts and the popular-domains allow-list', () => {
+  const builtIn = Allowlist.builtIn();
+  const spared = (raw: string): string | null => {
+    const found = ok(raw).find((i) => i.type === 'domain')!;
+    return builtIn.match(found)?.list ?? null;
+  };
+
+  it('spares a "_" host under a popular domain, as for any of its subdomains', () => {
+    expect(spared('docs_mirror.google.com')).toBe('popular-domains');
+  });
+
+  it('does not spare hosts on shared hosting or under private wildcard rules', () => {
+    for (const h of ['coinbase_1_login.godaddysites.com', 'ec2-1-2-3-4.compute-1.amazonaws.com', 'foo.eth.limo']) expect(spared(h), h).toBeNull();
   });
 });

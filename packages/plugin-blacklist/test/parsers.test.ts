@@ -102,7 +102,7 @@ describe('hosts', () => {
     ]);
     expect({ lines: stats.lines, records: stats.records, invalid: stats.invalid, skipped: stats.skipped }).toEqual({ lines: 31, records: 12, invalid: 5, skipped: 15 });
     expect(stats.samples.map((s) => [s.line, s.reason])).toEqual([
-      [22, 'invalid character in domain'], [23, 'domain is a public suffix (no registrable part)'], [24, 'unknown public suffix'],
+      [22, '"_" in a registered domain name'], [23, 'domain is a public suffix (no registrable part; listing it would block every site under it)'], [24, 'unknown public suffix'],
       [25, 'hosts line does not start with an IP address'], [27, 'address without host name'],
     ]);
   });

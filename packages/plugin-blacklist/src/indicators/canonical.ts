@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { domainToASCII } from 'node:url';
-import { parse as parseHost } from 'tldts';
+import { domainOf } from './domain.js';
+import { fail, isFailure, type Failure } from './failure.js';
 import { bits, formatIp, parseCidr, parseIp, parseIpv4, rangeToCidrs, type IpVersion } from './ip.js';
 import { INDICATOR_TYPES, type Indicator, type IndicatorType } from './types.js';
 
@@ -25,29 +25,11 @@ export type CanonicalResult =
       reason: string;
     };
 
-type Failure = { ok: false; reason: string };
-
 /** Longest raw value considered at all (URLs included). */
 const MAX_INPUT = 8192;
 /** Most CIDR blocks one `start-end` range may expand to. */
 const MAX_RANGE_BLOCKS = 1024;
-const HOST_OPTIONS = { allowPrivateDomains: true, extractHostname: false, validateHostname: false, detectIp: false, mixedInputs: false } as const;
 const URL_SCHEMES = new Set(['http', 'https', 'ftp']);
-const NON_ASCII = /[^\x00-\x7f]/;
-
-const failures = new Map<string, Failure>();
-/** A shared, frozen failure result for a reason (reasons are a small fixed set, so this stays bounded). */
-function fail(reason: string): Failure {
-  let f = failures.get(reason);
-  if (!f) {
-    f = Object.freeze({ ok: false as const, reason });
-    if (failures.size < 256) failures.set(reason, f);
-  }
-  return f;
-}
-
-const isFailure = (v: unknown): v is Failure => typeof v === 'object' && v !== null && (v as Failure).ok === false;
-
 /** Undoes the usual defanging: `hxxp(s)://`, `[.]`, `(.)`, `[dot]`, `[:]`, `[://]`. */
 function refang(s: string): string {
   if (s.indexOf('[') >= 0 || s.indexOf('(') >= 0) {
@@ -153,38 +135,6 @@ function rangeResult(s: string, dash: number, allow: readonly IndicatorType[]): 
     return ipIndicator(a.version, parseAddress(block.slice(0, slash))!.value, Number(block.slice(slash + 1)));
   });
   return filterAllowed(list, allow);
-}
-
-/** The canonical domain, or a failure. Input must already be trimmed. */
-function domainOf(input: string): string | Failure {
-  let d = NON_ASCII.test(input) ? domainToASCII(input) : input.toLowerCase();
-  if (d === '') return fail('invalid internationalised domain name');
-  if (d.charCodeAt(d.length - 1) === 0x2e) d = d.slice(0, -1);
-  if (d.charCodeAt(0) === 0x2a /* * */ && d.charCodeAt(1) === 0x2e) d = d.slice(2);
-  if (d.length === 0) return fail('empty domain');
-  if (d.length > 253) return fail('domain longer than 253 characters');
-  let labelStart = 0;
-  let labels = 0;
-  let lastNumeric = true;
-  for (let i = 0; i <= d.length; i++) {
-    const c = i < d.length ? d.charCodeAt(i) : 0x2e;
-    if (c === 0x2e) {
-      const len = i - labelStart;
-      if (len === 0) return fail('empty domain label');
-      if (len > 63) return fail('domain label longer than 63 characters');
-      if (d.charCodeAt(labelStart) === 0x2d || d.charCodeAt(i - 1) === 0x2d) return fail('domain label starts or ends with "-"');
-      labels++;
-      if (i < d.length) lastNumeric = true;
-      labelStart = i + 1;
-    } else if ((c >= 0x61 && c <= 0x7a) || c === 0x2d) lastNumeric = false;
-    else if (c < 0x30 || c > 0x39) return fail('invalid character in domain');
-  }
-  if (lastNumeric) return fail('IP-like host is not a domain');
-  if (labels < 2) return fail(d === 'localhost' ? 'localhost is not a domain' : 'no public suffix');
-  const p = parseHost(d, HOST_OPTIONS);
-  if (!p.isIcann && !p.isPrivate) return fail('unknown public suffix');
-  if (!p.domain) return fail('domain is a public suffix (no registrable part)');
-  return d;
 }
 
 /** The normalised URL and its host indicator, or a failure. */

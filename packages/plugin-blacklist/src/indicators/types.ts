@@ -9,7 +9,12 @@ export const INDICATOR_TYPES: readonly IndicatorType[] = ['ip', 'cidr', 'domain'
  * - `ip`: IPv4 dotted quad without leading zeros (`192.0.2.1`) or IPv6 in RFC 5952 form (`2001:db8::1`);
  *   IPv4-mapped IPv6 (`::ffff:192.0.2.1`) becomes IPv4.
  * - `cidr`: network address + prefix (`192.0.2.0/24`, `2001:db8::/32`); a /32 (/128) becomes an `ip`.
- * - `domain`: lower-case, IDNA (punycode) ASCII, no trailing dot, with a public suffix (tldts).
+ * - `domain`: lower-case, IDNA (punycode) ASCII, no trailing dot, with a public suffix (tldts, ICANN
+ *   and private rules) and never a public suffix itself (`co.uk`, `github.io`, `eth.limo`). Host labels
+ *   may hold `_` (`coinbase_1_login.godaddysites.com`), but no label may start with it (`_dmarc.…`
+ *   names a DNS record) and an ICANN-registered name may not hold it. A host matched only by a
+ *   private wildcard rule (`ec2-….compute-1.amazonaws.com` under `*.compute-1.amazonaws.com`,
+ *   `foo.eth.limo`) is a domain.
  * - `url`: normalised absolute http(s)/ftp URL (lower-case scheme and host, punycode host, default port
  *   dropped, fragment dropped); its host is also recorded as a `domain` (or `ip`) indicator.
  */
