@@ -78,6 +78,8 @@ export const feedConfigSchema = z
     timeout: durationSchema({ min: '1s', max: '1d' }).optional(),
     /** Largest download in bytes (default `http.maxBytes` of core's configuration). */
     maxBytes: z.number().int().positive().optional(),
+    /** This feed's shrink guard, overriding the section's `maxRemovedRatio` (0 to 1). */
+    maxRemovedRatio: z.number().min(0).max(1).optional(),
   })
   .strict();
 
@@ -92,6 +94,12 @@ export const blacklistConfigSchema = z
     maxInvalidRatio: z.number().min(0).max(1).default(0.25),
     /** Accept an empty feed that would remove every listing of a non-empty source (default false). */
     allowEmpty: z.boolean().default(false),
+    /**
+     * Refuse a run that would remove more than this share of a source's listings — a truncated or
+     * partial body looks like a mass removal; the previous listings stay and the run is `rejected`.
+     * Sources with fewer than 100 listings are exempt (0 to 1, default 0.4; 1 disables it).
+     */
+    maxRemovedRatio: z.number().min(0).max(1).default(0.4),
     /** How source weights are computed (see docs/blacklist-weighting.md). */
     weighting: z
       .object({

@@ -54,7 +54,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
       for (const feed of ctx.config.feeds) {
         if (feed.enabled) ctx.sources.add(feedSource(resolveFeed(feed), { registry: runtime.registry, defaultMaxBytes: ctx.core.http.maxBytes }));
       }
-      ctx.sourceKinds.add(blacklistKind({ runtime, policy: { maxInvalidRatio: ctx.config.maxInvalidRatio, allowEmpty: ctx.config.allowEmpty } }));
+      ctx.sourceKinds.add(blacklistKind({ runtime, policy: { maxInvalidRatio: ctx.config.maxInvalidRatio, allowEmpty: ctx.config.allowEmpty, maxRemovedRatio: ctx.config.maxRemovedRatio } }));
       ctx.jobs.add(blacklistCycleJob(ctx, runtime));
       ctx.commands.add(...blacklistCommands(service));
       ctx.routes.add(...blacklistRoutes(runtime));

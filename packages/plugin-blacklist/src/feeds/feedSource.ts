@@ -31,7 +31,7 @@ export function feedSource(feed: ResolvedFeed, deps: FeedSourceDeps): SourceDefi
     title: feed.title,
     timeout: feed.timeout ?? '10m',
     http: feed.maxBytes === undefined ? undefined : { maxBytes },
-    meta: { url: feed.url, format: feed.format, category: feed.category, license: feed.license },
+    meta: { url: feed.url, format: feed.format, category: feed.category, license: feed.license, maxRemovedRatio: feed.maxRemovedRatio },
     async *fetch(run) {
       const res = await run.http.request(feed.url);
       if (res.notModified) {

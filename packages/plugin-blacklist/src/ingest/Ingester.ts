@@ -62,7 +62,16 @@ export interface IngestPolicy {
   maxInvalidRatio: number;
   /** Accept an empty snapshot that would remove every listing of a non-empty source (default false). */
   allowEmpty: boolean;
+  /**
+   * Refuse a run that would remove more than this share of a source's listings (a truncated or
+   * partial body looks like a mass removal); sources with fewer than {@link SHRINK_GUARD_MIN}
+   * listings are exempt. Undefined: no limit.
+   */
+  maxRemovedRatio?: number;
 }
+
+/** Sources listing fewer entries than this are exempt from the shrink guard (small lists churn a lot). */
+export const SHRINK_GUARD_MIN = 100;
 
 /** Context of one ingestion. */
 export interface IngestContext {
@@ -148,7 +157,16 @@ export class Ingester {
         );
       }
       // `previous` is a throw-away copy (the cache entry was dropped above): diff by consuming it.
+      const previousSize = previous.size;
       const { added, removed } = await previous.consumeDiffAsync(keys, y);
+      const limit = policy.maxRemovedRatio;
+      if (limit !== undefined && previousSize >= SHRINK_GUARD_MIN && removed.size / previousSize > limit) {
+        throw new TipError(
+          BlacklistErrors.FEED_REJECTED,
+          `source "${ctx.sourceId}" would remove ${removed.size} of its ${previousSize} listings (more than ${Math.round(limit * 100)}%: a truncated or partial feed?); previous listings kept (raise maxRemovedRatio to accept)`,
+          { details: { source: ctx.sourceId, previous: previousSize, removed: removed.size, maxRemovedRatio: limit } },
+        );
+      }
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now, y);
       // Small changes are appended to the stored snapshot; a base is rewritten when they add up.
