@@ -1,5 +1,5 @@
 import type { Indicator, IndicatorType } from '../indicators/types.js';
-import type { Yielder } from './Yielder.js';
+import { runSliced, runToEnd, type Steps, type Yielder } from './Yielder.js';
 
 /**
  * A set of indicators kept as one `Set<string>` of values per type. Values stay the flat strings
@@ -102,16 +102,7 @@ export class IndicatorSet {
     /** Indicators of this set that are not in `next` (this set itself, emptied of the kept ones). */
     removed: IndicatorSet;
   } {
-    if (this.#size === 0) return { added: next, removed: this };
-    const added = new IndicatorSet();
-    for (const [type, set] of next.#byType) {
-      const prev = this.#byType.get(type);
-      for (const v of set) {
-        if (prev && prev.delete(v)) this.#size--;
-        else added.add(type, v);
-      }
-    }
-    return { added, removed: this };
+    return runToEnd(this.#consumeDiffSteps(next, () => false));
   }
 
   /**
@@ -119,7 +110,11 @@ export class IndicatorSet {
    * during a million-entry diff. Same result and same consumption of this set.
    * @internal
    */
-  async consumeDiffAsync(next: IndicatorSet, y: Yielder): Promise<{ added: IndicatorSet; removed: IndicatorSet }> {
+  consumeDiffAsync(next: IndicatorSet, y: Yielder): Promise<{ added: IndicatorSet; removed: IndicatorSet }> {
+    return runSliced(this.#consumeDiffSteps(next, () => y.due()), y);
+  }
+
+  *#consumeDiffSteps(next: IndicatorSet, due: () => boolean): Steps<{ added: IndicatorSet; removed: IndicatorSet }> {
     if (this.#size === 0) return { added: next, removed: this };
     const added = new IndicatorSet();
     for (const [type, set] of next.#byType) {
@@ -127,7 +122,7 @@ export class IndicatorSet {
       for (const v of set) {
         if (prev && prev.delete(v)) this.#size--;
         else added.add(type, v);
-        if (y.due()) await y.pause();
+        if (due()) yield;
       }
     }
     return { added, removed: this };
@@ -145,7 +140,11 @@ export class IndicatorSet {
   }
 
   /** {@link IndicatorSet.serialize} cut into slices by `y` (same text). @internal */
-  async serializeAsync(y: Yielder): Promise<string> {
+  serializeAsync(y: Yielder): Promise<string> {
+    return runSliced(this.#serializeSteps(() => y.due()), y);
+  }
+
+  *#serializeSteps(due: () => boolean): Steps<string> {
     const pieces: string[] = [];
     let parts: string[] = [];
     for (const [type, set] of this.#byType) {
@@ -156,7 +155,7 @@ export class IndicatorSet {
         if (parts.length >= SERIALIZE_PIECE) {
           pieces.push(parts.join('\n'));
           parts = [];
-          if (y.due()) await y.pause();
+          if (due()) yield;
         }
       }
     }
@@ -169,33 +168,20 @@ export class IndicatorSet {
    * (canonical values never contain newlines or start with `#`).
    */
   serialize(): string {
-    const parts: string[] = [];
-    for (const [type, set] of this.#byType) {
-      if (set.size === 0) continue;
-      parts.push(`#${type}`);
-      for (const v of set) parts.push(v);
-    }
-    return parts.join('\n');
+    return runToEnd(this.#serializeSteps(() => false));
   }
 
   /** Reads {@link IndicatorSet.serialize} output. */
   static parse(text: string): IndicatorSet {
-    const out = new IndicatorSet();
-    let type: IndicatorType | undefined;
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = text.length;
-      const line = text.slice(start, end);
-      if (line.charCodeAt(0) === 35 /* # */) type = line.slice(1) as IndicatorType;
-      else if (type && line.length > 0) out.add(type, line);
-      start = end + 1;
-    }
-    return out;
+    return runToEnd(IndicatorSet.#parseSteps(text, () => false));
   }
 
   /** {@link IndicatorSet.parse} cut into slices by `y` (same result). @internal */
-  static async parseAsync(text: string, y: Yielder): Promise<IndicatorSet> {
+  static parseAsync(text: string, y: Yielder): Promise<IndicatorSet> {
+    return runSliced(IndicatorSet.#parseSteps(text, () => y.due()), y);
+  }
+
+  static *#parseSteps(text: string, due: () => boolean): Steps<IndicatorSet> {
     const out = new IndicatorSet();
     let type: IndicatorType | undefined;
     let start = 0;
@@ -206,7 +192,7 @@ export class IndicatorSet {
       if (line.charCodeAt(0) === 35 /* # */) type = line.slice(1) as IndicatorType;
       else if (type && line.length > 0) out.add(type, line);
       start = end + 1;
-      if (y.due()) await y.pause();
+      if (due()) yield;
     }
     return out;
   }

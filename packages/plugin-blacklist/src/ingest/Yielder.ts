@@ -46,3 +46,28 @@ export class Yielder {
     if (performance.now() >= this.#deadline) await this.pause();
   }
 }
+
+/**
+ * A computation written once as a generator that yields whenever its `due()` says a slice is used
+ * up: {@link runToEnd} runs it synchronously (`due` always false), {@link runSliced} pauses the event
+ * loop at each yield. The sync and async variants of a computation then cannot drift apart.
+ * @internal
+ */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs `steps` to the end without pausing and returns its result. @internal */
+export function runToEnd<T>(steps: Steps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs `steps`, giving the event loop a turn (`y.checkpoint()`) at each of its yields. @internal */
+export async function runSliced<T>(steps: Steps<T>, y: Yielder): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await y.checkpoint();
+  }
+}

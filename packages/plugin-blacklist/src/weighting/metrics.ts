@@ -1,6 +1,6 @@
 import { TipError, TipErrorCodes } from '@tip/core';
 import type { Allowlist } from '../allowlists/allowlist.js';
-import { Yielder } from '../ingest/Yielder.js';
+import { runSliced, runToEnd, Yielder } from '../ingest/Yielder.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { type WeightFormula, resolveWeightParams } from './formula.js';
 import { metricsSteps } from './metricsSteps.js';
@@ -115,11 +115,7 @@ function validate(input: MetricsInput): void {
 export function computeSourceMetrics(input: MetricsInput, formula?: WeightFormula): SourceMetrics[] {
   validate(input);
   if (formula !== undefined && typeof formula !== 'function') resolveWeightParams(formula);
-  const steps = metricsSteps(input, formula, () => false);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return runToEnd(metricsSteps(input, formula, () => false));
 }
 
 /**
@@ -134,10 +130,5 @@ export function computeSourceMetrics(input: MetricsInput, formula?: WeightFormul
 export async function computeSourceMetricsAsync(input: MetricsInput, formula?: WeightFormula, yielder = new Yielder()): Promise<SourceMetrics[]> {
   validate(input);
   if (formula !== undefined && typeof formula !== 'function') resolveWeightParams(formula);
-  const steps = metricsSteps(input, formula, () => yielder.due());
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await yielder.checkpoint();
-  }
+  return runSliced(metricsSteps(input, formula, () => yielder.due()), yielder);
 }
