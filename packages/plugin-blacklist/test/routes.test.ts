@@ -65,8 +65,10 @@ describe.each(testDialects())('blacklist routes on %s', (dialect) => {
     expect(filtered.body).toBe(expected.join(''));
     expect(filtered.body.trim().split('\n').slice(1).map((l) => l.split(',')[1]).sort()).toEqual(['185.156.73.0/24', '45.95.146.7', '89.248.165.12']);
 
+    // maxAge is a duration (everything here was seen just now)
+    expect((await get('/export?format=plain&maxAge=7d')).body).toContain('45.95.146.7');
     // bad queries are 400 with the offending parameter; nothing is streamed
-    for (const [url, path] of [['/export?format=nope', 'query.format'], ['/export?minScore=2', 'query.minScore'], ['/export?types=email', 'query.types.0'], ['/export?sources=nope', 'query.sources'], ['/export?fromat=csv', 'query']] as const) {
+    for (const [url, path] of [['/export?format=nope', 'query.format'], ['/export?minScore=2', 'query.minScore'], ['/export?types=email', 'query.types.0'], ['/export?sources=nope', 'query.sources'], ['/export?maxAge=soon', 'query.maxAge'], ['/export?fromat=csv', 'query']] as const) {
       const res = await get(url);
       expect(res.status, url).toBe(400);
       const body = JSON.parse(res.body) as { code: string; issues: Array<{ path: string }> };

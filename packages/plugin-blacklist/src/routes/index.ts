@@ -1,4 +1,4 @@
-import { defineRoute, isTipError, parseDuration, reply, TipError, TipErrorCodes, type RouteDefinition } from '@tip/core';
+import { defineRoute, durationSchema, isTipError, reply, TipError, TipErrorCodes, type RouteDefinition } from '@tip/core';
 import { z } from 'zod';
 import { BlacklistErrors } from '../errors.js';
 import { canonicalize } from '../indicators/canonical.js';
@@ -24,8 +24,8 @@ export const exportQuerySchema = z
     categories: list(z.enum(['spam', 'malware', 'phishing', 'c2', 'scanner', 'bruteforce', 'botnet', 'compromised', 'reputation', 'abuse', 'other'])).optional(),
     /** Only indicators listed by these sources. */
     sources: list(z.string()).optional(),
-    /** Only indicators seen within this duration (`7d`). */
-    maxAge: z.string().regex(/^(\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w))+\s*$/i, 'a duration like "7d"').optional(),
+    /** Only indicators seen within this duration (`7d`); milliseconds once validated. */
+    maxAge: durationSchema().optional(),
     /** List name (RPZ zone name when it is a DNS name); also the file name. */
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,252}$/i, 'letters, digits, ".", "_" or "-"').optional(),
   })
@@ -65,7 +65,7 @@ function exportRoute(runtime: BlacklistRuntime) {
       }
       const { format, maxAge, ...rest } = query;
       try {
-        const { writer, chunks } = await service.exportStream({ format, ...rest, maxAgeMs: maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge') });
+        const { writer, chunks } = await service.exportStream({ format, ...rest, maxAgeMs: maxAge });
         return reply.stream(chunks, { contentType: writer.contentType, filename: `${query.name ?? 'tip-blacklist'}.${writer.fileExtension}` });
       } catch (err) {
         if (isTipError(err, BlacklistErrors.SOURCE_UNKNOWN)) throw badInput('query.sources', err.message, err.details);
