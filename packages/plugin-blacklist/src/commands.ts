@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseDuration, type CommandDefinition } from '@tip/core';
 import type { BlacklistService } from './service/BlacklistService.js';
+import type { WriteExportResult } from './export/index.js';
 import type { IndicatorType, SourceCategory } from './indicators/types.js';
 
 const list = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length ? v.map(String).flatMap((s) => s.split(',')) : undefined);
@@ -10,6 +11,16 @@ const list = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length
 function table(rows: readonly string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/** `; read N entries, aggregated A ip/cidr entries into B blocks, skipped …` for the export message. */
+function summary(r: WriteExportResult): string {
+  const parts: string[] = [];
+  if (r.written !== r.count) parts.push(`from ${r.count} entries`);
+  if (r.aggregated) parts.push(`${r.aggregated.entries} ip/cidr entries aggregated into ${r.aggregated.blocks} blocks`);
+  const skipped = Object.entries(r.skipped);
+  if (skipped.length > 0) parts.push(`skipped ${skipped.map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
 /** `tip blacklist export|sources|weights`: read-only commands (mode `read`). */
@@ -22,9 +33,11 @@ function exportCommand(svc: () => BlacklistService): CommandDefinition {
   return {
     name: 'blacklist export',
     mode: 'read',
-    summary: 'generate the aggregated blacklist (plain, hosts, csv, json, rpz, stix)',
+    summary: 'generate the aggregated blacklist (plain, hosts, csv, json, rpz, stix, ipset, nftables, misp)',
     options: {
-      format: { type: 'string', short: 'f', default: 'plain', valueName: '<format>', description: 'plain, hosts, csv, json, rpz or stix' },
+      format: { type: 'string', short: 'f', default: 'plain', valueName: '<format>', description: 'plain, hosts, csv, json, rpz, stix, ipset, nftables, misp or a registered format' },
+      aggregate: { type: 'boolean', description: 'merge ip/cidr entries into the minimal CIDR list (default for ipset and nftables)' },
+      'no-aggregate': { type: 'boolean', description: 'keep ip/cidr entries as listed (ipset)' },
       type: { type: 'string', multiple: true, valueName: '<type>', description: 'only ip, cidr, domain or url (repeatable)' },
       category: { type: 'string', multiple: true, valueName: '<category>', description: 'only sources of this category (repeatable)' },
       source: { type: 'string', multiple: true, valueName: '<id>', description: 'only indicators listed by this source (repeatable)' },
@@ -32,7 +45,7 @@ function exportCommand(svc: () => BlacklistService): CommandDefinition {
       'max-age': { type: 'string', valueName: '<duration>', description: 'only indicators seen within this duration (e.g. 7d)' },
       'no-allowlist': { type: 'boolean', description: 'keep entries that match the allow-lists' },
       name: { type: 'string', valueName: '<name>', description: 'list name (RPZ zone name when it is a DNS name)' },
-      output: { type: 'string', short: 'o', valueName: '<file>', description: 'write to a file instead of standard output' },
+      output: { type: 'string', short: 'o', valueName: '<file>', description: 'write to a file instead of standard output (misp: the feed directory)' },
     },
     async run({ values, out, err }) {
       const minScore = values['min-score'] === undefined ? undefined : Number(values['min-score']);
@@ -40,30 +53,43 @@ function exportCommand(svc: () => BlacklistService): CommandDefinition {
         err(`error: --min-score must be a number in [0, 1] (got "${String(values['min-score'])}")\n`);
         return 2;
       }
+      if (values.aggregate && values['no-aggregate']) {
+        err('error: --aggregate and --no-aggregate exclude each other\n');
+        return 2;
+      }
+      const aggregate = values.aggregate ? true : values['no-aggregate'] ? false : undefined;
+      const options = {
+        format: String(values.format),
+        name: values.name === undefined ? undefined : String(values.name),
+        types: list(values.type) as IndicatorType[] | undefined,
+        categories: list(values.category) as SourceCategory[] | undefined,
+        sources: list(values.source),
+        minScore,
+        maxAgeMs: values['max-age'] === undefined ? undefined : parseDuration(String(values['max-age']), '--max-age'),
+        applyAllowlist: !values['no-allowlist'],
+        aggregate,
+      };
+      if (options.format === 'misp' && values.output !== undefined) {
+        const r = await svc().exportMispFeed(String(values.output), options);
+        err(`wrote a MISP feed of ${r.written} attributes (event ${r.eventUuid}, ${r.bytes} bytes)${summary(r)} to ${String(values.output)}\n`);
+        return 0;
+      }
       const file = values.output === undefined ? undefined : createWriteStream(String(values.output));
       const sink = file
         ? async (chunk: string) => {
             if (!file.write(chunk)) await once(file, 'drain');
           }
         : (chunk: string) => out(chunk);
-      const result = await svc().export(
-        {
-          format: String(values.format),
-          name: values.name === undefined ? undefined : String(values.name),
-          types: list(values.type) as IndicatorType[] | undefined,
-          categories: list(values.category) as SourceCategory[] | undefined,
-          sources: list(values.source),
-          minScore,
-          maxAgeMs: values['max-age'] === undefined ? undefined : parseDuration(String(values['max-age']), '--max-age'),
-          applyAllowlist: !values['no-allowlist'],
-        },
-        sink,
-      );
-      if (file) {
-        file.end();
-        await once(file, 'close');
-        err(`wrote ${result.count} indicators (${result.bytes} bytes) to ${String(values.output)}\n`);
+      let result: WriteExportResult;
+      try {
+        result = await svc().export(options, sink);
+      } finally {
+        if (file) {
+          file.end();
+          await once(file, 'close');
+        }
       }
+      if (file) err(`wrote ${result.written} indicators (${result.bytes} bytes)${summary(result)} to ${String(values.output)}\n`);
       return 0;
     },
   };

@@ -144,6 +144,34 @@ export const blacklistConfigSchema = z
           .strict(),
       )
       .default({}),
+    /**
+     * Options of the built-in export writers (checked by the writers at start): `hosts.address`,
+     * `rpz.zone`/`ttl`/`serial`, `stix.identityName`, `ipset.setName`/`maxelem`,
+     * `nftables.family`/`table`/`setName`, `misp.orgName`/`orgUuid`/`eventUuid`/`threatLevel`/
+     * `analysis`/`toIdsMinScore`/`tags` (see docs/blacklist.md, "Exports").
+     */
+    export: z
+      .object({
+        hosts: z.object({ address: z.string().optional() }).strict().optional(),
+        rpz: z.object({ zone: z.string().optional(), ttl: z.number().int().positive().optional(), serial: z.union([z.enum(['unix', 'date']), z.number().int().nonnegative()]).optional() }).strict().optional(),
+        stix: z.object({ identityName: z.string().optional() }).strict().optional(),
+        ipset: z.object({ setName: z.string().optional(), maxelem: z.number().int().positive().optional() }).strict().optional(),
+        nftables: z.object({ family: z.enum(['inet', 'ip', 'ip6', 'bridge', 'netdev']).optional(), table: z.string().optional(), setName: z.string().optional() }).strict().optional(),
+        misp: z
+          .object({
+            orgName: z.string().optional(),
+            orgUuid: z.string().optional(),
+            eventUuid: z.string().optional(),
+            threatLevel: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
+            analysis: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+            toIdsMinScore: z.number().min(0).max(1).optional(),
+            tags: z.array(z.string()).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Values left out of exports: built-in lists, files and extra values. */
     allowlist: z
       .object({

@@ -1,6 +1,7 @@
 /**
  * `@tip/plugin-blacklist`: collects IP/domain/URL blacklists, weights every source with metrics,
- * and generates aggregated blacklists (plain, hosts, CSV, JSON, BIND RPZ, STIX 2.1).
+ * and generates aggregated blacklists (plain, hosts, CSV, JSON, BIND RPZ, STIX 2.1, ipset, nftables,
+ * MISP feed).
  *
  * @example
  * ```ts
@@ -48,10 +49,30 @@ export type { CsvOptions, ColumnRef } from './parsers/csv.js';
 export type { DropOptions } from './parsers/drop.js';
 export type { JsonOptions } from './parsers/json.js';
 
-// Export writers
+// Export writers (the `blacklistWriters` extension point)
+export { blacklistWriters } from './plugin.js';
 export {
   exportWriters,
+  builtInWriters,
+  registerWriter,
   writeExport,
+  aggregateEntries,
+  ipsetWriter,
+  nftablesWriter,
+  mispWriter,
+  writeMispFeed,
+  mispEventUuid,
+  mispAttributeType,
+  checkSetName,
+  TIP_MISP_NAMESPACE,
+  type WriteExportOptions,
+  type ExportTally,
+  type AggregateStats,
+  type IpsetOptions,
+  type NftablesOptions,
+  type MispOptions,
+  type MispExportWriter,
+  type MispFeedResult,
   type ExportEntry,
   type ExportEntries,
   type ExportFormat,

@@ -11,6 +11,7 @@ import { blacklistCycleJob } from './job.js';
 import { blacklistKind } from './kind.js';
 import { BlacklistMetrics } from './metrics.js';
 import { defaultParsers, type FeedParser } from './parsers/index.js';
+import { builtInWriters, type ExportWriter } from './export/index.js';
 import { blacklistRoutes } from './routes/index.js';
 import { BlacklistRuntime } from './runtime.js';
 import { BlacklistService } from './service/BlacklistService.js';
@@ -23,11 +24,20 @@ export const BLACKLIST_PLUGIN = '@tip/plugin-blacklist';
 export const BlacklistToken = token<BlacklistService>('blacklist.service');
 /** Extension point for feed parsers: `ctx.extend(blacklistParsers).add(myParser)`. */
 export const blacklistParsers = extensionPoint<FeedParser>('blacklist.parsers', { keyOf: (p) => p.format });
+/**
+ * Extension point for export writers: `ctx.extend(blacklistWriters).add(myWriter)` during
+ * `register` makes `myWriter.format` available to `BlacklistService.export`, the
+ * `/api/blacklist/export` route and `tip blacklist export`. The built-in writers are added the
+ * same way; a format added twice is refused (`TIP_DUPLICATE_ID`).
+ */
+export const blacklistWriters = extensionPoint<ExportWriter>('blacklist.writers', { keyOf: (w) => w.format });
 
 /** Options of the plugin factory (configuration comes from the `blacklist` config key). */
 export interface BlacklistPluginOptions {
   /** Extra feed parsers (same as adding them to `blacklistParsers`). */
   parsers?: FeedParser[];
+  /** Extra export writers (same as adding them to `blacklistWriters`). */
+  writers?: ExportWriter[];
 }
 
 /**
@@ -50,6 +60,7 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
       ctx.entities(...blacklistEntities);
       ctx.migrations(...blacklistMigrations);
       ctx.extend(blacklistParsers).add(...defaultParsers(), ...(options.parsers ?? []));
+      ctx.extend(blacklistWriters).add(...builtInWriters(ctx.config.export), ...(options.writers ?? []));
       ctx.provide(BlacklistToken, { useFactory: service });
       for (const feed of ctx.config.feeds) {
         if (feed.enabled) ctx.sources.add(feedSource(resolveFeed(feed), { registry: runtime.registry, defaultMaxBytes: ctx.core.http.maxBytes }));
@@ -90,7 +101,7 @@ async function init(ctx: PluginContext<BlacklistConfig>, runtime: BlacklistRunti
   for (const p of ctx.extend(blacklistParsers).list()) if (!runtime.registry.has(p.format)) runtime.registry.register(p);
   checkFeedFormats(ctx.config, runtime);
   const clock = ctx.get(CoreTokens.clock);
-  const service = new BlacklistService({ db: ctx.db, clock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir });
+  const service = new BlacklistService({ db: ctx.db, clock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir, writers: ctx.extend(blacklistWriters).list() });
   runtime.ready({ service, clock, metrics: new BlacklistMetrics(ctx.metrics) });
   // read-only commands (exports, listings) never write, whatever feeds their configuration names
   if (ctx.mode === 'read') return;

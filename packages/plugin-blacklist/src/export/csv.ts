@@ -1,4 +1,4 @@
-import type { ExportEntries, ExportEntry, ExportMeta, ExportWriter } from './types.js';
+import type { ExportEntries, ExportEntry, ExportMeta, ExportTally, ExportWriter } from './types.js';
 import { drive, iso, score4 } from './util.js';
 
 /** The CSV header row (without its line break). */
@@ -57,8 +57,8 @@ export function csvWriter(): ExportWriter {
     format: 'csv',
     contentType: 'text/csv; charset=utf-8; header=present',
     fileExtension: 'csv',
-    write(entries: ExportEntries, _meta: ExportMeta): AsyncIterable<string> {
-      return drive(entries, `${CSV_HEADER}\r\n`, (e) => `${row(e)}\r\n`, () => '');
+    write(entries: ExportEntries, _meta: ExportMeta, tally?: ExportTally): AsyncIterable<string> {
+      return drive(entries, `${CSV_HEADER}\r\n`, (e) => (tally?.wrote(), `${row(e)}\r\n`), () => '');
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ExportEntries, ExportEntry, ExportMeta, ExportWriter } from './types.js';
+import type { ExportEntries, ExportEntry, ExportMeta, ExportTally, ExportWriter } from './types.js';
 import { drive, iso, knownCount } from './util.js';
 
 /** One indicator as the `json` format writes it. */
@@ -57,7 +57,7 @@ export function jsonWriter(): ExportWriter {
     format: 'json',
     contentType: 'application/json',
     fileExtension: 'json',
-    write(entries: ExportEntries, meta: ExportMeta): AsyncIterable<string> {
+    write(entries: ExportEntries, meta: ExportMeta, tally?: ExportTally): AsyncIterable<string> {
       const known = knownCount(entries);
       let head = `{"name":${JSON.stringify(meta.name)},"generatedAt":${JSON.stringify(iso(meta.generatedAt, 'meta.generatedAt'))}`;
       if (meta.description !== undefined) head += `,"description":${JSON.stringify(meta.description)}`;
@@ -68,7 +68,7 @@ export function jsonWriter(): ExportWriter {
       return drive(
         entries,
         head,
-        (e) => `${count++ === 0 ? '\n' : ',\n'}${JSON.stringify(indicator(e))}`,
+        (e) => (tally?.wrote(), `${count++ === 0 ? '\n' : ',\n'}${JSON.stringify(indicator(e))}`),
         () => `${count > 0 ? '\n' : ''}]${known === undefined ? `,"count":${count}` : ''}}\n`,
       );
     },

@@ -1,7 +1,7 @@
 import { TipError, TipErrorCodes } from '@tip/core';
 import { parseIp } from '../indicators/ip.js';
 import type { IndicatorType } from '../indicators/types.js';
-import type { ExportEntries, ExportMeta, ExportWriter, HostsOptions } from './types.js';
+import type { ExportEntries, ExportMeta, ExportTally, ExportWriter, HostsOptions } from './types.js';
 import { drive, headerComments, knownCount } from './util.js';
 
 /**
@@ -15,7 +15,7 @@ export function plainWriter(): ExportWriter {
     format: 'plain',
     contentType: 'text/plain; charset=utf-8',
     fileExtension: 'txt',
-    write(entries: ExportEntries, meta: ExportMeta): AsyncIterable<string> {
+    write(entries: ExportEntries, meta: ExportMeta, tally?: ExportTally): AsyncIterable<string> {
       const known = knownCount(entries);
       let count = 0;
       let skipped = 0;
@@ -25,9 +25,11 @@ export function plainWriter(): ExportWriter {
         (e) => {
           if (/[\r\n]/.test(e.value) || e.value.length === 0) {
             skipped++;
+            tally?.skip('invalid');
             return '';
           }
           count++;
+          tally?.wrote();
           return `${e.value}\n`;
         },
         () => (known === undefined ? `# count: ${count}\n` : '') + (skipped > 0 ? `# skipped ${skipped} values with line breaks\n` : ''),
@@ -54,7 +56,7 @@ export function hostsWriter(options: HostsOptions = {}): ExportWriter {
     format: 'hosts',
     contentType: 'text/plain; charset=utf-8',
     fileExtension: 'hosts',
-    write(entries: ExportEntries, meta: ExportMeta): AsyncIterable<string> {
+    write(entries: ExportEntries, meta: ExportMeta, tally?: ExportTally): AsyncIterable<string> {
       let count = 0;
       let invalid = 0;
       const skipped: Record<IndicatorType, number> = { ip: 0, cidr: 0, domain: 0, url: 0 };
@@ -64,13 +66,16 @@ export function hostsWriter(options: HostsOptions = {}): ExportWriter {
         (e) => {
           if (e.type !== 'domain') {
             skipped[e.type] = (skipped[e.type] ?? 0) + 1;
+            tally?.skip(e.type);
             return '';
           }
           if (!/^[^\s#]+$/.test(e.value)) {
             invalid++;
+            tally?.skip('invalid');
             return '';
           }
           count++;
+          tally?.wrote();
           return `${address} ${e.value}\n`;
         },
         () => {

@@ -1,6 +1,6 @@
 import { TipError, TipErrorCodes } from '@tip/core';
 import { ipv6Groups, longestZeroRun, parseCidr, parseIp } from '../indicators/ip.js';
-import type { ExportEntries, ExportEntry, ExportMeta, ExportWriter, RpzOptions } from './types.js';
+import type { ExportEntries, ExportEntry, ExportMeta, ExportTally, ExportWriter, RpzOptions } from './types.js';
 import { drive, headerComments, iso, oneLine, score4 } from './util.js';
 
 /** Origin used when neither `rpz.zone` nor a DNS-name-like `meta.name` gives one. */
@@ -103,7 +103,7 @@ export function rpzWriter(options: RpzOptions = {}): ExportWriter {
     format: 'rpz',
     contentType: 'text/dns',
     fileExtension: 'zone',
-    write(entries: ExportEntries, meta: ExportMeta): AsyncIterable<string> {
+    write(entries: ExportEntries, meta: ExportMeta, tally?: ExportTally): AsyncIterable<string> {
       const origin = zone ?? (meta.name.includes('.') ? normaliseZone(meta.name) : null) ?? DEFAULT_RPZ_ZONE;
       // Room left for a relative owner name: 253 - origin without its dot - the joining dot.
       const room = MAX_NAME - (origin.length - 1) - 1;
@@ -124,6 +124,7 @@ export function rpzWriter(options: RpzOptions = {}): ExportWriter {
         (e) => {
           if (e.type === 'url') {
             urls++;
+            tally?.skip('url');
             return '';
           }
           if (e.type === 'domain') {
@@ -131,21 +132,26 @@ export function rpzWriter(options: RpzOptions = {}): ExportWriter {
             const labels = name.split('.');
             if (!labels.every((l) => /^[a-z0-9_-]+$/.test(l)) || labels[labels.length - 1]!.startsWith('rpz-')) {
               bad++;
+              tally?.skip('invalid');
               return '';
             }
             if (labels.some((l) => l.length > 63) || name.length + 2 > room) {
               tooLong++;
+              tally?.skip('too long');
               return '';
             }
             count++;
+            tally?.wrote();
             return `${name} CNAME .${comment(e)}\n*.${name} CNAME .\n`;
           }
           const owner = e.type === 'ip' || e.type === 'cidr' ? rpzIpName(e.value) : null;
           if (owner === null) {
             bad++;
+            tally?.skip('invalid');
             return '';
           }
           count++;
+          tally?.wrote();
           return `${owner} CNAME .${comment(e)}\n`;
         },
         () =>

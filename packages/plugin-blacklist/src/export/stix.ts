@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TipError, TipErrorCodes } from '@tip/core';
 import type { SourceCategory } from '../indicators/types.js';
-import type { ExportEntries, ExportEntry, ExportMeta, ExportWriter, StixOptions } from './types.js';
+import type { ExportEntries, ExportEntry, ExportMeta, ExportTally, ExportWriter, StixOptions } from './types.js';
 import { drive, iso } from './util.js';
 import { TIP_STIX_NAMESPACE, uuidv5 } from './uuid.js';
 
@@ -120,7 +120,7 @@ export function stixWriter(options: StixOptions = {}): ExportWriter {
     format: 'stix',
     contentType: 'application/stix+json;version=2.1',
     fileExtension: 'json',
-    write(entries: ExportEntries, _meta: ExportMeta): AsyncIterable<string> {
+    write(entries: ExportEntries, _meta: ExportMeta, tally?: ExportTally): AsyncIterable<string> {
       const identity = {
         type: 'identity',
         spec_version: '2.1',
@@ -132,7 +132,7 @@ export function stixWriter(options: StixOptions = {}): ExportWriter {
         identity_class: 'system',
       };
       const head = `{"type":"bundle","id":"bundle--${randomUUID()}","objects":[\n${JSON.stringify(identity)}`;
-      return drive(entries, head, (e) => `,\n${JSON.stringify(indicatorObject(e, identityId))}`, () => '\n]}\n');
+      return drive(entries, head, (e) => (tally?.wrote(), `,\n${JSON.stringify(indicatorObject(e, identityId))}`), () => '\n]}\n');
     },
   };
 }

@@ -14,7 +14,7 @@ const list = <T extends z.ZodType>(item: T) =>
 /** Query of `GET /export`. */
 export const exportQuerySchema = z
   .object({
-    /** `plain` (default), `hosts`, `csv`, `json`, `rpz`, `stix` or a registered format. */
+    /** `plain` (default), `hosts`, `csv`, `json`, `rpz`, `stix`, `ipset`, `nftables`, `misp` or a registered format. */
     format: z.string().default('plain'),
     /** Minimum decayed score in [0, 1]. */
     minScore: z.coerce.number().min(0).max(1).optional(),
@@ -26,8 +26,13 @@ export const exportQuerySchema = z
     sources: list(z.string()).optional(),
     /** Only indicators seen within this duration (`7d`); milliseconds once validated. */
     maxAge: durationSchema().optional(),
-    /** List name (RPZ zone name when it is a DNS name); also the file name. */
+    /** List name (RPZ zone name when it is a DNS name; ipset/nftables set name); also the file name. */
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,252}$/i, 'letters, digits, ".", "_" or "-"').optional(),
+    /** `1`/`true`: aggregate ip/cidr entries into the minimal CIDR list; `0`/`false`: do not; unset: the format decides (ipset and nftables aggregate). */
+    aggregate: z
+      .enum(['1', '0', 'true', 'false'])
+      .transform((v) => v === '1' || v === 'true')
+      .optional(),
   })
   .strict();
 
@@ -55,7 +60,8 @@ function exportRoute(runtime: BlacklistRuntime) {
     path: '/export',
     scope: 'read',
     summary: 'Download the aggregated blacklist',
-    description: 'Streams the currently listed indicators of enabled sources, scored and allow-list filtered, in `format`; same document as `tip blacklist export`.',
+    description:
+      'Streams the currently listed indicators of enabled sources, scored and allow-list filtered, in `format`; same document as `tip blacklist export`. `aggregate=1` merges ip/cidr entries into the minimal CIDR list (default for ipset and nftables). `format=misp` returns the MISP event (`{"Event": …}`) of the MISP feed that `tip blacklist export -f misp -o DIR` writes.',
     produces: 'text/plain',
     query: exportQuerySchema,
     async handler({ query }) {
@@ -69,6 +75,8 @@ function exportRoute(runtime: BlacklistRuntime) {
         return reply.stream(chunks, { contentType: writer.contentType, filename: `${query.name ?? 'tip-blacklist'}.${writer.fileExtension}` });
       } catch (err) {
         if (isTipError(err, BlacklistErrors.SOURCE_UNKNOWN)) throw badInput('query.sources', err.message, err.details);
+        // a list name the format cannot use (ipset/nftables set names)
+        if (isTipError(err, TipErrorCodes.INPUT_INVALID) && (err.details as { path?: string }).path === 'name') throw badInput('query.name', err.message, err.details);
         throw err;
       }
     },

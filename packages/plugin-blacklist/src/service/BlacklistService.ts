@@ -3,7 +3,20 @@ import { resolve } from 'node:path';
 import { executeRaw, parseDuration, TipError, TipErrorCodes, type Clock, type Database, type Logger } from '@tip/core';
 import { Allowlist, parseMispWarninglist } from '../allowlists/index.js';
 import type { BlacklistConfig } from '../config.js';
-import { exportWriters, writeExport, type ExportEntry, type ExportMeta, type ExportWriter, type WriteExportResult } from '../export/index.js';
+import {
+  exportWriters,
+  prepareEntries,
+  registerWriter,
+  unknownFormatError,
+  writeExport,
+  writeMispFeed,
+  type ExportEntry,
+  type ExportMeta,
+  type ExportWriter,
+  type MispExportWriter,
+  type MispFeedResult,
+  type WriteExportResult,
+} from '../export/index.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, SourceCategory } from '../indicators/types.js';
 import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
@@ -34,6 +47,12 @@ export interface ExportOptions extends EntryFilter {
   name?: string;
   /** Free-text description written into formats that carry one. */
   description?: string;
+  /**
+   * Aggregate ip/cidr entries: drop those covered by another, merge overlapping and adjacent
+   * ranges into the minimal CIDR list (see `aggregateEntries`). Unset: the writer decides
+   * (`ipset` and `nftables` aggregate, the others do not).
+   */
+  aggregate?: boolean;
 }
 
 /** A source as {@link BlacklistService.sources} lists it. */
@@ -66,7 +85,10 @@ export class BlacklistService {
   readonly ingester: Ingester;
   /** The allow-list used for false-positive rates and export filtering. */
   readonly allowlist: Allowlist;
-  /** Export writers by format; add your own with `writers.set(format, writer)`. */
+  /**
+   * Export writers by format: those added to the `blacklistWriters` extension point (built-ins
+   * included). Prefer the extension point; `writers.set(format, writer)` still works.
+   */
   readonly writers: Map<string, ExportWriter>;
   readonly #db: Database;
   readonly #clock: Clock;
@@ -74,14 +96,17 @@ export class BlacklistService {
   readonly #decay: DecayModel;
   readonly #log: Logger;
 
-  constructor(deps: { db: Database; clock: Clock; log: Logger; config: BlacklistConfig; baseDir?: string }) {
+  constructor(deps: { db: Database; clock: Clock; log: Logger; config: BlacklistConfig; baseDir?: string; writers?: Iterable<ExportWriter> }) {
     this.#db = deps.db;
     this.#clock = deps.clock;
     this.#config = deps.config;
     this.#log = deps.log;
     this.ingester = new Ingester(deps.db, deps.log);
     this.allowlist = buildAllowlist(deps.config, deps.baseDir);
-    this.writers = exportWriters();
+    if (deps.writers) {
+      this.writers = new Map();
+      for (const w of deps.writers) registerWriter(this.writers, w);
+    } else this.writers = exportWriters();
     const overrides: Record<string, { tauMs: number; delta: number }> = {};
     for (const [type, d] of Object.entries(deps.config.decay)) overrides[type] = { tauMs: parseDuration(d.tau, `blacklist.decay.${type}.tau`), delta: d.delta };
     this.#decay = Object.keys(overrides).length ? decayModel(overrides) : DEFAULT_DECAY_MODEL;
@@ -162,14 +187,31 @@ export class BlacklistService {
   }
 
   /**
-   * Generates a blacklist in `format` (plain, hosts, csv, json, rpz, stix, or a registered one)
-   * and streams it to `sink`.
-   * @throws TipError `BL_EXPORT_FORMAT_UNKNOWN` naming an unknown format; `BL_SOURCE_UNKNOWN`
-   *   naming a source of the filter that does not exist
+   * Generates a blacklist in `format` (plain, hosts, csv, json, rpz, stix, ipset, nftables, misp,
+   * or a registered one) and streams it to `sink`.
+   * @returns entries read, indicators written and skipped, bytes, and what aggregation did
+   * @throws TipError `BL_EXPORT_FORMAT_UNKNOWN` naming an unknown format (listing the known ones);
+   *   `BL_SOURCE_UNKNOWN` naming a source of the filter that does not exist; `TIP_INPUT_INVALID`
+   *   when the writer refuses the list name (ipset/nftables set names)
    */
   async export(options: ExportOptions, sink: (chunk: string) => void | Promise<void>): Promise<WriteExportResult> {
-    const { format, meta, filter } = await this.#prepareExport(options);
-    return writeExport(format, this.entries(filter), meta, sink, this.writers);
+    const { format, meta, filter, aggregate } = await this.#prepareExport(options);
+    return writeExport(format, this.entries(filter), meta, sink, this.writers, { aggregate });
+  }
+
+  /**
+   * Writes a MISP feed directory (`manifest.json`, `<event uuid>.json`, `hashes.csv`) that a MISP
+   * instance can load as a feed of format "MISP Feed" (see `writeMispFeed`). `format` is ignored.
+   * @throws TipError as {@link export}
+   */
+  async exportMispFeed(dir: string, options: Omit<ExportOptions, 'format'>): Promise<MispFeedResult> {
+    const { meta, filter, aggregate } = await this.#prepareExport({ ...options, format: 'misp' });
+    const writer = this.writers.get('misp')!;
+    const mispOptions = (writer as Partial<MispExportWriter>).mispOptions ?? this.#config.export.misp;
+    let count = 0;
+    const prepared = prepareEntries(writer, this.entries(filter), meta, { aggregate }, () => void count++);
+    const result = await writeMispFeed(dir, prepared.input, prepared.meta, mispOptions);
+    return { ...result, count, ...(prepared.aggregated ? { aggregated: prepared.aggregated } : {}) };
   }
 
   /**
@@ -183,17 +225,15 @@ export class BlacklistService {
     /** The document's text, generated as it is iterated. */
     chunks: AsyncIterable<string>;
   }> {
-    const { format, meta, filter } = await this.#prepareExport(options);
+    const { format, meta, filter, aggregate } = await this.#prepareExport(options);
     const writer = this.writers.get(format)!;
-    return { writer, chunks: writer.write(this.entries(filter), meta) };
+    const prepared = prepareEntries(writer, this.entries(filter), meta, { aggregate }, () => {});
+    return { writer, chunks: writer.write(prepared.input, prepared.meta) };
   }
 
-  async #prepareExport(options: ExportOptions): Promise<{ format: string; meta: ExportMeta; filter: EntryFilter }> {
-    if (!this.writers.has(options.format)) {
-      throw new TipError(BlacklistErrors.EXPORT_FORMAT_UNKNOWN, `unknown export format "${options.format}" (known: ${[...this.writers.keys()].join(', ')})`, {
-        details: { path: 'format', input: options.format, known: [...this.writers.keys()] },
-      });
-    }
+  async #prepareExport(options: ExportOptions): Promise<{ format: string; meta: ExportMeta; filter: EntryFilter; aggregate: boolean | undefined }> {
+    const writer = this.writers.get(options.format);
+    if (!writer) throw unknownFormatError(options.format, this.writers);
     if (options.sources?.length) {
       const known = new Set((await this.sources()).map((s) => s.id));
       const unknown = options.sources.filter((id) => !known.has(id));
@@ -203,11 +243,13 @@ export class BlacklistService {
         });
       }
     }
-    const { format, name, description, ...filter } = options;
+    const { format, name, description, aggregate, ...filter } = options;
     // only the filters given (unset options would print as an empty filter list)
     const filters = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined));
+    if (aggregate !== undefined) filters.aggregate = aggregate;
     const meta: ExportMeta = { name: name ?? 'tip-blacklist', generatedAt: new Date(this.#clock.now()), description, filters };
-    return { format, meta, filter };
+    writer.check?.(meta);
+    return { format, meta, filter, aggregate };
   }
 
   /**
