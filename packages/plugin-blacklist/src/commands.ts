@@ -18,7 +18,7 @@ function summary(r: WriteExportResult): string {
   const parts: string[] = [];
   if (r.written !== r.count) parts.push(`from ${r.count} entries`);
   if (r.aggregated) parts.push(`${r.aggregated.entries} ip/cidr entries aggregated into ${r.aggregated.blocks} blocks`);
-  const skipped = Object.entries(r.skipped);
+  const skipped = Object.entries(r.skipped).sort(([a], [b]) => a.localeCompare(b));
   if (skipped.length > 0) parts.push(`skipped ${skipped.map(([k, n]) => `${n} ${k}`).join(', ')}`);
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// `tip blacklist export` through the built binary: the message counts what the file holds,
+// --aggregate / --no-aggregate, the ipset/nftables formats and the MISP feed directory.
+const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const BIN = join(ROOT, 'packages/cli/dist/bin.js');
+const PLUGIN = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
+const built = existsSync(BIN) && existsSync(PLUGIN);
+if (!built) console.warn('export-cli: packages are not built (./dev build): skipped');
+const fixture = (name: string) => readFileSync(join(ROOT, 'packages/plugin-blacklist/test/fixtures/exports', name), 'utf8');
+
+let server: Server;
+let dir = '';
+let config = '';
+const tip = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(process.execPath, [BIN, ...args, '-c', config], { timeout: 60_000 }, (err, stdout, stderr) =>
+      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+const lines = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === '/a.txt') return void res.end(fixture('aggregate-a.txt'));
+    if (req.url === '/b.txt') return void res.end(fixture('aggregate-b.txt'));
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dir = mkdtempSync(join(tmpdir(), 'tip-bl-export-cli-'));
+  config = join(dir, 'tip.config.json');
+  writeFileSync(config, JSON.stringify({
+    plugins: [PLUGIN],
+    database: { url: 'sqlite:./tip.sqlite' },
+    blacklist: { feeds: [
+      { id: 'a', url: `${base}/a.txt`, format: 'plain', category: 'scanner' },
+      { id: 'b', url: `${base}/b.txt`, format: 'plain', category: 'spam' },
+    ] },
+  }));
+});
+afterAll(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!built)('tip blacklist export', () => {
+  it('reports what the file holds, aggregates on request, writes ipset/nftables files and a MISP feed', async () => {
+    expect((await tip(['trigger', 'blacklist'])).code).toBe(0);
+
+    // hosts: "wrote N indicators" counts the domains in the file, bytes are the file's size
+    const hostsFile = join(dir, 'bl.hosts');
+    const hosts = await tip(['blacklist', 'export', '-f', 'hosts', '-o', hostsFile]);
+    expect(hosts.code).toBe(0);
+    const held = lines(readFileSync(hostsFile, 'utf8')).length;
+    expect(held).toBeGreaterThan(0);
+    expect(hosts.stderr).toMatch(new RegExp(`^wrote ${held} indicators \\(${statSync(hostsFile).size} bytes\\); from \\d+ entries; skipped \\d+ cidr, \\d+ ip, \\d+ url to `));
+
+    // plain --aggregate: fewer lines than without, same message shape
+    const raw = lines((await tip(['blacklist', 'export', '--type', 'ip,cidr'])).stdout);
+    const aggFile = join(dir, 'agg.txt');
+    const agg = await tip(['blacklist', 'export', '--type', 'ip,cidr', '--aggregate', '-o', aggFile]);
+    const aggregated = lines(readFileSync(aggFile, 'utf8'));
+    expect(aggregated.length).toBeLessThan(raw.length);
+    expect(agg.stderr).toContain(`wrote ${aggregated.length} indicators`);
+    expect(agg.stderr).toContain(`${raw.length} ip/cidr entries aggregated into ${aggregated.length} blocks`);
+
+    // ipset aggregates by default; --no-aggregate keeps entries as listed
+    const ipset = await tip(['blacklist', 'export', '-f', 'ipset', '--name', 'bl']);
+    expect(ipset.stdout).toContain('create bl-v4 hash:net family inet');
+    expect(ipset.stdout).not.toContain('45.2.0.7');
+    expect((await tip(['blacklist', 'export', '-f', 'ipset', '--no-aggregate'])).stdout).toContain('add tip-blacklist-v4-tmp 45.2.0.7\n');
+    expect((await tip(['blacklist', 'export', '-f', 'ipset', '--aggregate', '--no-aggregate'])).code).toBe(2);
+    const badName = await tip(['blacklist', 'export', '-f', 'nftables', '--name', 'bad name;x']);
+    expect(badName.code).not.toBe(0);
+    expect(badName.stderr).toContain('not a valid set name');
+    expect((await tip(['blacklist', 'export', '-f', 'nftables'])).stdout).toContain('flush set inet tip tip-blacklist-v4\n');
+
+    // misp with -o: the feed directory
+    const feedDir = join(dir, 'misp');
+    const misp = await tip(['blacklist', 'export', '-f', 'misp', '-o', feedDir]);
+    expect(misp.code).toBe(0);
+    const files = readdirSync(feedDir).sort();
+    expect(files).toHaveLength(3);
+    expect(files).toContain('manifest.json');
+    expect(files).toContain('hashes.csv');
+    const uuid = Object.keys(JSON.parse(readFileSync(join(feedDir, 'manifest.json'), 'utf8')) as object)[0]!;
+    expect(misp.stderr).toContain(`event ${uuid}`);
+    const event = JSON.parse(readFileSync(join(feedDir, `${uuid}.json`), 'utf8')) as { Event: { Attribute: unknown[] } };
+    expect(misp.stderr).toContain(`wrote a MISP feed of ${event.Event.Attribute.length} attributes`);
+    // without -o: the event document on standard output
+    expect((JSON.parse((await tip(['blacklist', 'export', '-f', 'misp'])).stdout) as { Event: { uuid: string } }).Event.uuid).toBe(uuid);
+  }, 120_000);
+});
