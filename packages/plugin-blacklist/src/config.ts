@@ -152,19 +152,72 @@ export const blacklistConfigSchema = z
      */
     export: z
       .object({
-        hosts: z.object({ address: z.string().optional() }).strict().optional(),
-        rpz: z.object({ zone: z.string().optional(), ttl: z.number().int().positive().optional(), serial: z.union([z.enum(['unix', 'date']), z.number().int().nonnegative()]).optional() }).strict().optional(),
-        stix: z.object({ identityName: z.string().optional() }).strict().optional(),
-        ipset: z.object({ setName: z.string().optional(), maxelem: z.number().int().positive().optional() }).strict().optional(),
-        nftables: z.object({ family: z.enum(['inet', 'ip', 'ip6', 'bridge', 'netdev']).optional(), table: z.string().optional(), setName: z.string().optional() }).strict().optional(),
+        /** `hosts` writer. */
+        hosts: z
+          .object({
+            /** Address every domain is pointed at (default `0.0.0.0`). */
+            address: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        /** `rpz` writer. */
+        rpz: z
+          .object({
+            /** Zone origin (default: the list name when it is a DNS name, else `rpz.tip.local.`). */
+            zone: z.string().optional(),
+            /** `$TTL` and SOA minimum in seconds (default 300). */
+            ttl: z.number().int().nonnegative().optional(),
+            /** SOA serial: `unix` (default), `date` or a number. */
+            serial: z.union([z.enum(['unix', 'date']), z.number().int().nonnegative()]).optional(),
+          })
+          .strict()
+          .optional(),
+        /** `stix` writer. */
+        stix: z
+          .object({
+            /** Name of the producer identity (default `TIP`). */
+            identityName: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        /** `ipset` writer. */
+        ipset: z
+          .object({
+            /** Base name of the `-v4`/`-v6` sets (default: the list name). */
+            setName: z.string().optional(),
+            /** `maxelem` of the sets (default: the count rounded up to a power of two, at least 65536). */
+            maxelem: z.number().int().positive().optional(),
+          })
+          .strict()
+          .optional(),
+        /** `nftables` writer. */
+        nftables: z
+          .object({
+            /** Table family (default `inet`). */
+            family: z.union([z.literal('inet'), z.literal('ip'), z.literal('ip6'), z.literal('bridge'), z.literal('netdev')]).optional(),
+            /** Table holding the sets (default `tip`). */
+            table: z.string().optional(),
+            /** Base name of the `-v4`/`-v6` sets (default: the list name). */
+            setName: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        /** `misp` writer (and the MISP feed directory). */
         misp: z
           .object({
+            /** Organisation creating the event (default `TIP`). */
             orgName: z.string().optional(),
+            /** Its UUID (default: derived from the name). */
             orgUuid: z.string().optional(),
+            /** Event UUID (default: derived from the list name). */
             eventUuid: z.string().optional(),
+            /** `threat_level_id`: 1 high … 4 undefined (default 4). */
             threatLevel: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
+            /** `analysis`: 0 initial, 1 ongoing, 2 completed (default 2). */
             analysis: z.union([z.literal(0), z.literal(1), z.literal(2)]).optional(),
+            /** Attributes get `to_ids` from this score on (default 0.5). */
             toIdsMinScore: z.number().min(0).max(1).optional(),
+            /** Event tags (default `["tlp:white"]`). */
             tags: z.array(z.string()).optional(),
           })
           .strict()
