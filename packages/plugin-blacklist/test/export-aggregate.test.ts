@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { aggregateEntries, writeExport, type AggregateStats, type ExportEntry, type ExportMeta } from '../src/export/index.js';
 import { canonicalize } from '../src/indicators/canonical.js';
-import { rangeOf, RangeSet, type IpRange } from '../src/indicators/ip.js';
+import { rangeOf, RangeSet, rangeToCidrs, type IpRange } from '../src/indicators/ip.js';
 import type { SourceCategory } from '../src/indicators/types.js';
 import { parseFeed, ParserRegistry } from '../src/parsers/index.js';
 
@@ -150,6 +150,27 @@ describe('aggregateEntries on the fixtures', () => {
     const unchanged = await writeExport('plain', input, META, (c) => void (plain += c));
     expect(unchanged.aggregated).toBeUndefined();
     expect(plain.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(input.map((e) => e.value));
+  });
+
+  it('yields to the event loop while aggregating a large in-memory list (no timing: counts turns)', async () => {
+    const N = 200_000;
+    const many: ExportEntry[] = Array.from({ length: N }, (_, i) => ({ ...a[0]!, type: 'ip', value: `45.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }));
+    many.push(...Array.from({ length: 5000 }, (_, i): ExportEntry => ({ ...a[0]!, type: 'ip', value: `2a01:4f8::${i.toString(16)}:1` })));
+    // a probe that re-arms itself on every turn of the loop: it only runs when the aggregation yields
+    let turns = 0;
+    let stop = false;
+    const probe = () => {
+      turns++;
+      if (!stop) setImmediate(probe);
+    };
+    setImmediate(probe);
+    const out = await collect(aggregateEntries(many));
+    stop = true;
+    // one contiguous IPv4 range (its CIDR split by ip.ts' rangeToCidrs) and 5000 separate IPv6 addresses
+    const v4Values = out.filter((e) => !e.value.includes(':')).map((e) => e.value);
+    expect(v4Values).toEqual(rangeToCidrs(4, rangeOf('45.0.0.0')!.start, rangeOf(many[N - 1]!.value)!.end).map((c) => c.replace(/\/32$/, '')));
+    expect(out.filter((e) => e.value.includes(':'))).toHaveLength(5000);
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(N / 4096));
   });
 
   it('handles the edges: whole address space, /0 inputs, duplicates, nothing at all', async () => {
