@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import {
 } from '../src/export/index.js';
 import { canonicalize } from '../src/indicators/canonical.js';
 import { rangeOf, type IpRange } from '../src/indicators/ip.js';
+import { parseFeed, ParserRegistry } from '../src/parsers/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), 'tip-export-formats-'));
@@ -132,10 +133,38 @@ describe('ipset', () => {
     expect(p.text).toContain('# warning: 2000 IPv4 elements exceed maxelem 1000');
   });
 
-  it('splits a /0 into two halves (hash:net takes no /0)', async () => {
-    const { text } = await render('ipset', [{ ...ENTRIES[0]!, type: 'cidr', value: '0.0.0.0/0' }]);
+  it('splits a /0 into two halves (hash:net takes no /0) and writes an element once', async () => {
+    const zero = { ...ENTRIES[0]!, type: 'cidr' as const, value: '0.0.0.0/0' };
+    const { text, file, result } = await render('ipset', [zero, { ...zero, type: 'cidr', value: '0.0.0.0/1' }, { ...zero }], META, { aggregate: false });
     expect(text).toContain('add tip-test-v4-tmp 0.0.0.0/1\nadd tip-test-v4-tmp 128.0.0.0/1\n');
+    expect(text.match(/0\.0\.0\.0\/1/g)).toHaveLength(1);
+    expect(result).toMatchObject({ written: 1, skipped: { duplicate: 2 } });
+    if (hasIpset && netns) expect(inNetns(`ipset restore -file ${file}`).status).toBe(0);
   });
+});
+
+const corpus = path.resolve(here, '..', '..', '..', '..', 'shared', 'corpus', 'blocklists', 'ip');
+const hasCorpus = existsSync(corpus);
+if (!hasCorpus) console.warn(`export-formats: corpus loads skipped, the shared corpus is not at ${corpus}`);
+
+describe.skipIf(!hasCorpus || !netns || !hasIpset || !hasNft)('the corpus FireHOL lists, loaded by ipset and nft', () => {
+  it('the union of every list loads into ipset and nftables sets holding exactly the aggregated blocks', async () => {
+    const registry = ParserRegistry.withDefaults();
+    const entries: ExportEntry[] = readdirSync(corpus)
+      .filter((f) => /\.(ipset|netset)$/.test(f))
+      .flatMap((f) => parseFeed(registry, 'plain', readFileSync(path.join(corpus, f)), {}).indicators.map((i): ExportEntry => ({ ...ENTRIES[0]!, ...i, sources: [f] })));
+    const blocks = await expectedBlocks(entries);
+    const ipset = await render('ipset', entries);
+    const nft = await render('nftables', entries);
+    const r = inNetns(`ipset restore -file ${ipset.file}; ipset save | grep -c '^add tip-test-v4 '; nft -f ${nft.file}; nft -j list set inet tip tip-test-v4`);
+    expect(r.status, r.err.slice(0, 500)).toBe(0);
+    const [count, json] = r.out.split('\n', 2) as [string, string];
+    expect(Number(count)).toBe(blocks.v4.length);
+    type Elem = string | { prefix: { addr: string; len: number } } | { range: [string, string] };
+    const elems = (JSON.parse(json) as { nftables: Array<{ set?: { elem?: Elem[] } }> }).nftables.find((o) => o.set)!.set!.elem!;
+    const loaded = merged(elems.map((e) => (typeof e === 'string' ? rangeOf(e)! : 'prefix' in e ? rangeOf(`${e.prefix.addr}/${e.prefix.len}`)! : { ...rangeOf(e.range[0])!, end: rangeOf(e.range[1])!.end })));
+    expect(loaded).toEqual(merged(blocks.v4.map((v) => rangeOf(v)!)));
+  }, 120_000);
 });
 
 describe('nftables', () => {

@@ -73,6 +73,8 @@ export function ipsetWriter(options: IpsetOptions = {}): ExportWriter {
     async *write(entries: ExportEntries, meta: ExportMeta, tally?: ExportTally): AsyncGenerator<string> {
       const base = baseName(meta);
       const lines: Record<IpVersion, string[]> = { 4: [], 6: [] };
+      // ipset restore stops at an element added twice: keep the first
+      const seen = new Set<string>();
       const skipped: Record<string, number> = {};
       const skip = (reason: string) => {
         skipped[reason] = (skipped[reason] ?? 0) + 1;
@@ -82,7 +84,10 @@ export function ipsetWriter(options: IpsetOptions = {}): ExportWriter {
         if (e.type !== 'ip' && e.type !== 'cidr') return skip(e.type);
         const el = ipsetElements(e.value);
         if (!el) return skip('invalid');
-        lines[el.version].push(...el.elements);
+        const fresh = el.elements.filter((x) => !seen.has(x));
+        if (fresh.length === 0) return skip('duplicate');
+        for (const x of fresh) seen.add(x);
+        lines[el.version].push(...fresh);
         tally?.wrote();
       };
       if (Symbol.asyncIterator in entries) for await (const e of entries) take(e);
