@@ -309,6 +309,22 @@ describe('misp', () => {
     expect(r).toMatchObject({ count: ENTRIES.length, written: ENTRIES.length });
   });
 
+  it('a directory it cannot write is a TipError naming it; a failing input leaves the previous feed as it was', async () => {
+    const file = path.join(tmp, 'not-a-dir');
+    writeFileSync(file, 'x');
+    await expect(writeMispFeed(file, ENTRIES, META)).rejects.toMatchObject({ code: 'TIP_INPUT_INVALID', details: { path: 'dir', input: file } });
+    const dir = path.join(tmp, 'misp-keep');
+    const first = await writeMispFeed(dir, ENTRIES, META);
+    const before = readFileSync(path.join(dir, `${first.eventUuid}.json`), 'utf8');
+    async function* failing(): AsyncGenerator<ExportEntry> {
+      yield ENTRIES[0]!;
+      throw new Error('database went away');
+    }
+    await expect(writeMispFeed(dir, failing(), { ...META, generatedAt: new Date('2026-04-01T00:00:00Z') })).rejects.toThrow('database went away');
+    expect(readdirSync(dir).sort()).toEqual([`${first.eventUuid}.json`, 'hashes.csv', 'manifest.json'].sort());
+    expect(readFileSync(path.join(dir, `${first.eventUuid}.json`), 'utf8')).toBe(before);
+  });
+
   it('validates its options', () => {
     expect(() => mispWriter({ orgUuid: 'nope' })).toThrow(expect.objectContaining({ details: expect.objectContaining({ path: 'misp.orgUuid' }) }));
     expect(() => mispWriter({ threatLevel: 7 as 1 })).toThrow(/misp.threatLevel/);

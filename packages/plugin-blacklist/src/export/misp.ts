@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { TipError, TipErrorCodes } from '@tip/core';
@@ -217,23 +217,36 @@ export interface MispFeedResult extends WriteExportResult {
  * Writes a MISP feed directory: `<uuid>.json` (the event, streamed), `hashes.csv` and
  * `manifest.json`. Files are written under temporary names and renamed at the end, so a MISP
  * instance polling the directory never reads a half-written event. Other events' files in the
- * directory are left alone, but the manifest lists only this event.
+ * directory are left alone, but the manifest lists only this event. On failure the temporary
+ * files are removed and the previous feed stays as it was.
  *
  * @param dir - the feed directory (created when missing)
- * @throws TipError `TIP_CONFIG_INVALID` naming a `misp.*` option when invalid
+ * @throws TipError `TIP_CONFIG_INVALID` naming a `misp.*` option when invalid; `TIP_INPUT_INVALID`
+ *   naming `dir` when the directory cannot be created or written
  */
 export async function writeMispFeed(dir: string, entries: ExportEntries, meta: ExportMeta, options: MispOptions = {}): Promise<MispFeedResult> {
   const s = settings(options);
   const head = eventHead(s, meta);
-  await mkdir(dir, { recursive: true });
+  const bad = (err: unknown) =>
+    new TipError(TipErrorCodes.INPUT_INVALID, `MISP feed directory "${dir}": ${(err as Error).message}`, { details: { path: 'dir', input: dir }, cause: err });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw bad(err);
+  }
   const eventFile = join(dir, `${head.uuid}.json`);
   const hashesFile = join(dir, 'hashes.csv');
   const manifestFile = join(dir, 'manifest.json');
   const event = createWriteStream(`${eventFile}.tmp`);
   const hashes = createWriteStream(`${hashesFile}.tmp`);
+  // a stream that fails to open (or write) rejects the next write or close instead of crashing
+  let failure: unknown;
+  for (const stream of [event, hashes]) stream.on('error', (err) => (failure ??= err));
   const write = async (stream: ReturnType<typeof createWriteStream>, text: string) => {
-    if (!stream.write(text)) await once(stream, 'drain');
+    if (failure) throw bad(failure);
+    if (!stream.write(text)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
   };
+  const removeTemporaries = () => Promise.all([eventFile, hashesFile, manifestFile].map((f) => rm(`${f}.tmp`, { force: true })));
   let count = 0;
   let bytes = 0;
   let hashLines: string[] = [];
@@ -249,26 +262,35 @@ export async function writeMispFeed(dir: string, entries: ExportEntries, meta: E
     else for (const e of entries) (count++, yield e);
   }
   try {
-    for await (const chunk of eventChunks(counted(), meta, s, tally, (v) => hashLines.push(`${createHash('md5').update(v, 'utf8').digest('hex')},${head.uuid}\n`), (t) => (tags = t))) {
-      bytes += Buffer.byteLength(chunk, 'utf8');
-      await write(event, chunk);
-      if (hashLines.length > 0) {
-        await write(hashes, hashLines.join(''));
-        hashLines = [];
+    try {
+      const hashLine = (v: string) => void hashLines.push(`${createHash('md5').update(v, 'utf8').digest('hex')},${head.uuid}\n`);
+      for await (const chunk of eventChunks(counted(), meta, s, tally, hashLine, (t) => (tags = t))) {
+        bytes += Buffer.byteLength(chunk, 'utf8');
+        await write(event, chunk);
+        if (hashLines.length > 0) {
+          await write(hashes, hashLines.join(''));
+          hashLines = [];
+        }
       }
+      if (hashLines.length > 0) await write(hashes, hashLines.join(''));
+    } finally {
+      for (const stream of [event, hashes]) if (!stream.closed) (stream.end(), await once(stream, 'close'));
     }
-    if (hashLines.length > 0) await write(hashes, hashLines.join(''));
-  } finally {
-    event.end();
-    hashes.end();
-    await Promise.all([once(event, 'close'), once(hashes, 'close')]);
+    if (failure) throw bad(failure);
+    const manifest = {
+      [head.uuid]: { Orgc: head.Orgc, Tag: tags, info: head.info, date: head.date, analysis: String(s.analysis), threat_level_id: String(s.threatLevel), timestamp: head.timestamp },
+    };
+    try {
+      await writeFile(`${manifestFile}.tmp`, `${JSON.stringify(manifest, null, 1)}\n`);
+      await rename(`${eventFile}.tmp`, eventFile);
+      await rename(`${hashesFile}.tmp`, hashesFile);
+      await rename(`${manifestFile}.tmp`, manifestFile);
+    } catch (err) {
+      throw bad(err);
+    }
+  } catch (err) {
+    await removeTemporaries();
+    throw err;
   }
-  const manifest = {
-    [head.uuid]: { Orgc: head.Orgc, Tag: tags, info: head.info, date: head.date, analysis: String(s.analysis), threat_level_id: String(s.threatLevel), timestamp: head.timestamp },
-  };
-  await writeFile(`${manifestFile}.tmp`, `${JSON.stringify(manifest, null, 1)}\n`);
-  await rename(`${eventFile}.tmp`, eventFile);
-  await rename(`${hashesFile}.tmp`, hashesFile);
-  await rename(`${manifestFile}.tmp`, manifestFile);
   return { count, written, skipped, bytes, eventUuid: head.uuid, files: [manifestFile, eventFile, hashesFile] };
 }
