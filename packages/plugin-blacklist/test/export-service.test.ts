@@ -164,6 +164,14 @@ describe.each(testDialects())('exports through the plugin on %s', (dialect) => {
     await expect(svc.export({ format: 'nope' }, () => {})).rejects.toMatchObject({ code: 'BL_EXPORT_FORMAT_UNKNOWN', details: { known: expect.arrayContaining(['count-by-type', 'misp']) } });
   });
 
+  it('takes writers from plugins registered before it and from its own options', async () => {
+    const other: ExportWriter = { ...countWriter, format: 'other' };
+    await using t = await startTestTip({ database: dialect, plugins: [writerPlugin(countWriter), blacklist({ writers: [other] })], config: config(), start: { schedule: false } });
+    const svc = t.app.get(BlacklistToken);
+    expect([...svc.writers.keys()].sort()).toEqual(['count-by-type', 'csv', 'hosts', 'ipset', 'json', 'misp', 'nftables', 'other', 'plain', 'rpz', 'stix']);
+    expect(svc.writers.get('other')).toBe(other);
+  });
+
   it('refuses a writer whose format is taken, and a writer without a format', async () => {
     const csvAgain: ExportWriter = { ...countWriter, format: 'csv' };
     await expect(startTestTip({ database: dialect, plugins: [blacklist(), writerPlugin(csvAgain)], config: config(), start: { schedule: false } })).rejects.toThrow(/"csv" added by third-party-writer is already added by @tip\/plugin-blacklist/);
