@@ -13,7 +13,7 @@ function table(rows: readonly string[][]): string {
   return `${rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')}\n`;
 }
 
-/** `; read N entries, aggregated A ip/cidr entries into B blocks, skipped …` for the export message. */
+/** `; from N entries; A ip/cidr entries aggregated into B blocks; skipped 3 url, …` for the export message. */
 function summary(r: WriteExportResult): string {
   const parts: string[] = [];
   if (r.written !== r.count) parts.push(`from ${r.count} entries`);
@@ -44,7 +44,7 @@ function exportCommand(svc: () => BlacklistService): CommandDefinition {
       'min-score': { type: 'string', valueName: '<0..1>', description: 'minimum decayed score' },
       'max-age': { type: 'string', valueName: '<duration>', description: 'only indicators seen within this duration (e.g. 7d)' },
       'no-allowlist': { type: 'boolean', description: 'keep entries that match the allow-lists' },
-      name: { type: 'string', valueName: '<name>', description: 'list name (RPZ zone name when it is a DNS name)' },
+      name: { type: 'string', valueName: '<name>', description: 'list name (RPZ zone name when it is a DNS name; ipset/nftables set name)' },
       output: { type: 'string', short: 'o', valueName: '<file>', description: 'write to a file instead of standard output (misp: the feed directory)' },
     },
     async run({ values, out, err }) {
