@@ -84,8 +84,11 @@ function* run(format: string, text: string, options: CsvOptions | undefined, p: 
   const reader = new CsvReader(text, { delimiter: p.delimiter, comment: p.comment, maxLength: maxLineLength });
   let idx: number[] | null = p.header ? null : resolveColumns(format, p.columns, null);
   const [a, b] = p.columns.length === 2 ? [0, 1] : [0, -1];
+  let counted = 0; // lines already added to stats.lines (kept current, for the line cap)
   try {
     for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+      stats.lines += reader.linesRead - counted;
+      counted = reader.linesRead;
       if (rec.kind === 'blank' || rec.kind === 'comment') {
         stats.skipped++;
         continue;
@@ -115,7 +118,7 @@ function* run(format: string, text: string, options: CsvOptions | undefined, p: 
       yield* canonicalOrNote(value, allow, stats, rec.line, rec.raw);
     }
   } finally {
-    stats.lines += reader.linesRead;
+    stats.lines += reader.linesRead - counted;
   }
 }
 
