@@ -8,9 +8,9 @@ import { BlacklistErrors } from '../errors.js';
 import type { Indicator } from '../indicators/types.js';
 import { IndicatorSet } from '../ingest/IndicatorSet.js';
 import { Yielder } from '../ingest/Yielder.js';
-import { decodeFeedBody, decodeFeedBodyAsync, type DecodeOptions } from './decode.js';
+import { decodeFeedBody, decodeFeedBodyAsync, decodeFeedSegments, type DecodeOptions } from './decode.js';
 import type { ParserRegistry } from './registry.js';
-import { newParseStats, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
+import { DEFAULT_MAX_LINE_LENGTH, newParseStats, type FeedParser, type ParserOptions, type ParseStats } from './types.js';
 
 /** Default body limit of {@link parseFeed}: 64 MiB, like the core HTTP client. */
 export const DEFAULT_MAX_FEED_BYTES = 64 * 1024 * 1024;
@@ -103,16 +103,32 @@ export async function parseFeedAsync<O extends object = ParserOptions>(
   const parser = parserOf(registry, format);
   const lim = decodeLimits(limits);
   const maxLines = lineCap(limits);
-  const text = typeof body === 'string' ? checkedText(body, lim) : await decodeFeedBodyAsync(body, lim);
-  await y.checkpoint();
   const stats = newParseStats();
   const set = new IndicatorSet();
-  for (const ind of parser.parse(text, options ?? {}, stats)) {
-    set.add(ind.type, ind.value);
+  const parseText = async (text: string): Promise<void> => {
+    for (const ind of parser.parse(text, options ?? {}, stats)) {
+      set.add(ind.type, ind.value);
+      if (stats.lines > maxLines || stats.records > maxLines) throw tooManyLines(lim.name, maxLines, stats);
+      if (y.due()) await y.pause();
+    }
     if (stats.lines > maxLines || stats.records > maxLines) throw tooManyLines(lim.name, maxLines, stats);
-    if (y.due()) await y.pause();
+  };
+  if (parser.lineIndependent && typeof body !== 'string') {
+    // Line by line formats never hold the whole decoded body: one segment of a few MiB at a time.
+    const maxLineLength = (options as ParserOptions | undefined)?.maxLineLength;
+    const segments = decodeFeedSegments(body, { ...lim, maxLineLength: typeof maxLineLength === 'number' && maxLineLength > 0 ? maxLineLength : DEFAULT_MAX_LINE_LENGTH });
+    for await (const segment of segments) {
+      const lines = stats.lines;
+      const samples = stats.samples.length;
+      await parseText(segment);
+      for (let i = samples; i < stats.samples.length; i++) stats.samples[i]!.line += lines;
+      await y.checkpoint();
+    }
+    return { set, stats };
   }
-  if (stats.lines > maxLines || stats.records > maxLines) throw tooManyLines(lim.name, maxLines, stats);
+  const text = typeof body === 'string' ? checkedText(body, lim) : await decodeFeedBodyAsync(body, lim);
+  await y.checkpoint();
+  await parseText(text);
   return { set, stats };
 }
 

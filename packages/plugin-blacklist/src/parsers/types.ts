@@ -76,4 +76,12 @@ export interface FeedParser<O extends ParserOptions = ParserOptions> {
   readonly format: string;
   /** Parses a decoded feed body. */
   parse(text: string, options: O, stats: ParseStats): Iterable<Indicator>;
+  /**
+   * True when every line parses on its own (no header, no record spanning lines) and `parse`
+   * counts every physical line in `stats.lines`: feeds of this format are then decoded and parsed
+   * in segments of a few MiB, so memory follows the unique indicators rather than the body size.
+   * Sample line numbers are corrected for the segment's position. Default false (the whole text
+   * is decoded first).
+   */
+  readonly lineIndependent?: boolean;
 }
