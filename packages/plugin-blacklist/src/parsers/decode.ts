@@ -118,8 +118,12 @@ export async function decodeFeedBodyAsync(body: Uint8Array, options: DecodeOptio
 
 const gunzipAsync = promisify(gunzip);
 
-/** Decompressed bytes per segment of {@link decodeFeedSegments} (at least; a segment ends at a line end). */
-export const SEGMENT_BYTES = 4 * 1024 * 1024;
+/**
+ * Decompressed bytes per segment of {@link decodeFeedSegments} (about; a segment ends at a line
+ * end). Small enough that a segment's string is an ordinary young-generation object, collected
+ * cheaply, instead of a large object that lives until a full garbage collection.
+ */
+export const SEGMENT_BYTES = 64 * 1024;
 
 /** Options of {@link decodeFeedSegments}. */
 export interface SegmentOptions extends DecodeOptions {
@@ -135,11 +139,12 @@ export interface SegmentOptions extends DecodeOptions {
 
 /**
  * {@link decodeFeedBodyAsync} in pieces: the body (gzip undone as a stream on the libuv thread
- * pool) is decoded into text segments of about `segmentBytes` that each end at a line end (the last
- * may not), so a caller parsing line by line holds one segment at a time, not the whole body. Zip
- * archives and UTF-16 bodies are decoded whole (one segment). Same size limit and errors as
- * `decodeFeedBodyAsync`; concatenated, the segments are its text (except that an overlong line
- * spanning a whole segment is cut, see {@link SegmentOptions.maxLineLength}).
+ * pool) is decoded into text segments of about `segmentBytes` (more when a line is longer) that
+ * each end at a line end (the last may not), so a caller parsing line by line holds one segment
+ * at a time, not the whole body. Zip archives and UTF-16 bodies are decoded whole (one segment).
+ * Same size limit and errors as `decodeFeedBodyAsync`; concatenated, the segments are its text
+ * (except that a line longer than a segment and without end in sight is cut, see
+ * {@link SegmentOptions.maxLineLength}).
  * @internal
  */
 export async function* decodeFeedSegments(body: Uint8Array, options: SegmentOptions): AsyncGenerator<string, void, void> {
@@ -179,19 +184,23 @@ export async function* decodeFeedSegments(body: Uint8Array, options: SegmentOpti
     pending.push(data);
     pendingBytes += data.length;
     if (utf16 || pendingBytes < segment) continue;
-    const buf = Buffer.concat(pending, pendingBytes);
-    const nl = buf.lastIndexOf(0x0a);
-    if (nl < 0) {
-      // no line end in a whole segment: keep the line's start, drop the rest up to its end
-      head = Uint8Array.prototype.slice.call(buf, 0, keep);
-      pending = [];
-      pendingBytes = 0;
-      continue;
+    const buf = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    let pos = 0;
+    while (buf.length - pos >= segment) {
+      let end = buf.lastIndexOf(0x0a, pos + segment - 1);
+      if (end < pos) end = buf.indexOf(0x0a, pos + segment); // a line longer than a segment
+      if (end < 0) {
+        // no line end in the rest, which is at least a segment long: keep the line's start, drop the rest up to its end
+        head = Uint8Array.prototype.slice.call(buf, pos, pos + keep);
+        pos = buf.length;
+        break;
+      }
+      yield utf8.decode(buf.subarray(pos, end + 1));
+      pos = end + 1;
     }
-    yield utf8.decode(buf.subarray(0, nl + 1));
-    const rest = Uint8Array.prototype.slice.call(buf, nl + 1);
-    pending = rest.length > 0 ? [rest] : [];
-    pendingBytes = rest.length;
+    const rest = pos < buf.length ? Uint8Array.prototype.slice.call(buf, pos) : undefined;
+    pending = rest ? [rest] : [];
+    pendingBytes = rest ? rest.length : 0;
   }
   if (head) {
     yield utf8.decode(head);
@@ -204,7 +213,7 @@ export async function* decodeFeedSegments(body: Uint8Array, options: SegmentOpti
 
 /** The decompressed chunks of a gzip body, decompressed on the libuv thread pool as they are read. */
 async function* gunzipStream(body: Uint8Array, name: string, maxBytes: number): AsyncGenerator<Uint8Array, void, void> {
-  const stream = createGunzip({ chunkSize: 256 * 1024 });
+  const stream = createGunzip({ chunkSize: 64 * 1024 });
   stream.end(body);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
