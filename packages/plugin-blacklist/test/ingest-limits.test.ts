@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { definePlugin, executeRaw, TipErrorCodes } from '@tip/core';
-import { startTestTip, tempDatabase, testDialects, type TestTip } from '@tip/core/testing';
+import { createTip, definePlugin, executeRaw, isTipError, TipErrorCodes } from '@tip/core';
+import { startTestTip, tempDatabase, tempSqlite, testDialects, type TestTip } from '@tip/core/testing';
 import { blacklistEntities } from '../src/db/entities.js';
 import { blacklistMigrations } from '../src/db/migrations.js';
 import { IndicatorSet } from '../src/ingest/IndicatorSet.js';
@@ -150,5 +150,26 @@ describe.each(testDialects())('ingest limits on %s', (dialect) => {
     expect(String(big.error)).toContain('TIP_HTTP_TOO_LARGE');
     expect(Number(big.bytes)).toBeGreaterThan(20_000);
     expect(await t.app.metrics.text()).toContain('tip_blacklist_runs_rejected_total{source="half",reason="shrink"} 1');
+  });
+});
+
+describe('maxLines configuration', () => {
+  it('refuses a bad cap naming the option, in the section and in a feed', async () => {
+    for (const [section, path] of [
+      [{ maxLines: 0 }, 'blacklist.maxLines'],
+      [{ maxLines: 1.5 }, 'blacklist.maxLines'],
+      [{ maxLines: 'many' }, 'blacklist.maxLines'],
+      [{ feeds: [{ id: 'f', url: 'http://127.0.0.1:9/x', format: 'plain', category: 'spam', maxLines: -1 }] }, 'blacklist.feeds[0].maxLines'],
+    ] as const) {
+      const db = tempSqlite();
+      try {
+        const app = await createTip({ config: { database: { url: db.url }, log: { level: 'silent' }, blacklist: section }, plugins: [blacklist()] });
+        const err = await app.start().then(async () => void (await app.stop()), (e: unknown) => e);
+        expect(isTipError(err, TipErrorCodes.CONFIG_INVALID), String(err)).toBe(true);
+        expect((err as Error).message).toContain(path);
+      } finally {
+        await db.drop();
+      }
+    }
   });
 });
