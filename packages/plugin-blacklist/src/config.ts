@@ -103,10 +103,10 @@ export const blacklistConfigSchema = z
      */
     maxRemovedRatio: z.number().min(0).max(1).default(0.4),
     /**
-     * Most lines (JSON: values) a feed body may have. A body with more is refused as `rejected`
-     * while it is parsed (never truncated); the previous listings stay. Bounds the time spent on a
-     * decompression bomb of repeated lines (a positive integer, default 10,000,000; each feed may
-     * set its own `maxLines`).
+     * Most lines (and values yielding indicators, e.g. of a one-line JSON document) a feed body may
+     * have. A body with more is refused as `rejected` while it is parsed (never truncated); the
+     * previous listings stay. Bounds the time spent on a decompression bomb of repeated lines (a
+     * positive integer, default 10,000,000; each feed may set its own `maxLines`).
      */
     maxLines: z.number().int().positive().default(10_000_000),
     /** How source weights are computed (see docs/blacklist-weighting.md). */

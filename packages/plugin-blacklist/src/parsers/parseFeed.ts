@@ -36,9 +36,10 @@ export interface FeedDecodeLimits {
   /** Largest (decompressed) body accepted. Default `DEFAULT_MAX_FEED_BYTES`. */
   maxBytes?: number;
   /**
-   * Most lines parsed (for formats that count values rather than lines, e.g. one JSON document:
-   * values). More is refused with `BL_FEED_REJECTED` as soon as the parser gets there, never
-   * truncated. Default `DEFAULT_MAX_FEED_LINES`.
+   * Most lines parsed, and most values that yield indicators (a hosts line with several names
+   * counts each; a one-line JSON document counts its values). More is refused with
+   * `BL_FEED_REJECTED` as soon as the parser gets there, never truncated. Default
+   * `DEFAULT_MAX_FEED_LINES`.
    */
   maxLines?: number;
   /** Source name for error messages. */
