@@ -10,7 +10,9 @@ import { BlacklistErrors } from '../src/errors.js';
 import { Yielder } from '../src/ingest/Yielder.js';
 import { decodeFeedBodyAsync, decodeFeedSegments, SEGMENT_BYTES } from '../src/parsers/decode.js';
 import { DEFAULT_MAX_FEED_LINES, parseFeed, parseFeedAsync } from '../src/parsers/parseFeed.js';
+import { csvParser } from '../src/parsers/csv.js';
 import { ParserRegistry } from '../src/parsers/registry.js';
+import { newParseStats } from '../src/parsers/types.js';
 
 // Bounded-memory parsing: line-independent formats are decoded and parsed in segments; the result
 // must be exactly the whole-text parse. Plus the line cap and the CSV template.
@@ -80,19 +82,58 @@ describe('segmented parsing equals whole-text parsing', () => {
   // Many segments, with invalid and overlong lines after the first one.
   const n = 400_000; // about 5 MiB: many segments
   const lines = Array.from({ length: n }, (_, i) => (i % 50_000 === 49_999 ? 'not an address' : i % 70_001 === 70_000 ? 'y'.repeat(5000) : ip(i % 300_000)));
-  const cases: Array<[string, string]> = [
-    ['plain', lines.join('\n')],
-    ['hosts', lines.map((l, i) => (i % 3 === 0 ? `0.0.0.0 host-${i % 90_000}.example.com` : `# ${l}`)).join('\r\n')],
-    ['drop', lines.map((l) => `${l.startsWith('45.') ? `${l}/32` : l} ; SBL1`).join('\n')],
+  const urlhaus = fixture('urlhaus-recent.csv').toString('utf8');
+  const urlhausRows = urlhaus.split('\n').filter((l, i, all) => !l.startsWith('#') && i < all.length - 1);
+  // URLhaus rows with quoted newlines and "" escapes, renumbered, many times over; a CRLF variant
+  // (valid rows first, so that the sampled invalid ones come from later segments)
+  const valid = (i: number) => `"${i}","2024-07-05 11:59:04","http://${ip(i)}/bins/x","online","","malware_download","elf","https://urlhaus.abuse.ch/url/${i}/","r"`;
+  const csvBody = (rows: number, eol: string, comment = '#') =>
+    [
+      urlhaus.split('\n').slice(0, 7).map((l) => l.replace(/^#/, comment)).join(eol),
+      ...Array.from({ length: 20_000 }, (_, i) => valid(i)),
+      ...Array.from({ length: rows }, (_, i) => urlhausRows[i % urlhausRows.length]!.replace(/^"(\d+)"/, `"${i}"`).replace(/45\.95\.146\.22/, ip(i))),
+    ].join(eol);
+  const split = fixture('urlhaus-host-path.csv').toString('utf8').split('\n');
+  const cases: Array<[string, string, Record<string, unknown>]> = [
+    ['plain', lines.join('\n'), {}],
+    ['hosts', lines.map((l, i) => (i % 3 === 0 ? `0.0.0.0 host-${i % 90_000}.example.com` : `# ${l}`)).join('\r\n'), {}],
+    ['drop', lines.map((l) => `${l.startsWith('45.') ? `${l}/32` : l} ; SBL1`).join('\n'), {}],
+    ['csv', csvBody(60_000, '\n'), { column: 2 }],
+    ['csv', csvBody(40_000, '\r\n', '//'), { column: 2, comment: '//', maxLineLength: 300 }],
+    ['csv', [split[1], ...Array.from({ length: 30_000 }, (_, i) => split[2]!.replace('45.95.146.22', ip(i))), ...Array.from({ length: 60_000 }, (_, i) => split[2 + (i % 9)]!.replace('45.95.146.22', ip(i)))].join('\n'), { template: '{scheme}://{host}{path}' }],
   ];
-  it.each(cases)('%s', async (format, text) => {
+  it.each(cases)('%s %#', async (format, text, options) => {
     expect(text.length).toBeGreaterThan(20 * SEGMENT_BYTES);
-    const whole = parseFeed(registry, format, text, {}, { maxBytes: 1 << 26 });
-    const segmented = await parseFeedAsync(registry, format, gzipSync(text), {}, { maxBytes: 1 << 26 }, new Yielder());
+    const whole = parseFeed(registry, format, text, options, { maxBytes: 1 << 26 });
+    const segmented = await parseFeedAsync(registry, format, gzipSync(text), options, { maxBytes: 1 << 26 }, new Yielder());
     expect(segmented.set.size).toBe(whole.set.size);
     expect([...segmented.set]).toEqual([...whole.set]);
     expect(segmented.stats).toEqual(whole.stats);
-    expect(whole.stats.samples.some((s) => s.line > n / 2)).toBe(true); // line numbers past the first segment
+    expect(whole.stats.invalid).toBeGreaterThan(0);
+    expect(whole.stats.samples[0]!.line).toBeGreaterThan(20_000); // line numbers from later segments
+  });
+});
+
+describe('csv in pieces', () => {
+  it('cut at every line end, the pieces parse exactly like the whole text', () => {
+    const texts: Array<[string, Record<string, unknown>]> = [
+      [fixture('urlhaus-recent.csv').toString('utf8'), { column: 2 }],
+      [fixture('urlhaus-host-path.csv').toString('utf8'), { template: '{scheme}://{host}{path}' }],
+      [fixture('dshield-block.txt').toString('utf8'), { startColumn: 'start', endColumn: 'End', delimiter: '\t' }],
+      ['ioc;kind\r\n"45.95.146.22";ip\r\n% c\r\n"multi\r\nline";x\r\n"a""\r\n""b";y\r\n"unterminated;x\r\n89.248.165.12;ip', { column: 'IOC', delimiter: ';', comment: '%' }],
+      ['v\n1.2.3.4\n"5.6.7.8"\n"' + 'x'.repeat(300) + '\n' + 'y'.repeat(300) + '"\n9.9.9.9\n', { column: 0, header: true, maxLineLength: 200 }],
+    ];
+    for (const [text, options] of texts) {
+      const whole = parseFeed(registry, 'csv', text, options);
+      const stats = newParseStats();
+      const push = csvParser.stream!(options, stats);
+      const got: string[] = [];
+      const pieces = text.split(/(?<=\n)/);
+      for (const piece of pieces) for (const i of push(piece, false)) got.push(`${i.type} ${i.value}`);
+      for (const i of push('', true)) got.push(`${i.type} ${i.value}`);
+      expect([...new Set(got)]).toEqual(whole.indicators.map((i) => `${i.type} ${i.value}`));
+      expect(stats).toEqual(whole.stats);
+    }
   });
 });
 

@@ -125,55 +125,66 @@ function resolveColumns(format: string, columns: ColumnRef[], header: string[] |
   });
 }
 
-function* run(format: string, text: string, options: CsvOptions | undefined, p: Plan, stats: ParseStats): Generator<Indicator> {
+/**
+ * A parse that takes the body in pieces (each ending at a line end, the last with `final`): the
+ * header, line numbers and a record cut by a piece boundary carry over to the next piece.
+ */
+function session(format: string, options: CsvOptions | undefined, p: Plan, stats: ParseStats): (text: string, final: boolean) => Generator<Indicator> {
   const { allow, maxLineLength } = commonOptions(format, options);
-  const reader = new CsvReader(text, { delimiter: p.delimiter, comment: p.comment, maxLength: maxLineLength });
   const literals = p.literals;
   let idx: number[] | null = p.header ? null : resolveColumns(format, p.columns, null, literals !== undefined);
   const [a, b] = p.columns.length === 2 ? [0, 1] : [0, -1];
-  let counted = 0; // lines already added to stats.lines (kept current, for the line cap)
-  try {
-    for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+  let rest = ''; // an incomplete record at the end of the previous piece
+  let line = 1;
+  return function* push(text: string, final: boolean): Generator<Indicator> {
+    const all = rest === '' ? text : rest + text;
+    const reader = new CsvReader(all, { delimiter: p.delimiter, comment: p.comment, maxLength: maxLineLength, partial: !final, firstLine: line });
+    let counted = 0; // lines already added to stats.lines (kept current, for the line cap)
+    try {
+      for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+        stats.lines += reader.linesRead - counted;
+        counted = reader.linesRead;
+        if (rec.kind === 'blank' || rec.kind === 'comment') {
+          stats.skipped++;
+          continue;
+        }
+        if (rec.kind === 'error') {
+          noteInvalid(stats, rec.line, rec.raw, rec.error ?? 'unreadable record');
+          continue;
+        }
+        if (idx === null) {
+          idx = resolveColumns(format, p.columns, rec.fields, literals !== undefined);
+          stats.skipped++;
+          continue;
+        }
+        if (literals) {
+          const value = templateValue(idx, literals, rec.fields);
+          if (typeof value === 'number') noteInvalid(stats, rec.line, rec.raw, `missing column ${value}`);
+          else if (value === '') stats.skipped++;
+          else yield* canonicalOrNote(value, allow, stats, rec.line, rec.raw);
+          continue;
+        }
+        const first = idx[a]!;
+        const last = b < 0 ? first : idx[b]!;
+        if (Math.max(first, last) >= rec.fields.length) {
+          if (rec.fields.length === 1 && rec.fields[0]!.trim() === '') stats.skipped++;
+          else noteInvalid(stats, rec.line, rec.raw, `missing column ${Math.max(first, last)}`);
+          continue;
+        }
+        const start = rec.fields[first]!.trim();
+        const value = b < 0 ? start : `${start}-${rec.fields[last]!.trim()}`;
+        if (start === '') {
+          stats.skipped++;
+          continue;
+        }
+        yield* canonicalOrNote(value, allow, stats, rec.line, rec.raw);
+      }
+    } finally {
       stats.lines += reader.linesRead - counted;
-      counted = reader.linesRead;
-      if (rec.kind === 'blank' || rec.kind === 'comment') {
-        stats.skipped++;
-        continue;
-      }
-      if (rec.kind === 'error') {
-        noteInvalid(stats, rec.line, rec.raw, rec.error ?? 'unreadable record');
-        continue;
-      }
-      if (idx === null) {
-        idx = resolveColumns(format, p.columns, rec.fields, literals !== undefined);
-        stats.skipped++;
-        continue;
-      }
-      if (literals) {
-        const value = templateValue(idx, literals, rec.fields);
-        if (typeof value === 'number') noteInvalid(stats, rec.line, rec.raw, `missing column ${value}`);
-        else if (value === '') stats.skipped++;
-        else yield* canonicalOrNote(value, allow, stats, rec.line, rec.raw);
-        continue;
-      }
-      const first = idx[a]!;
-      const last = b < 0 ? first : idx[b]!;
-      if (Math.max(first, last) >= rec.fields.length) {
-        if (rec.fields.length === 1 && rec.fields[0]!.trim() === '') stats.skipped++;
-        else noteInvalid(stats, rec.line, rec.raw, `missing column ${Math.max(first, last)}`);
-        continue;
-      }
-      const start = rec.fields[first]!.trim();
-      const value = b < 0 ? start : `${start}-${rec.fields[last]!.trim()}`;
-      if (start === '') {
-        stats.skipped++;
-        continue;
-      }
-      yield* canonicalOrNote(value, allow, stats, rec.line, rec.raw);
+      rest = final ? '' : all.slice(reader.position);
+      line = reader.nextLine;
     }
-  } finally {
-    stats.lines += reader.linesRead - counted;
-  }
+  };
 }
 
 /** The template's value for one record: '' when every field is empty, the missing column's index when the row is too short. */
@@ -196,7 +207,11 @@ function delimitedParser(format: 'csv' | 'tsv', delimiter: string): FeedParser<C
     parse(text, options, stats) {
       commonOptions(format, options);
       const p = plan(format, options, delimiter);
-      return run(format, text, options, p, stats);
+      return session(format, options, p, stats)(text, true);
+    },
+    stream(options, stats) {
+      commonOptions(format, options);
+      return session(format, options, plan(format, options, delimiter), stats);
     },
   };
 }

@@ -106,30 +106,37 @@ export async function parseFeedAsync<O extends object = ParserOptions>(
   const maxLines = lineCap(limits);
   const stats = newParseStats();
   const set = new IndicatorSet();
-  const parseText = async (text: string): Promise<void> => {
-    for (const ind of parser.parse(text, options ?? {}, stats)) {
+  const consume = async (indicators: Iterable<Indicator>): Promise<void> => {
+    for (const ind of indicators) {
       set.add(ind.type, ind.value);
       if (stats.lines > maxLines || stats.records > maxLines) throw tooManyLines(lim.name, maxLines, stats);
       if (y.due()) await y.pause();
     }
     if (stats.lines > maxLines || stats.records > maxLines) throw tooManyLines(lim.name, maxLines, stats);
   };
-  if (parser.lineIndependent && typeof body !== 'string') {
-    // Line by line formats never hold the whole decoded body: one segment of a few MiB at a time.
-    const maxLineLength = (options as ParserOptions | undefined)?.maxLineLength;
+  const opts = (options ?? {}) as O & ParserOptions;
+  if ((parser.lineIndependent || parser.stream) && typeof body !== 'string') {
+    // Formats that can take the body in pieces never hold it decoded whole: a segment at a time.
+    const push = parser.stream?.(opts, stats);
+    const maxLineLength = opts.maxLineLength;
     const segments = decodeFeedSegments(body, { ...lim, maxLineLength: typeof maxLineLength === 'number' && maxLineLength > 0 ? maxLineLength : DEFAULT_MAX_LINE_LENGTH });
     for await (const segment of segments) {
-      const lines = stats.lines;
-      const samples = stats.samples.length;
-      await parseText(segment);
-      for (let i = samples; i < stats.samples.length; i++) stats.samples[i]!.line += lines;
+      if (push) {
+        await consume(push(segment, false));
+      } else {
+        const lines = stats.lines;
+        const samples = stats.samples.length;
+        await consume(parser.parse(segment, opts, stats));
+        for (let i = samples; i < stats.samples.length; i++) stats.samples[i]!.line += lines;
+      }
       await y.checkpoint();
     }
+    if (push) await consume(push('', true));
     return { set, stats };
   }
   const text = typeof body === 'string' ? checkedText(body, lim) : await decodeFeedBodyAsync(body, lim);
   await y.checkpoint();
-  await parseText(text);
+  await consume(parser.parse(text, opts, stats));
   return { set, stats };
 }
 

@@ -84,4 +84,13 @@ export interface FeedParser<O extends ParserOptions = ParserOptions> {
    * is decoded first).
    */
   readonly lineIndependent?: boolean;
+  /**
+   * A parse that takes the decoded body in pieces, for formats whose lines depend on each other
+   * (a header, records spanning lines): returns a function called with each piece in order (each
+   * ending at a line end; the last with `final` true) that yields that piece's indicators, keeping
+   * its state (header, line numbers, a record cut by a piece boundary) between calls. Feeds of
+   * this format are then decoded and parsed in segments like {@link FeedParser.lineIndependent}
+   * ones; concatenated, the pieces' results must be `parse`'s. Validates `options` eagerly.
+   */
+  stream?(options: O, stats: ParseStats): (text: string, final: boolean) => Iterable<Indicator>;
 }
