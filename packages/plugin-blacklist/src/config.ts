@@ -80,6 +80,8 @@ export const feedConfigSchema = z
     maxBytes: z.number().int().positive().optional(),
     /** This feed's shrink guard, overriding the section's `maxRemovedRatio` (0 to 1). */
     maxRemovedRatio: z.number().min(0).max(1).optional(),
+    /** This feed's line cap, overriding the section's `maxLines` (a positive integer). */
+    maxLines: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -100,6 +102,13 @@ export const blacklistConfigSchema = z
      * Sources with fewer than 100 listings are exempt (0 to 1, default 0.4; 1 disables it).
      */
     maxRemovedRatio: z.number().min(0).max(1).default(0.4),
+    /**
+     * Most lines (and values yielding indicators, e.g. of a one-line JSON document) a feed body may
+     * have. A body with more is refused as `rejected` while it is parsed (never truncated); the
+     * previous listings stay. Bounds the time spent on a decompression bomb of repeated lines (a
+     * positive integer, default 10,000,000; each feed may set its own `maxLines`).
+     */
+    maxLines: z.number().int().positive().default(10_000_000),
     /** How source weights are computed (see docs/blacklist-weighting.md). */
     weighting: z
       .object({

@@ -42,7 +42,7 @@ export { IndicatorSet } from './ingest/IndicatorSet.js';
 export { blacklistParsers } from './plugin.js';
 export { newParseStats, noteInvalid, type FeedParser, type ParserOptions, type ParseSample, type ParseStats } from './parsers/types.js';
 export { ParserRegistry, defaultParsers } from './parsers/registry.js';
-export { parseFeed, type ParseFeedResult, type FeedDecodeLimits } from './parsers/parseFeed.js';
+export { parseFeed, DEFAULT_MAX_FEED_BYTES, DEFAULT_MAX_FEED_LINES, type ParseFeedResult, type FeedDecodeLimits } from './parsers/parseFeed.js';
 export type { PlainOptions } from './parsers/plain.js';
 export type { HostsOptions } from './parsers/hosts.js';
 export type { CsvOptions, ColumnRef } from './parsers/csv.js';

@@ -99,4 +99,5 @@ async function recordFailure(deps: BlacklistKindDeps, ctx: IngestContext, err: u
   const status = rejected ? 'rejected' : 'failed';
   await ingester.recordRun(ctx, status, { invalid: ctx.report?.invalid ?? 0 }, err);
   deps.runtime.metrics?.run(ctx.sourceId, status);
+  if (rejected) deps.runtime.metrics?.rejected(ctx.sourceId, isTipError(err) && typeof err.details.reason === 'string' ? err.details.reason : 'other');
 }

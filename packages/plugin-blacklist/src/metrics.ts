@@ -6,11 +6,13 @@ export class BlacklistMetrics {
   readonly #changes: Counter<'source' | 'change'>;
   readonly #listed: Gauge<'source'>;
   readonly #weight: Gauge<'source'>;
+  readonly #rejected: Counter<'source' | 'reason'>;
 
   constructor(metrics: TipMetrics) {
     this.#runs = metrics.counter({ name: 'tip_blacklist_runs_total', help: 'Blacklist source runs by outcome', labelNames: ['source', 'status'] });
     this.#changes = metrics.counter({ name: 'tip_blacklist_listing_changes_total', help: 'Listings added and removed', labelNames: ['source', 'change'] });
     this.#listed = metrics.gauge({ name: 'tip_blacklist_source_listed', help: 'Indicators currently listed by a source', labelNames: ['source'] });
+    this.#rejected = metrics.counter({ name: 'tip_blacklist_runs_rejected_total', help: 'Rejected blacklist source runs by reason (line-cap, shrink, invalid-ratio, empty, other)', labelNames: ['source', 'reason'] });
     this.#weight = metrics.gauge({ name: 'tip_blacklist_source_weight', help: 'Latest computed weight of a source', labelNames: ['source'] });
   }
 
@@ -21,6 +23,11 @@ export class BlacklistMetrics {
     this.#changes.inc({ source, change: 'added' }, counts.added);
     this.#changes.inc({ source, change: 'removed' }, counts.removed);
     this.#listed.set({ source }, counts.records);
+  }
+
+  /** Records why a source run was rejected (`line-cap`, `shrink`, `invalid-ratio`, `empty`, `other`). */
+  rejected(source: string, reason: string): void {
+    this.#rejected.inc({ source, reason });
   }
 
   /** Records computed weights. */

@@ -63,7 +63,16 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
       ctx.extend(blacklistWriters).add(...builtInWriters(ctx.config.export), ...(options.writers ?? []));
       ctx.provide(BlacklistToken, { useFactory: service });
       for (const feed of ctx.config.feeds) {
-        if (feed.enabled) ctx.sources.add(feedSource(resolveFeed(feed), { registry: runtime.registry, defaultMaxBytes: ctx.core.http.maxBytes }));
+        if (feed.enabled) {
+          ctx.sources.add(
+            feedSource(resolveFeed(feed), {
+              registry: runtime.registry,
+              defaultMaxBytes: ctx.core.http.maxBytes,
+              defaultMaxLines: ctx.config.maxLines,
+              storedHash: (id) => runtime.service().ingester.contentHash(id),
+            }),
+          );
+        }
       }
       ctx.sourceKinds.add(blacklistKind({ runtime, policy: { maxInvalidRatio: ctx.config.maxInvalidRatio, allowEmpty: ctx.config.allowEmpty, maxRemovedRatio: ctx.config.maxRemovedRatio } }));
       ctx.jobs.add(blacklistCycleJob(ctx, runtime));

@@ -13,7 +13,7 @@ declare module '@tip/core' {
     invalid?: number;
     /** A few invalid lines, as examples. */
     samples?: ParseSample[];
-    /** SHA-256 of the feed body: an identical body skips the diff entirely. */
+    /** SHA-256 of the feed body and of how it is parsed (format, options): an identical body is not parsed again (run `unchanged`). */
     contentHash?: string;
   }
 }

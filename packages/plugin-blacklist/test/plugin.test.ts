@@ -131,8 +131,8 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     const failures: Array<[string, Handler, string, number | null, number | undefined]> = [
       ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS', 500, undefined],
       ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT', null, 0],
-      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED', null, 12],
-      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE', null, undefined],
+      ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED', 200, 12],
+      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE', 200, undefined],
       ['html error page', text(html), 'BL_FEED_REJECTED', 200, Buffer.byteLength(html)],
       ['empty list', text('# nothing today\n'), 'BL_FEED_REJECTED', 200, 16],
     ];

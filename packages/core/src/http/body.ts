@@ -83,12 +83,13 @@ function checkHead(res: IncomingMessage, ctx: Exchange): BodyPlan {
       TipErrorCodes.HTTP_TOO_LARGE,
       `response from ${href} announces ${contentLength} bytes, over the ${limit}-byte limit`,
       href,
-      { limit, received: 0, contentLength, ...redirected },
+      { status, limit, received: 0, contentLength, ...redirected },
     );
   }
   const codings = hasBody ? parseContentEncoding(res.headers['content-encoding']) : [];
   if (typeof codings === 'string') {
     throw httpError(TipErrorCodes.HTTP_FAILED, `unsupported Content-Encoding "${codings}" from ${href}`, href, {
+      status,
       contentEncoding: res.headers['content-encoding'],
       ...redirected,
     });
@@ -103,7 +104,7 @@ function byteLimits(plan: BodyPlan, maxBytes: number): { wire: ByteLimit; decode
       TipErrorCodes.HTTP_TOO_LARGE,
       `response body from ${plan.href} exceeds the ${maxBytes}-byte limit (${received} bytes ${stage})`,
       plan.href,
-      { limit: maxBytes, received, stage, ...plan.redirected },
+      { status: plan.status, limit: maxBytes, received, stage, ...plan.redirected },
     );
   return { wire: new ByteLimit(maxBytes, tooLarge('on the wire')), decoded: new ByteLimit(maxBytes, tooLarge('decoded')) };
 }
@@ -117,6 +118,7 @@ function bodyError(err: unknown, ctx: Exchange, plan: BodyPlan, wire: ByteLimit)
     `response body from ${plan.href} is truncated or corrupt: ${describeError(err)}`,
     plan.href,
     {
+      status: plan.status,
       received: wire.bytes,
       ...(plan.contentLength === undefined ? {} : { contentLength: plan.contentLength }),
       ...plan.redirected,

@@ -115,7 +115,8 @@ export class Ingester {
    * passed here is **owned by the ingester** afterwards (kept as the source's cached snapshot and
    * consumed by the next diff): pass a fresh set per run and do not reuse it.
    * @throws TipError `BL_FEED_REJECTED` when the policy refuses the data (nothing changes);
-   *   `BL_SOURCE_UNKNOWN` when the source is not registered
+   *   `TIP_HTTP_NOT_MODIFIED` when `ctx.report.contentHash` equals the stored snapshot's (nothing
+   *   changes: record the run as unchanged); `BL_SOURCE_UNKNOWN` when the source is not registered
    */
   async snapshot(ctx: IngestContext, indicators: Iterable<Indicator>, policy: IngestPolicy): Promise<IngestCounts> {
     // Every long loop and bulk statement below yields to the event loop between slices: on SQLite
@@ -128,7 +129,7 @@ export class Ingester {
       throw new TipError(
         BlacklistErrors.FEED_REJECTED,
         `source "${ctx.sourceId}": ${invalid} of ${ctx.report?.lines ?? total} lines are invalid (more than ${Math.round(policy.maxInvalidRatio * 100)}%); previous listings kept`,
-        { details: { source: ctx.sourceId, invalid, lines: ctx.report?.lines, samples: ctx.report?.samples?.slice(0, 3) } },
+        { details: { source: ctx.sourceId, reason: 'invalid-ratio', invalid, lines: ctx.report?.lines, samples: ctx.report?.samples?.slice(0, 3) } },
       );
     }
     // The feed body's hash, when the fetch gave one: an identical body skips the diff entirely.
@@ -139,8 +140,11 @@ export class Ingester {
       const source = await this.#source(em, ctx.sourceId);
       const snap = await this.#store.snapshot(em, ctx.sourceId);
       if (snap && snap.sha256 === sha) {
-        await this.#touch(em, ctx.sourceId, ctx.now, true);
-        return { records: keys.size, added: 0, removed: 0, unchanged: keys.size, invalid };
+        // Same body as the last committed run (a concurrent run got here first, or the fetch did
+        // not check): nothing to write; the caller records the run as unchanged.
+        throw new TipError(TipErrorCodes.HTTP_NOT_MODIFIED, `source "${ctx.sourceId}": content identical to the last ingested snapshot`, {
+          details: { source: ctx.sourceId, sameContent: true },
+        });
       }
       const cached = this.#cache.get(ctx.sourceId);
       const previous = snap
@@ -153,7 +157,7 @@ export class Ingester {
         throw new TipError(
           BlacklistErrors.FEED_REJECTED,
           `source "${ctx.sourceId}" returned an empty list but had ${previous.size} entries; previous listings kept (set allowEmpty to accept)`,
-          { details: { source: ctx.sourceId, previous: previous.size } },
+          { details: { source: ctx.sourceId, reason: 'empty', previous: previous.size } },
         );
       }
       // `previous` is a throw-away copy (the cache entry was dropped above): diff by consuming it.
@@ -164,7 +168,7 @@ export class Ingester {
         throw new TipError(
           BlacklistErrors.FEED_REJECTED,
           `source "${ctx.sourceId}" would remove ${removed.size} of its ${previousSize} listings (more than ${Math.round(limit * 100)}%: a truncated or partial feed?); previous listings kept (raise maxRemovedRatio to accept)`,
-          { details: { source: ctx.sourceId, previous: previousSize, removed: removed.size, maxRemovedRatio: limit } },
+          { details: { source: ctx.sourceId, reason: 'shrink', previous: previousSize, removed: removed.size, maxRemovedRatio: limit } },
         );
       }
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
@@ -238,6 +242,11 @@ export class Ingester {
   async setEnabled(id: string, enabled: boolean): Promise<void> {
     const value = this.#db.dialect === 'sqlite' ? (enabled ? 1 : 0) : enabled;
     await executeRaw(this.#db.em(), `update bl_source set enabled = ${this.#ph(1)} where id = ${this.#ph(2)}`, [value, id]);
+  }
+
+  /** The content hash of the source's stored snapshot (undefined without one): what an identical feed body hashes to. */
+  async contentHash(sourceId: string): Promise<string | undefined> {
+    return (await this.#store.snapshot(this.#db.em(), sourceId))?.sha256;
   }
 
   /** Records a source run (success, unchanged, failure) in its own transaction. */

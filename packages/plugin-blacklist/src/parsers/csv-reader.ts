@@ -27,6 +27,14 @@ export interface CsvReaderOptions {
   comment: string;
   /** Records longer than this are errors (the reader resynchronises at the next line). */
   maxLength: number;
+  /**
+   * The text is a piece of a longer body: a record (or a skipped line) that reaches the end of the
+   * text without its line end is not returned; {@link CsvReader.next} returns null there and
+   * {@link CsvReader.position} tells where the unread rest starts (feed it again with more text).
+   */
+  partial?: boolean;
+  /** Line number of the text's first line (default 1), for a piece of a longer body. */
+  firstLine?: number;
 }
 
 /** Reads CSV/TSV records one at a time. */
@@ -35,7 +43,8 @@ export class CsvReader {
   readonly #delim: number;
   readonly #opts: CsvReaderOptions;
   #pos: number;
-  #line = 1;
+  #line: number;
+  readonly #partial: boolean;
   /** Cache of the last quote search: no `"` in [#qFrom, #qAt) and one at #qAt (-1: none after #qFrom). */
   #qFrom = Infinity;
   #qAt = -1;
@@ -45,25 +54,55 @@ export class CsvReader {
     this.#opts = options;
     this.#delim = options.delimiter.charCodeAt(0);
     this.#pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+    this.#line = options.firstLine ?? 1;
+    this.#partial = options.partial ?? false;
   }
 
-  /** Number of lines consumed so far. */
+  /** Number of lines consumed so far (since `firstLine`). */
   get linesRead(): number {
-    return this.#line - 1;
+    return this.#line - (this.#opts.firstLine ?? 1);
   }
 
-  /** The next record, or null at the end of the text. */
+  /** Offset of the first character not consumed (in partial mode: where the incomplete rest starts). */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** Line number of the next record. */
+  get nextLine(): number {
+    return this.#line;
+  }
+
+  /** The next record, or null at the end of the text (partial mode: also before an incomplete record). */
   next(): CsvRecord | null {
+    const start = this.#pos;
+    const line = this.#line;
+    const rec = this.#next();
+    if (rec && this.#partial && this.#incomplete) {
+      this.#pos = start;
+      this.#line = line;
+      return null;
+    }
+    return rec;
+  }
+
+  /** Set by #next when, in partial mode, the record read needs text beyond the end. */
+  #incomplete = false;
+
+  #next(): CsvRecord | null {
     const text = this.#text;
     const start = this.#pos;
+    this.#incomplete = false;
     if (start >= text.length) return null;
     const line = this.#line;
     const c = text.charCodeAt(start);
+    if (c === 13 && start + 1 >= text.length) this.#incomplete = true;
     if (c === 10 || (c === 13 && text.charCodeAt(start + 1) === 10)) {
       this.#pos = start + (c === 10 ? 1 : 2);
       this.#line++;
       return { fields: [], line, raw: '', kind: 'blank' };
     }
+    if (this.#opts.comment !== '' && start + this.#opts.comment.length > text.length) this.#incomplete = true; // a comment mark cut in two?
     if (this.#opts.comment !== '' && text.startsWith(this.#opts.comment, start)) {
       const raw = this.#skipLine(start);
       return { fields: [], line, raw, kind: 'comment' };
@@ -79,13 +118,20 @@ export class CsvReader {
         let p = pos + 1;
         for (;;) {
           const q = this.#quote(p);
+          if (q < 0 && this.#partial && text.length - start <= max) {
+            this.#incomplete = true; // the closing quote may be in the next piece
+            return { fields: [], line, raw: '', kind: 'error' };
+          }
           if (q < 0 || q - start > max) {
             const raw = this.#skipLine(start);
-            return { fields: [], line, raw, kind: 'error', error: q < 0 ? 'unterminated quoted field' : `record longer than ${max} characters` };
+            // a piece without the closing quote, past the limit anyway: reported as the whole body mostly would
+            const unterminated = q < 0 && !this.#partial;
+            return { fields: [], line, raw, kind: 'error', error: unterminated ? 'unterminated quoted field' : `record longer than ${max} characters` };
           }
           const chunk = text.slice(p, q);
           for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) newlines++;
           value += chunk;
+          if (q + 1 >= text.length) this.#incomplete = true; // is it a "" escape?
           if (text.charCodeAt(q + 1) === 0x22) {
             value += '"';
             p = q + 2;
@@ -110,10 +156,14 @@ export class CsvReader {
         const raw = this.#skipLine(start);
         return { fields: [], line, raw, kind: 'error', error: `record longer than ${max} characters` };
       }
-      if (pos >= text.length) break;
+      if (pos >= text.length) {
+        this.#incomplete = true; // no line end yet
+        break;
+      }
       if (text.charCodeAt(pos) === this.#delim) {
         pos++;
         if (pos >= text.length) {
+          this.#incomplete = true;
           fields.push('');
           break;
         }
@@ -157,6 +207,7 @@ export class CsvReader {
   #skipLine(start: number): string {
     const text = this.#text;
     const nl = text.indexOf('\n', start);
+    if (nl < 0) this.#incomplete = true;
     this.#pos = nl < 0 ? text.length : nl + 1;
     this.#line++;
     let end = nl < 0 ? text.length : nl;

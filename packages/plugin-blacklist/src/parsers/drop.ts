@@ -63,6 +63,7 @@ function* run(text: string, options: DropOptions | undefined, stats: ParseStats)
 /** The `drop` format: Spamhaus DROP/EDROP text or JSON lines. */
 export const dropParser: FeedParser<DropOptions> = {
   format: 'drop',
+  lineIndependent: true,
   parse(text, options, stats) {
     commonOptions('drop', options, NETWORKS);
     return run(text, options, stats);

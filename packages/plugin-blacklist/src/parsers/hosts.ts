@@ -85,6 +85,7 @@ function hostName(name: string, stats: ParseStats, lineNo: number, line: string)
 /** The `hosts` format: `address name [name...]`, `#` comments; local names are skipped. */
 export const hostsParser: FeedParser<HostsOptions> = {
   format: 'hosts',
+  lineIndependent: true,
   parse(text, options, stats) {
     commonOptions('hosts', options, DOMAIN_ONLY);
     return run(text, options, stats);

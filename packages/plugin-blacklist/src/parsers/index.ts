@@ -13,4 +13,4 @@ export { jsonParser, MAX_JSON_DEPTH, MAX_JSON_VALUES, type JsonOptions } from '.
 export { compilePath, type PathStep } from './json-path.js';
 export { ParserRegistry, defaultParsers } from './registry.js';
 export { decodeFeedBody, MAX_ZIP_RATIO, type DecodeOptions } from './decode.js';
-export { parseFeed, DEFAULT_MAX_FEED_BYTES, type ParseFeedResult, type FeedDecodeLimits } from './parseFeed.js';
+export { parseFeed, DEFAULT_MAX_FEED_BYTES, DEFAULT_MAX_FEED_LINES, type ParseFeedResult, type FeedDecodeLimits } from './parseFeed.js';

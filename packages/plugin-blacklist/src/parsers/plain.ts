@@ -65,6 +65,7 @@ function* run(text: string, options: PlainOptions | undefined, stats: ParseStats
 /** The `plain` format: one value per line, comments with `#`, `;` or `//`. */
 export const plainParser: FeedParser<PlainOptions> = {
   format: 'plain',
+  lineIndependent: true,
   parse(text, options, stats) {
     commonOptions('plain', options); // validate eagerly
     return run(text, options, stats);

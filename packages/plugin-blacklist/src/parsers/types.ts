@@ -76,4 +76,21 @@ export interface FeedParser<O extends ParserOptions = ParserOptions> {
   readonly format: string;
   /** Parses a decoded feed body. */
   parse(text: string, options: O, stats: ParseStats): Iterable<Indicator>;
+  /**
+   * True when every line parses on its own (no header, no record spanning lines) and `parse`
+   * counts every physical line in `stats.lines`: feeds of this format are then decoded and parsed
+   * in segments of a few MiB, so memory follows the unique indicators rather than the body size.
+   * Sample line numbers are corrected for the segment's position. Default false (the whole text
+   * is decoded first).
+   */
+  readonly lineIndependent?: boolean;
+  /**
+   * A parse that takes the decoded body in pieces, for formats whose lines depend on each other
+   * (a header, records spanning lines): returns a function called with each piece in order (each
+   * ending at a line end; the last with `final` true) that yields that piece's indicators, keeping
+   * its state (header, line numbers, a record cut by a piece boundary) between calls. Feeds of
+   * this format are then decoded and parsed in segments like {@link FeedParser.lineIndependent}
+   * ones; concatenated, the pieces' results must be `parse`'s. Validates `options` eagerly.
+   */
+  stream?(options: O, stats: ParseStats): (text: string, final: boolean) => Iterable<Indicator>;
 }
