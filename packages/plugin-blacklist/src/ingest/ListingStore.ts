@@ -105,11 +105,38 @@ export class ListingStore {
   }
 
   /**
-   * Closes the open listings of `sourceId` for these indicators: `removedAt = now`, `lastSeen = lastSeen`.
+   * Closes the open listings of `sourceId` for these indicators: `removedAt = now`, and `lastSeen`
+   * the listing's own last-seen when it has one (a submitted source's), else `lastSeen`.
    * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
    */
   async closeListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, lastSeen: number, y = new Yielder()): Promise<number> {
-    let closed = 0;
+    return this.#updateOpen(em, sourceId, set, y, {
+      sqlite: ['removed_at = ?, last_seen = coalesce(last_seen, ?)', [now, lastSeen]],
+      postgresql: ['removed_at = $4, last_seen = coalesce(l.last_seen, $5)', [now, lastSeen]],
+    });
+  }
+
+  /**
+   * Sets the last-seen of the open listings of `sourceId` for these indicators to `now` (a
+   * submitted source confirmed them again); indicators it does not list are ignored.
+   * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
+   */
+  async touchListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder()): Promise<number> {
+    return this.#updateOpen(em, sourceId, set, y, { sqlite: ['last_seen = ?', [now]], postgresql: ['last_seen = $4', [now]] });
+  }
+
+  /**
+   * Updates the open listings of `sourceId` for the indicators of `set` (`assign`: the SET clause
+   * and its parameters per dialect; on PostgreSQL they are numbered from `$4`).
+   */
+  async #updateOpen(
+    em: EntityManager,
+    sourceId: string,
+    set: IndicatorSet,
+    y: Yielder,
+    assign: { sqlite: [string, unknown[]]; postgresql: [string, unknown[]] },
+  ): Promise<number> {
+    let changed = 0;
     const sizer = new StatementSizer();
     for (const [type, chunk] of set.chunks(this.#dialect === 'sqlite' ? () => sizer.size : CHUNK)) {
       const t = performance.now();
@@ -119,24 +146,60 @@ export class ListingStore {
               em,
               // Driven from the values (CROSS JOIN fixes the order: value → indicator → its
               // listings), not from the source's open listings, which may number millions.
-              `update bl_listing set removed_at = ?, last_seen = ?
+              `update bl_listing set ${assign.sqlite[0]}
                where id in (
                  select l.id from json_each(?) j cross join bl_indicator i cross join bl_listing l
                  where i.type = ? and i.value = j.value and l.indicator_id = i.id and l.source_id = ? and l.removed_at is null)`,
-              [now, lastSeen, JSON.stringify(chunk), type, sourceId],
+              [...assign.sqlite[1], JSON.stringify(chunk), type, sourceId],
             )
           : await executeRaw(
               em,
-              `update bl_listing l set removed_at = $3, last_seen = $4
+              `update bl_listing l set ${assign.postgresql[0]}
                from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
-               where l.source_id = $5 and l.removed_at is null and l.indicator_id = i.id`,
-              [chunk, type, now, lastSeen, sourceId],
+               where l.source_id = $3 and l.removed_at is null and l.indicator_id = i.id`,
+              [chunk, type, sourceId, ...assign.postgresql[1]],
             );
-      closed += r.affected;
+      changed += r.affected;
       sizer.fit(chunk.length, performance.now() - t);
       await y.checkpoint();
     }
-    return closed;
+    return changed;
+  }
+
+  /**
+   * Closes (`removedAt = now`) the open listings of `sourceId` last seen at or before `cutoff`: a
+   * listing's own last-seen, else the source's `lastSuccessAt`, else its first-seen. Used for the
+   * `ttl` of submitted sources. On SQLite the open listings are read in pages of
+   * {@link SQLITE_PAGE} rows (keyset on the listing id), yielding between them.
+   * @param y - cuts the work into slices (default: a fresh {@link Yielder})
+   */
+  async expireListings(em: EntityManager, sourceId: string, cutoff: number, lastSuccessAt: number | null, now: number, y = new Yielder()): Promise<number> {
+    if (this.#dialect === 'postgresql') {
+      const r = await executeRaw(
+        em,
+        `update bl_listing set removed_at = $1
+         where source_id = $2 and removed_at is null and coalesce(last_seen, $3::bigint, first_seen) <= $4`,
+        [now, sourceId, lastSuccessAt, cutoff],
+      );
+      return r.affected;
+    }
+    let closed = 0;
+    for (let after = 0; ; ) {
+      const { rows } = await executeRaw<{ id: number; seen: number | string }>(
+        em,
+        `select id, coalesce(last_seen, ?, first_seen) as seen from bl_listing
+         where source_id = ? and removed_at is null and id > ? order by id limit ${SQLITE_PAGE}`,
+        [lastSuccessAt, sourceId, after],
+      );
+      const expired = rows.filter((r) => Number(r.seen) <= cutoff).map((r) => r.id);
+      if (expired.length) {
+        const r = await executeRaw(em, `update bl_listing set removed_at = ? where id in (select value from json_each(?))`, [now, JSON.stringify(expired)]);
+        closed += r.affected;
+      }
+      if (rows.length < SQLITE_PAGE) return closed;
+      after = rows[rows.length - 1]!.id;
+      await y.checkpoint();
+    }
   }
 
   /**
