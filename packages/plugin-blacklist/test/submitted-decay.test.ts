@@ -17,7 +17,7 @@ const W = 0.5;
 const ipScore = (ageDays: number) => (ageDays >= 14 ? 0 : W * (1 - Math.sqrt(ageDays / 14)));
 const domainScore = (ageDays: number) => (ageDays >= 60 ? 0 : W * (1 - ageDays / 60));
 
-const start = (dialect: Parameters<typeof startTestTip>[0]['database']) =>
+const start = (dialect: 'sqlite' | 'postgresql') =>
   startTestTip({ database: dialect, plugins: [blacklist()], config: { blacklist: { weighting: { defaultWeight: W } } }, start: { schedule: false } });
 
 /** The open listing rows of a source, by value. */
