@@ -117,7 +117,7 @@ const FORMAT = /^[a-z0-9][a-z0-9._-]{0,49}$/i;
  *   `BL_FEED_FORMAT_UNKNOWN` for a format neither built in nor among `parsers`
  */
 export function blacklistSource(options: BlacklistSourceOptions): SourceDefinition<BlacklistRecord> {
-  const o = options as Partial<BlacklistFetchSource & Omit<BlacklistFeedSource, 'fetch'>>;
+  const o = (typeof options === 'object' && options !== null ? options : {}) as Partial<BlacklistFetchSource & Omit<BlacklistFeedSource, 'fetch'>>;
   const code = TipErrorCodes.CONFIG_INVALID;
   const id = checkSourceId(o.id, code, 'blacklistSource');
   const what = `blacklistSource "${id}"`;
