@@ -132,7 +132,7 @@ export class BlacklistService {
   async expireSubmitted(): Promise<Map<string, number>> {
     const { rows } = await executeRaw<{ id: string; ttl_ms: number | string }>(
       this.#db.em(),
-      `select id, ttl_ms from bl_source where ttl_ms is not null and enabled = ${this.#db.dialect === 'sqlite' ? '1' : 'true'} order by id`,
+      `select id, ttl_ms from bl_source where origin = 'plugin' and ttl_ms is not null and enabled = ${this.#db.dialect === 'sqlite' ? '1' : 'true'} order by id`,
     );
     const closed = new Map<string, number>();
     for (const r of rows) {
