@@ -197,8 +197,9 @@ export class Ingester {
       const open = await this.#store.openSet(em, ctx.sourceId, y);
       const added = addSet.minus(open);
       const removed = removeSet.minus(removeSet.minus(open));
-      await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
-      await this.#store.touchListings(em, ctx.sourceId, addSet, ctx.now, y);
+      await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y, ctx.now);
+      // those listed already are confirmed again (the new ones got their last-seen when added)
+      await this.#store.touchListings(em, ctx.sourceId, added.size === 0 ? addSet : addSet.minus(added), ctx.now, y);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now, y);
       // A delta makes the stored snapshot stale: drop it, the next snapshot run reads open listings.
       await this.#store.dropSnapshot(em, ctx.sourceId);

@@ -33,11 +33,12 @@ export class ListingStore {
   /**
    * Inserts unknown indicators and opens a listing of `sourceId` for each.
    * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
+   * @param lastSeen - the new listings' own last-seen (submitted sources); null (feeds): as of the source's last success
    */
-  async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder()): Promise<void> {
+  async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder(), lastSeen: number | null = null): Promise<void> {
     if (this.#dialect === 'sqlite') {
       const sizer = new StatementSizer();
-      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, y, sizer);
+      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, lastSeen, y, sizer);
       return;
     }
     for (const type of set.types()) {
@@ -48,13 +49,13 @@ export class ListingStore {
       }
       const sorted = await sortStrings(values, y); // same lock order in concurrent ingestions
       for (let i = 0; i < sorted.length; i += CHUNK) {
-        await this.#addPostgres(em, sourceId, type, sorted.slice(i, i + CHUNK), now);
+        await this.#addPostgres(em, sourceId, type, sorted.slice(i, i + CHUNK), now, lastSeen);
         await y.checkpoint();
       }
     }
   }
 
-  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, y: Yielder, sizer: StatementSizer): Promise<void> {
+  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, lastSeen: number | null, y: Yielder, sizer: StatementSizer): Promise<void> {
     const json = JSON.stringify(values);
     let t = performance.now();
     // CROSS JOIN pins json_each as the outer loop: SQLite then probes the (type, value) index once
@@ -71,15 +72,15 @@ export class ListingStore {
     t = performance.now();
     await executeRaw(
       em,
-      `insert into bl_listing (source_id, indicator_id, first_seen)
-       select ?, i.id, ? from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value`,
-      [sourceId, now, json, type],
+      `insert into bl_listing (source_id, indicator_id, first_seen, last_seen)
+       select ?, i.id, ?, ? from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value`,
+      [sourceId, now, lastSeen, json, type],
     );
     sizer.fit(values.length, Math.max(first, performance.now() - t));
     await y.checkpoint();
   }
 
-  async #addPostgres(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number): Promise<void> {
+  async #addPostgres(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, lastSeen: number | null): Promise<void> {
     // Existing indicators are found by the join; new ones come back from RETURNING. Both CTEs read
     // the same snapshot, so a key inserted concurrently by another transaction can be missed by
     // both: the fix-up statement catches that rare case.
@@ -89,17 +90,17 @@ export class ListingStore {
        ins as (insert into bl_indicator (type, value, first_seen) select $2, v, $3 from u
                on conflict (type, value) do nothing returning id),
        ids as (select id from ins union all select i.id from u join bl_indicator i on i.type = $2 and i.value = u.v),
-       l as (insert into bl_listing (source_id, indicator_id, first_seen) select $4, id, $3 from ids returning 1)
+       l as (insert into bl_listing (source_id, indicator_id, first_seen, last_seen) select $4, id, $3, $5::bigint from ids returning 1)
        select count(*) as n from l`,
-      [values, type, now, sourceId],
+      [values, type, now, sourceId, lastSeen],
     );
     if (Number(rows[0]?.n ?? 0) !== values.length) {
       await executeRaw(
         em,
-        `insert into bl_listing (source_id, indicator_id, first_seen)
-         select $3::varchar, i.id, $4::bigint from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
+        `insert into bl_listing (source_id, indicator_id, first_seen, last_seen)
+         select $3::varchar, i.id, $4::bigint, $5::bigint from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
          where not exists (select 1 from bl_listing l where l.source_id = $3::varchar and l.indicator_id = i.id and l.removed_at is null)`,
-        [values, type, sourceId, now],
+        [values, type, sourceId, now, lastSeen],
       );
     }
   }
