@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { defineSource, TipError, TipErrorCodes, type Duration, type HttpLimits, type RetryPolicy, type SourceDefinition, type SourceRun, type TipErrorCode, type Trigger } from '@tip/core';
+import { defineSource, isTipError, TipError, TipErrorCodes, type Duration, type HttpLimits, type RetryPolicy, type SourceDefinition, type SourceRun, type TipErrorCode, type Trigger } from '@tip/core';
 import { BlacklistErrors } from './errors.js';
 import { BLACKLIST_KIND, feedSource } from './feeds/feedSource.js';
 import type { IndicatorType, SourceCategory } from './indicators/types.js';
 import type { BlacklistRecord } from './kind.js';
 import { DEFAULT_MAX_FEED_BYTES } from './parsers/parseFeed.js';
 import { defaultParsers, ParserRegistry } from './parsers/registry.js';
-import type { FeedParser, ParserOptions } from './parsers/types.js';
+import { newParseStats, type FeedParser, type ParserOptions } from './parsers/types.js';
 
 /** Every {@link SourceCategory}, in a stable order. */
 export const SOURCE_CATEGORIES: readonly SourceCategory[] = Object.freeze([
@@ -68,8 +68,8 @@ export interface BlacklistFeedSource extends BlacklistSourceBase {
   url: string;
   /** Parser format: a built-in one (`plain`, `hosts`, `csv`, `tsv`, `drop`, `json`) or one of `parsers`. */
   format: string;
-  /** Options of the format's parser (e.g. `CsvOptions`). */
-  options?: ParserOptions;
+  /** Options of the format's parser (e.g. `CsvOptions`), checked when the source is declared. */
+  options?: ParserOptions & Readonly<Record<string, unknown>>;
   /** Indicator types the feed yields, passed to the parser. */
   types?: readonly IndicatorType[];
   /** Parsers of your own formats, available to this source only. */
@@ -113,7 +113,8 @@ const FORMAT = /^[a-z0-9][a-z0-9._-]{0,49}$/i;
  * });
  * ```
  * @throws TipError `TIP_CONFIG_INVALID` naming the option (`details.option`) for a bad id, title,
- *   category, license, url, format or maxRemovedRatio, or neither `fetch` nor `url` + `format`;
+ *   category, license, url, format, maxRemovedRatio, maxBytes or parser option (`options.<name>`),
+ *   or neither `fetch` nor `url` + `format`;
  *   `BL_FEED_FORMAT_UNKNOWN` for a format neither built in nor among `parsers`
  */
 export function blacklistSource(options: BlacklistSourceOptions): SourceDefinition<BlacklistRecord> {
@@ -155,6 +156,15 @@ export function blacklistSource(options: BlacklistSourceOptions): SourceDefiniti
     throw new TipError(BlacklistErrors.FEED_FORMAT_UNKNOWN, `${what}: unknown format "${o.format}" (known: ${registry.formats().join(', ')})`, {
       details: { option: 'format', input: o.format, known: registry.formats() },
     });
+  }
+  // parsers check their options eagerly, before parsing anything: a bad option fails here
+  const parseOptions = { ...(o.options ?? {}), ...(o.types ? { types: [...o.types] } : {}) } as ParserOptions;
+  try {
+    registry.get(o.format)!.parse('', parseOptions, newParseStats());
+  } catch (err) {
+    if (!isTipError(err)) throw err;
+    const option = typeof err.details.option === 'string' ? err.details.option : undefined;
+    throw new TipError(code, `${what}: ${err.message}`, { details: { ...err.details, option: option === 'types' && o.types ? 'types' : `options${option ? `.${option}` : ''}` } });
   }
   const feed = feedSource(
     { id, title, url, format: o.format, category, enabled: true, ...defined({ license, options: o.options as Record<string, unknown> | undefined, types: o.types ? [...o.types] : undefined, maxBytes, maxRemovedRatio: ratio }) },

@@ -113,12 +113,19 @@ describe('blacklistSource() checks its options', () => {
     expect(failure({ id: 'x', category: 'spam', url: 'https://a.example/x', format: 'plain', maxBytes: -1 })).toEqual(['TIP_CONFIG_INVALID', 'maxBytes']);
     expect(failure({ id: 'x', category: 'spam', url: 'https://a.example/x', format: 'pipe' })).toEqual(['BL_FEED_FORMAT_UNKNOWN', 'format']);
     expect(failure(undefined)).toEqual(['TIP_CONFIG_INVALID', 'id']);
+    // the format's parser checks its options when the source is declared, not at the first fetch
+    const feed = { id: 'x', category: 'spam', url: 'https://a.example/x' };
+    expect(failure({ ...feed, format: 'plain', options: { maxLineLength: 0 } })).toEqual(['TIP_CONFIG_INVALID', 'options.maxLineLength']);
+    expect(failure({ ...feed, format: 'hosts', types: ['cidr'] })).toEqual(['TIP_CONFIG_INVALID', 'types']);
+    expect(failure({ ...feed, format: 'csv', options: { column: 'url', delimiter: 'too long' } })[1]).toMatch(/^options\./);
   });
 
   it('declares a blacklist source with typed metadata', () => {
     const s = blacklistSource({ id: 'a', category: 'spam', license: 'CC0', async *fetch() {} });
     expect(s).toMatchObject({ id: 'a', kind: 'blacklist', title: 'a', timeout: '10m', meta: { category: 'spam', license: 'CC0', format: 'custom' } });
     const f = blacklistSource({ id: 'b', title: 'B', category: 'malware', url: 'https://a.example/b.txt', format: 'plain', maxBytes: 1000, timeout: '1m' });
+    // format-specific options (here CsvOptions) are accepted
+    expect(blacklistSource({ id: 'c', category: 'phishing', url: 'https://a.example/c.csv', format: 'csv', options: { column: 'url' } }).meta).toMatchObject({ format: 'csv' });
     expect(f).toMatchObject({ id: 'b', kind: 'blacklist', title: 'B', timeout: '1m', http: { maxBytes: 1000 }, meta: { category: 'malware', url: 'https://a.example/b.txt', format: 'plain' } });
     // what the compiler refuses (checked by tsc -p tsconfig.test.json)
     // @ts-expect-error an unknown category
