@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isTipError } from '@tip/core';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '@tip/plugin-blacklist';
 import acmeSource from './acme-source.ts';
@@ -28,5 +29,20 @@ describe.each(testDialects())('custom source plugin on %s', (dialect) => {
     const out: string[] = [];
     await t.app.get(BlacklistToken).export({ format: 'plain' }, (c) => void out.push(c));
     expect(out.join('').split('\n').filter((l) => l && !l.startsWith('#')).sort()).toEqual(['193.163.125.7', '45.95.146.7']);
+    // the metadata declared with blacklistSource() is what the blacklist plugin recorded
+    const source = (await t.app.get(BlacklistToken).sources()).find((s) => s.id === 'acme-bad-ips');
+    expect(source).toMatchObject({ title: 'ACME bad IPs API', category: 'scanner', origin: 'feed', listed: 2 });
+  });
+});
+
+describe('custom source plugin options', () => {
+  it('a bad url fails when the plugin is created, naming the option', () => {
+    let err: unknown;
+    try {
+      acmeSource({ url: 'ftp://acme.example/bad-ips' });
+    } catch (e) {
+      err = e;
+    }
+    expect(isTipError(err, 'TIP_CONFIG_INVALID') && err.details.option).toBe('url');
   });
 });

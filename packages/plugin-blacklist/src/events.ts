@@ -1,3 +1,4 @@
+import type { Duration } from '@tip/core';
 import type { Indicator, SourceCategory } from './indicators/types.js';
 
 declare module '@tip/core' {
@@ -38,6 +39,10 @@ export interface BlacklistIndicatorsSubmitted {
     title: string;
     /** What kind of threat the source lists. */
     category: SourceCategory;
+    /** License or terms of the data, if any. */
+    license?: string;
+    /** How long an indicator stays listed without being submitted again (see `SubmittedSource.ttl`). */
+    ttl?: Duration;
   };
   /** Indicators to list (strings are canonicalised; invalid ones are counted and skipped). */
   add: Array<Indicator | string>;

@@ -90,3 +90,14 @@ export {
 // Allow-lists and weighting (what the configuration and the service expose)
 export type { Allowlist, AllowlistEntryType, AllowMatch, AllowlistSource, MispWarninglist } from './allowlists/index.js';
 export type { SourceMetrics, OverlapMode, WeightTermWeights } from './weighting/index.js';
+
+// Third-party sources: a typed declaration of a `blacklist` source
+export {
+  blacklistSource,
+  SOURCE_CATEGORIES,
+  type BlacklistSourceMeta,
+  type BlacklistSourceBase,
+  type BlacklistSourceOptions,
+  type BlacklistFetchSource,
+  type BlacklistFeedSource,
+} from './source.js';

@@ -5,7 +5,8 @@ import type { BlacklistRuntime } from './runtime.js';
 
 /**
  * The `blacklist` group job: disables feeds no longer configured, runs every `blacklist` source
- * without its own schedule as child `blacklist/<id>`, then recomputes the weights and emits
+ * without its own schedule as child `blacklist/<id>`, then closes submitted listings past their
+ * source's `ttl`, recomputes the weights and emits
  * `blacklist.cycle.completed`.
  */
 export function blacklistCycleJob(ctx: RegisterContext<BlacklistConfig>, runtime: BlacklistRuntime): JobDefinition {
@@ -25,6 +26,7 @@ export function blacklistCycleJob(ctx: RegisterContext<BlacklistConfig>, runtime
         added += c.counts?.added ?? 0;
         removed += c.counts?.removed ?? 0;
       }
+      await runtime.service().expireSubmitted(); // submitted listings past their source's ttl
       runtime.metrics?.weights(await runtime.service().computeWeights());
       await ctx.events.emit('blacklist.cycle.completed', {
         cycleId: summary.runId,

@@ -37,6 +37,7 @@ async function ingestRun(deps: BlacklistKindDeps, { source, run, batches }: Inge
     // Feed sources put their parse statistics into run.report; strings this kind could not
     // canonicalise add to them (a third-party source reports only what core filled).
     Object.assign(run.report, { lines: run.report.lines ?? set.size + invalid, invalid: (run.report.invalid ?? 0) + invalid });
+    // a source's own shrink guard (`BlacklistSourceMeta.maxRemovedRatio`; untyped sources may set anything)
     const own = (source.meta as { maxRemovedRatio?: unknown } | undefined)?.maxRemovedRatio;
     const policy = typeof own === 'number' ? { ...deps.policy, maxRemovedRatio: own } : deps.policy;
     const counts = await service.ingester.snapshot({ ...base, now: clock.now(), report: run.report }, set, policy);

@@ -20,6 +20,8 @@ export const BlSourceEntity = defineEntity({
     createdAt: p.bigint('number'),
     lastRunAt: p.bigint('number').nullable(),
     lastSuccessAt: p.bigint('number').nullable(),
+    /** A submitted source's `ttl` (ms): its listings not submitted again for that long are closed by the cycle. */
+    ttlMs: p.bigint('number').nullable(),
   },
 });
 /** A row of {@link BlSourceEntity}. */
@@ -43,7 +45,10 @@ export type BlIndicator = InferEntity<typeof BlIndicatorEntity>;
 /**
  * One listing period of an indicator by a source. History is kept: when a source drops an
  * indicator the row gets `removedAt`; a later re-listing creates a new row. While a listing is
- * open (`removedAt` null) its `lastSeen` is null and means "as of the source's `lastSuccessAt`".
+ * open (`removedAt` null) a feed's listing has a null `lastSeen`, meaning "as of the source's
+ * `lastSuccessAt`" (a snapshot run confirms every listing at once); a submitted (delta) source's
+ * listing carries its own `lastSeen`, set each time the indicator is submitted (migration
+ * `0004-submitted-last-seen`). Readers take `coalesce(lastSeen, source.lastSuccessAt, firstSeen)`.
  * A source has at most one open listing per indicator: a partial unique index enforces it
  * (migration `0002-one-open-listing`).
  */

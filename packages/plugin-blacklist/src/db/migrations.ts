@@ -10,6 +10,14 @@ const DELETE_DUPLICATE_OPEN_LISTINGS = `delete from bl_listing where id in (
     from bl_listing where removed_at is null
   ) ranked where rn > 1)`;
 
+/**
+ * Gives every open listing of a submitted source (origin `plugin`) without a last-seen the
+ * source's last success (else its own first-seen) as last-seen.
+ */
+const BACKFILL_SUBMITTED_LAST_SEEN = `update bl_listing
+  set last_seen = (select coalesce(s.last_success_at, bl_listing.first_seen) from bl_source s where s.id = bl_listing.source_id)
+  where removed_at is null and last_seen is null and source_id in (select id from bl_source where origin = 'plugin')`;
+
 /** Schema migrations of the blacklist plugin (generated from the entities, then frozen). */
 export const blacklistMigrations: readonly TipMigration[] = [
   sqlMigration('0001-blacklist', {
@@ -60,5 +68,13 @@ export const blacklistMigrations: readonly TipMigration[] = [
       DELETE_DUPLICATE_OPEN_LISTINGS,
       "create unique index \"bl_listing_source_indicator_open_unique\" on \"bl_listing\" (\"source_id\", \"indicator_id\") where \"removed_at\" is null",
     ],
+  }),
+  // Submitted (delta) sources keep a last-seen per listing so an indicator not submitted again
+  // ages and decays; before, their open listings read the source's last success, refreshed by
+  // any submission. Open listings of plugin sources start from that value (what they showed).
+  // `ttl_ms`: a submitted source's optional ttl, after which the cycle closes stale listings.
+  sqlMigration('0004-submitted-last-seen', {
+    sqlite: ['alter table `bl_source` add column `ttl_ms` bigint null', BACKFILL_SUBMITTED_LAST_SEEN],
+    postgresql: ['alter table "bl_source" add column "ttl_ms" bigint null', BACKFILL_SUBMITTED_LAST_SEEN],
   }),
 ];

@@ -187,8 +187,9 @@ export class Ingester {
   }
 
   /**
-   * Adds and removes single indicators of a source (other plugins' submissions). Adding an
-   * indicator already listed is a no-op; removing one not listed too.
+   * Adds and removes single indicators of a source (other plugins' submissions). Each listing of a
+   * delta keeps its own last-seen: adding an indicator (listed already or not) sets it to `now`;
+   * removing one not listed is a no-op.
    */
   async delta(ctx: IngestContext, add: Iterable<Indicator>, remove: Iterable<Indicator> = []): Promise<IngestCounts> {
     const y = new Yielder();
@@ -200,12 +201,31 @@ export class Ingester {
       const open = await this.#store.openSet(em, ctx.sourceId, y);
       const added = addSet.minus(open);
       const removed = removeSet.minus(removeSet.minus(open));
-      await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
+      await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y, ctx.now);
+      // those listed already are confirmed again (the new ones got their last-seen when added)
+      await this.#store.touchListings(em, ctx.sourceId, added.size === 0 ? addSet : addSet.minus(added), ctx.now, y);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now, y);
       // A delta makes the stored snapshot stale: drop it, the next snapshot run reads open listings.
       await this.#store.dropSnapshot(em, ctx.sourceId);
       await this.#touch(em, ctx.sourceId, ctx.now, true);
       return { records: addSet.size, added: added.size, removed: removed.size, unchanged: addSet.size - added.size, invalid: 0 };
+    });
+  }
+
+  /**
+   * Closes the open listings of a source not seen for `ttlMs` (a submitted source's `ttl`), in one
+   * transaction serialised with its other ingestions. Returns how many were closed.
+   * @throws TipError `BL_SOURCE_UNKNOWN` when the source is not registered
+   */
+  async expire(sourceId: string, now: number, ttlMs: number): Promise<number> {
+    const y = new Yielder();
+    return this.#db.em().transactional(async (em) => {
+      await this.#lockSource(em, sourceId);
+      const source = await this.#source(em, sourceId);
+      const closed = await this.#store.expireListings(em, sourceId, now - ttlMs, source.lastSuccessAt, now, y);
+      // like a delta, closing listings makes a stored snapshot stale
+      if (closed > 0) await this.#store.dropSnapshot(em, sourceId);
+      return closed;
     });
   }
 

@@ -33,11 +33,12 @@ export class ListingStore {
   /**
    * Inserts unknown indicators and opens a listing of `sourceId` for each.
    * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
+   * @param lastSeen - the new listings' own last-seen (submitted sources); null (feeds): as of the source's last success
    */
-  async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder()): Promise<void> {
+  async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder(), lastSeen: number | null = null): Promise<void> {
     if (this.#dialect === 'sqlite') {
       const sizer = new StatementSizer();
-      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, y, sizer);
+      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, lastSeen, y, sizer);
       return;
     }
     for (const type of set.types()) {
@@ -48,13 +49,13 @@ export class ListingStore {
       }
       const sorted = await sortStrings(values, y); // same lock order in concurrent ingestions
       for (let i = 0; i < sorted.length; i += CHUNK) {
-        await this.#addPostgres(em, sourceId, type, sorted.slice(i, i + CHUNK), now);
+        await this.#addPostgres(em, sourceId, type, sorted.slice(i, i + CHUNK), now, lastSeen);
         await y.checkpoint();
       }
     }
   }
 
-  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, y: Yielder, sizer: StatementSizer): Promise<void> {
+  async #addSqlite(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, lastSeen: number | null, y: Yielder, sizer: StatementSizer): Promise<void> {
     const json = JSON.stringify(values);
     let t = performance.now();
     // CROSS JOIN pins json_each as the outer loop: SQLite then probes the (type, value) index once
@@ -71,15 +72,15 @@ export class ListingStore {
     t = performance.now();
     await executeRaw(
       em,
-      `insert into bl_listing (source_id, indicator_id, first_seen)
-       select ?, i.id, ? from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value`,
-      [sourceId, now, json, type],
+      `insert into bl_listing (source_id, indicator_id, first_seen, last_seen)
+       select ?, i.id, ?, ? from json_each(?) j cross join bl_indicator i where i.type = ? and i.value = j.value`,
+      [sourceId, now, lastSeen, json, type],
     );
     sizer.fit(values.length, Math.max(first, performance.now() - t));
     await y.checkpoint();
   }
 
-  async #addPostgres(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number): Promise<void> {
+  async #addPostgres(em: EntityManager, sourceId: string, type: IndicatorType, values: string[], now: number, lastSeen: number | null): Promise<void> {
     // Existing indicators are found by the join; new ones come back from RETURNING. Both CTEs read
     // the same snapshot, so a key inserted concurrently by another transaction can be missed by
     // both: the fix-up statement catches that rare case.
@@ -89,27 +90,54 @@ export class ListingStore {
        ins as (insert into bl_indicator (type, value, first_seen) select $2, v, $3 from u
                on conflict (type, value) do nothing returning id),
        ids as (select id from ins union all select i.id from u join bl_indicator i on i.type = $2 and i.value = u.v),
-       l as (insert into bl_listing (source_id, indicator_id, first_seen) select $4, id, $3 from ids returning 1)
+       l as (insert into bl_listing (source_id, indicator_id, first_seen, last_seen) select $4, id, $3, $5::bigint from ids returning 1)
        select count(*) as n from l`,
-      [values, type, now, sourceId],
+      [values, type, now, sourceId, lastSeen],
     );
     if (Number(rows[0]?.n ?? 0) !== values.length) {
       await executeRaw(
         em,
-        `insert into bl_listing (source_id, indicator_id, first_seen)
-         select $3::varchar, i.id, $4::bigint from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
+        `insert into bl_listing (source_id, indicator_id, first_seen, last_seen)
+         select $3::varchar, i.id, $4::bigint, $5::bigint from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
          where not exists (select 1 from bl_listing l where l.source_id = $3::varchar and l.indicator_id = i.id and l.removed_at is null)`,
-        [values, type, sourceId, now],
+        [values, type, sourceId, now, lastSeen],
       );
     }
   }
 
   /**
-   * Closes the open listings of `sourceId` for these indicators: `removedAt = now`, `lastSeen = lastSeen`.
+   * Closes the open listings of `sourceId` for these indicators: `removedAt = now`, and `lastSeen`
+   * the listing's own last-seen when it has one (a submitted source's), else `lastSeen`.
    * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
    */
   async closeListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, lastSeen: number, y = new Yielder()): Promise<number> {
-    let closed = 0;
+    return this.#updateOpen(em, sourceId, set, y, {
+      sqlite: ['removed_at = ?, last_seen = coalesce(last_seen, ?)', [now, lastSeen]],
+      postgresql: ['removed_at = $4, last_seen = coalesce(l.last_seen, $5)', [now, lastSeen]],
+    });
+  }
+
+  /**
+   * Sets the last-seen of the open listings of `sourceId` for these indicators to `now` (a
+   * submitted source confirmed them again); indicators it does not list are ignored.
+   * @param y - cuts the work into slices between statements (default: a fresh {@link Yielder})
+   */
+  async touchListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder()): Promise<number> {
+    return this.#updateOpen(em, sourceId, set, y, { sqlite: ['last_seen = ?', [now]], postgresql: ['last_seen = $4', [now]] });
+  }
+
+  /**
+   * Updates the open listings of `sourceId` for the indicators of `set` (`assign`: the SET clause
+   * and its parameters per dialect; on PostgreSQL they are numbered from `$4`).
+   */
+  async #updateOpen(
+    em: EntityManager,
+    sourceId: string,
+    set: IndicatorSet,
+    y: Yielder,
+    assign: { sqlite: [string, unknown[]]; postgresql: [string, unknown[]] },
+  ): Promise<number> {
+    let changed = 0;
     const sizer = new StatementSizer();
     for (const [type, chunk] of set.chunks(this.#dialect === 'sqlite' ? () => sizer.size : CHUNK)) {
       const t = performance.now();
@@ -119,24 +147,60 @@ export class ListingStore {
               em,
               // Driven from the values (CROSS JOIN fixes the order: value → indicator → its
               // listings), not from the source's open listings, which may number millions.
-              `update bl_listing set removed_at = ?, last_seen = ?
+              `update bl_listing set ${assign.sqlite[0]}
                where id in (
                  select l.id from json_each(?) j cross join bl_indicator i cross join bl_listing l
                  where i.type = ? and i.value = j.value and l.indicator_id = i.id and l.source_id = ? and l.removed_at is null)`,
-              [now, lastSeen, JSON.stringify(chunk), type, sourceId],
+              [...assign.sqlite[1], JSON.stringify(chunk), type, sourceId],
             )
           : await executeRaw(
               em,
-              `update bl_listing l set removed_at = $3, last_seen = $4
+              `update bl_listing l set ${assign.postgresql[0]}
                from unnest($1::text[]) as u(v) join bl_indicator i on i.type = $2 and i.value = u.v
-               where l.source_id = $5 and l.removed_at is null and l.indicator_id = i.id`,
-              [chunk, type, now, lastSeen, sourceId],
+               where l.source_id = $3 and l.removed_at is null and l.indicator_id = i.id`,
+              [chunk, type, sourceId, ...assign.postgresql[1]],
             );
-      closed += r.affected;
+      changed += r.affected;
       sizer.fit(chunk.length, performance.now() - t);
       await y.checkpoint();
     }
-    return closed;
+    return changed;
+  }
+
+  /**
+   * Closes (`removedAt = now`) the open listings of `sourceId` last seen at or before `cutoff`: a
+   * listing's own last-seen, else the source's `lastSuccessAt`, else its first-seen. Used for the
+   * `ttl` of submitted sources. On SQLite the open listings are read in pages of
+   * {@link SQLITE_PAGE} rows (keyset on the listing id), yielding between them.
+   * @param y - cuts the work into slices (default: a fresh {@link Yielder})
+   */
+  async expireListings(em: EntityManager, sourceId: string, cutoff: number, lastSuccessAt: number | null, now: number, y = new Yielder()): Promise<number> {
+    if (this.#dialect === 'postgresql') {
+      const r = await executeRaw(
+        em,
+        `update bl_listing set removed_at = $1
+         where source_id = $2 and removed_at is null and coalesce(last_seen, $3::bigint, first_seen) <= $4`,
+        [now, sourceId, lastSuccessAt, cutoff],
+      );
+      return r.affected;
+    }
+    let closed = 0;
+    for (let after = 0; ; ) {
+      const { rows } = await executeRaw<{ id: number; seen: number | string }>(
+        em,
+        `select id, coalesce(last_seen, ?, first_seen) as seen from bl_listing
+         where source_id = ? and removed_at is null and id > ? order by id limit ${SQLITE_PAGE}`,
+        [lastSuccessAt, sourceId, after],
+      );
+      const expired = rows.filter((r) => Number(r.seen) <= cutoff).map((r) => r.id);
+      if (expired.length) {
+        const r = await executeRaw(em, `update bl_listing set removed_at = ? where id in (select value from json_each(?))`, [now, JSON.stringify(expired)]);
+        closed += r.affected;
+      }
+      if (rows.length < SQLITE_PAGE) return closed;
+      after = rows[rows.length - 1]!.id;
+      await y.checkpoint();
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { executeRaw, parseDuration, TipError, TipErrorCodes, type Clock, type Database, type Logger } from '@tip/core';
+import { executeRaw, MAX_DURATION_MS, parseDuration, TipError, TipErrorCodes, type Clock, type Database, type Duration, type Logger } from '@tip/core';
 import { Allowlist, parseMispWarninglist } from '../allowlists/index.js';
 import type { BlacklistConfig } from '../config.js';
 import {
@@ -22,6 +22,7 @@ import type { Indicator, SourceCategory } from '../indicators/types.js';
 import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
 import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
 import { BlacklistErrors } from '../errors.js';
+import { checkCategory, checkSourceId, checkText } from '../source.js';
 import { listedEntries, type EntryFilter, type ScoringContext } from './entries.js';
 import { lookupIndicator, type IndicatorLookup } from './lookup.js';
 import { lastRuns, type SourceRunSummary } from './runs.js';
@@ -29,14 +30,21 @@ import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSource
 
 /** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
 export interface SubmittedSource {
-  /** Unique source id (letters, digits, `.`, `_`, `-`). */
+  /** Unique source id (letters, digits, `.`, `_`, `-`; max 100, starting with a letter or digit). */
   id: string;
-  /** Human title shown in listings and exports. */
+  /** Human title shown in listings and exports (at most 500 characters). */
   title: string;
   /** What kind of threat the source lists. */
   category: SourceCategory;
-  /** License or terms of the data, if any. */
+  /** License or terms of the data, if any (at most 1000 characters). */
   license?: string;
+  /**
+   * How long a submitted indicator stays listed without being submitted again (a duration such
+   * as `30d`, or milliseconds; 1 minute to 10 years). The `blacklist` cycle closes older listings,
+   * which then drop out of exports and lookups. Without a ttl a listing stays until removed, its
+   * score decaying with its age like a feed's (reaching 0 at the type's τ).
+   */
+  ttl?: Duration;
 }
 
 /** Options of {@link BlacklistService.export}. */
@@ -112,14 +120,59 @@ export class BlacklistService {
     this.#decay = Object.keys(overrides).length ? decayModel(overrides) : DEFAULT_DECAY_MODEL;
   }
 
-  /** Registers (or updates) a source that another plugin submits indicators under. */
+  /**
+   * Registers (or updates) a source that another plugin submits indicators under. Registering
+   * again replaces its title, category, license and ttl (none: no ttl).
+   * @throws TipError `TIP_INPUT_INVALID` naming the field (`details.option`) for a bad id, title,
+   *   category, license or ttl
+   */
   async registerSource(source: SubmittedSource): Promise<void> {
-    await this.ingester.upsertSource({ ...source, format: 'submitted', origin: 'plugin', enabled: true }, this.#clock.now());
+    const code = TipErrorCodes.INPUT_INVALID;
+    const id = checkSourceId(source?.id, code, 'registerSource');
+    const what = `registerSource "${id}"`;
+    const row = {
+      id,
+      title: checkText(source.title, 500, code, what, 'title'),
+      category: checkCategory(source.category, code, what),
+      license: source.license === undefined ? undefined : checkText(source.license, 1000, code, what, 'license'),
+    };
+    let ttlMs: number | null = null;
+    if (source.ttl !== undefined) {
+      try {
+        ttlMs = parseDuration(source.ttl, `${what}: ttl`, { min: '1m', max: MAX_DURATION_MS });
+      } catch (err) {
+        throw new TipError(code, (err as Error).message, { details: { option: 'ttl', input: source.ttl } });
+      }
+    }
+    await this.ingester.upsertSource({ ...row, format: 'submitted', origin: 'plugin', enabled: true }, this.#clock.now());
+    const ph = (n: number) => (this.#db.dialect === 'sqlite' ? '?' : `$${n}`);
+    await executeRaw(this.#db.em(), `update bl_source set ttl_ms = ${ph(1)} where id = ${ph(2)}`, [ttlMs, id]);
+  }
+
+  /**
+   * Closes the listings of every enabled submitted source with a `ttl` that were not submitted
+   * again within it (the `blacklist` cycle calls this before computing weights). Returns the
+   * number closed per source (sources with none closed are left out).
+   */
+  async expireSubmitted(): Promise<Map<string, number>> {
+    const { rows } = await executeRaw<{ id: string; ttl_ms: number | string }>(
+      this.#db.em(),
+      `select id, ttl_ms from bl_source where origin = 'plugin' and ttl_ms is not null and enabled = ${this.#db.dialect === 'sqlite' ? '1' : 'true'} order by id`,
+    );
+    const closed = new Map<string, number>();
+    for (const r of rows) {
+      const n = await this.ingester.expire(r.id, this.#clock.now(), Number(r.ttl_ms));
+      if (n > 0) closed.set(r.id, n);
+    }
+    if (closed.size) this.#log.info({ expired: Object.fromEntries(closed) }, 'submitted listings past their ttl were closed');
+    return closed;
   }
 
   /**
    * Adds (and optionally removes) indicators of a registered source. Strings are canonicalised;
-   * invalid ones are counted and skipped.
+   * invalid ones are counted and skipped. Each submitted listing keeps its own last-seen: adding
+   * an indicator (again) refreshes it, and an indicator not submitted again ages and its score
+   * decays (see {@link SubmittedSource.ttl}).
    */
   async submit(sourceId: string, add: Iterable<Indicator | string>, remove: Iterable<Indicator | string> = []): Promise<IngestCounts> {
     const now = this.#clock.now();

@@ -43,7 +43,10 @@ export interface ListedRow {
   first_seen: number | string;
   /** The listing source. */
   source_id: string;
-  /** When that source last confirmed it (its last success, epoch ms). */
+  /**
+   * When that source last confirmed it (epoch ms): the listing's own last-seen (submitted sources),
+   * else the source's last success (feeds), else when the listing opened.
+   */
   last_seen: number | string;
   /** The source's category. */
   category: SourceCategory;
@@ -51,7 +54,7 @@ export interface ListedRow {
 
 /** Selects {@link ListedRow}s: open listings of enabled sources; append `and …` conditions. */
 export const LISTED_ROWS = (sqlite: boolean): string =>
-  `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category
+  `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, s.category
    from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
    where l.removed_at is null and s.enabled = ${sqlite ? '1' : 'true'}`;
 
