@@ -1,8 +1,8 @@
 import { executeRaw, type Database } from '@tip/core';
 import type { AllowMatch } from '../allowlists/index.js';
 import type { ExportEntry } from '../export/index.js';
-import { rangeOf } from '../indicators/ip.js';
-import type { Indicator } from '../indicators/types.js';
+import { bits, formatIp, rangeOf } from '../indicators/ip.js';
+import type { Indicator, IndicatorType } from '../indicators/types.js';
 import { LISTED_ROWS, scoreListings, type ListedRow, type ScoringContext } from './entries.js';
 
 /** What `lookupIndicator` found about one indicator. */
@@ -18,22 +18,70 @@ export interface IndicatorLookup {
 }
 
 /**
+ * The canonical `cidr` values that strictly contain an `ip` or `cidr` value: one per shorter
+ * prefix, most specific first (≤ 31 for IPv4, ≤ 127 for IPv6; /0 is never a canonical CIDR).
+ * Empty for anything else. Looking these up through the unique (type, value) index finds every
+ * listed covering CIDR without scanning the CIDRs.
+ */
+export function coveringCidrs(value: string): string[] {
+  const r = rangeOf(value);
+  if (!r) return [];
+  const width = Number(bits(r.version));
+  const prefix = value.includes('/') ? Number(value.slice(value.indexOf('/') + 1)) : width;
+  const out: string[] = [];
+  for (let p = prefix - 1; p >= 1; p--) {
+    const host = BigInt(width - p);
+    const start = (r.start >> host) << host;
+    out.push(`${formatIp(r.version, start)}/${p}`);
+  }
+  return out;
+}
+
+/**
+ * The parent domains of a canonical domain that could be listed: every proper suffix of at least
+ * two labels, closest first (`a.b.evil.com` → `b.evil.com`, `evil.com`). Public suffixes among
+ * them are never canonical domains, so they simply match nothing.
+ */
+export function parentDomains(domain: string): string[] {
+  const out: string[] = [];
+  let rest = domain;
+  for (;;) {
+    const dot = rest.indexOf('.');
+    if (dot < 0) break;
+    rest = rest.slice(dot + 1);
+    if (!rest.includes('.')) break;
+    out.push(rest);
+  }
+  return out;
+}
+
+/**
+ * The placeholders and parameters of `i.type = ? and i.value in (…)` for one type and some values
+ * (numbered from `from` on PostgreSQL).
+ * @internal
+ */
+export function valuesClause(sqlite: boolean, type: IndicatorType, values: readonly string[], from = 1): { sql: string; params: string[] } {
+  const ph = (n: number) => (sqlite ? '?' : `$${n}`);
+  const list = values.map((_, k) => ph(from + 1 + k)).join(', ');
+  return { sql: `i.type = ${ph(from)} and i.value in (${list})`, params: [type, ...values] };
+}
+
+/**
  * Looks one canonical indicator up in the current listings of enabled sources: its exact
- * listing and, for an IP, every listed CIDR containing it (scanned; fine for lookups).
+ * listing and, for an IP, every listed CIDR containing it. The containing CIDRs are found by
+ * enumerating the IP's canonical covering prefixes ({@link coveringCidrs}) and looking them up
+ * through the (type, value) unique index: one indexed statement, whatever the number of CIDRs.
  */
 export async function lookupIndicator(db: Database, indicator: Indicator, ctx: ScoringContext): Promise<IndicatorLookup> {
   const sqlite = db.dialect === 'sqlite';
   const ph = (n: number) => (sqlite ? '?' : `$${n}`);
   const exact = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and i.type = ${ph(1)} and i.value = ${ph(2)} order by i.id`, [indicator.type, indicator.value]);
   const containedIn: ExportEntry[] = [];
-  const ip = indicator.type === 'ip' ? rangeOf(indicator.value) : null;
-  if (ip) {
-    const cidrs = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and i.type = 'cidr' order by i.id`);
-    const containing = cidrs.rows.filter((r) => {
-      const range = rangeOf(r.value);
-      return range !== null && range.version === ip.version && range.start <= ip.start && range.end >= ip.end;
-    });
-    for (const group of groupById(containing)) containedIn.push(scoreListings(group, ctx));
+  const covering = indicator.type === 'ip' ? coveringCidrs(indicator.value) : [];
+  if (covering.length > 0) {
+    const where = valuesClause(sqlite, 'cidr', covering);
+    const cidrs = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and ${where.sql} order by i.id`, where.params);
+    for (const group of groupById(cidrs.rows)) containedIn.push(scoreListings(group, ctx));
   }
   return {
     indicator,
@@ -43,8 +91,9 @@ export async function lookupIndicator(db: Database, indicator: Indicator, ctx: S
   };
 }
 
-function groupById(rows: ListedRow[]): ListedRow[][] {
-  const groups = new Map<number, ListedRow[]>();
+/** Rows grouped by indicator id, in order of first appearance. @internal */
+export function groupById<T extends { id: number | string }>(rows: readonly T[]): T[][] {
+  const groups = new Map<number, T[]>();
   for (const r of rows) {
     const g = groups.get(Number(r.id));
     if (g) g.push(r);
