@@ -69,3 +69,7 @@ export {
 // Allow-lists and weighting (what the configuration and the service expose)
 export type { Allowlist, AllowlistEntryType, AllowMatch, AllowlistSource, MispWarninglist } from './allowlists/index.js';
 export type { SourceMetrics, OverlapMode, WeightTermWeights } from './weighting/index.js';
+
+// Explainable verdicts (`BlacklistService.explain`)
+export type { Verdict, VerdictEntry, VerdictListing, VerdictMatch, VerdictSource } from './service/explain.js';
+export { weightBreakdown, type WeightBreakdown, type WeightTermBreakdown, type WeightParams, type DecayParams } from './weighting/index.js';

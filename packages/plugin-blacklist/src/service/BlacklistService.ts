@@ -10,6 +10,7 @@ import { Ingester, type IngestCounts } from '../ingest/Ingester.js';
 import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } from '../weighting/index.js';
 import { BlacklistErrors } from '../errors.js';
 import { listedEntries, type EntryFilter, type ScoringContext } from './entries.js';
+import { explainIndicator, explainTarget, type Verdict } from './explain.js';
 import { lookupIndicator, type IndicatorLookup } from './lookup.js';
 import { lastRuns, type SourceRunSummary } from './runs.js';
 import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
@@ -144,6 +145,26 @@ export class BlacklistService {
    */
   async lookup(indicator: Indicator): Promise<IndicatorLookup> {
     return lookupIndicator(this.#db, indicator, await this.#scoring());
+  }
+
+  /**
+   * Explains the verdict on one value (an IP, CIDR, domain or URL string, canonicalised first, or
+   * an {@link Indicator}): every source listing it — the indicator itself, covering CIDRs, parent
+   * domains, a URL's host — with ages, decay, each source's weight and how its formula arrived at
+   * it, allow-list hits with their reason, and the final score (the same as its export and lookup
+   * score) with how the listings combine into it.
+   * @throws TipError `TIP_INPUT_INVALID` naming the value when it is no indicator
+   */
+  async explain(value: string | Indicator): Promise<Verdict> {
+    explainTarget(value); // bad input fails before any query
+    const w = this.#config.weighting;
+    const [scoring, metrics] = await Promise.all([this.#scoring(), latestMetrics(this.#db)]);
+    return explainIndicator(this.#db, value, {
+      ...scoring,
+      metrics,
+      formula: w.weights ? { weights: w.weights } : undefined,
+      expectedIntervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
+    });
   }
 
   /** The last recorded run of every source, by source id. */
