@@ -175,8 +175,8 @@ function inputError(input: string, reason: string): TipError {
  *   (a range of several CIDR blocks), or is longer than 4096 characters.
  */
 export function explainTarget(value: string | Indicator): { input: string; indicator: Indicator } {
-  const given = typeof value === 'string' ? null : value;
-  if (given !== null && (typeof given !== 'object' || typeof given.value !== 'string' || typeof given.type !== 'string')) {
+  const given = typeof value === 'string' ? null : (value as Indicator | null | undefined);
+  if (typeof value !== 'string' && (typeof given !== 'object' || given === null || typeof given.value !== 'string' || typeof given.type !== 'string')) {
     throw inputError(String((given as { value?: unknown } | null)?.value ?? given), 'expected a string or an indicator { type, value }');
   }
   const input = given ? given.value : (value as string);
