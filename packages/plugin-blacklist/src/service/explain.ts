@@ -349,7 +349,8 @@ function fullMetrics(m: StoredSourceMetrics): Omit<SourceMetrics, 'weight'> {
 
 const isTrue = (v: number | boolean | string): boolean => v === true || v === 1 || v === '1' || v === 't';
 const f3 = (x: number) => x.toFixed(3);
-const days = (ms: number) => `${(ms / 86_400_000).toFixed(2)} d`;
+/** A duration for people: minutes below 1 h, hours below 2 d, else days. */
+const days = (ms: number) => (ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 172_800_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${(ms / 86_400_000).toFixed(1)} d`);
 
 function describe(v: Verdict): string {
   const parts: string[] = [];
