@@ -158,9 +158,10 @@ export class BlacklistService {
   async explain(value: string | Indicator): Promise<Verdict> {
     explainTarget(value); // bad input fails before any query
     const w = this.#config.weighting;
-    const [scoring, metrics] = await Promise.all([this.#scoring(), latestMetrics(this.#db)]);
+    // one read of the latest metrics rows gives both the weights (the same rows latestWeights reads) and their terms
+    const metrics = await latestMetrics(this.#db);
     return explainIndicator(this.#db, value, {
-      ...scoring,
+      ...(await this.#scoring(new Map(metrics.map((m) => [m.source, m.weight])))),
       metrics,
       formula: w.weights ? { weights: w.weights } : undefined,
       expectedIntervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
@@ -172,10 +173,10 @@ export class BlacklistService {
     return lastRuns(this.#db);
   }
 
-  async #scoring(): Promise<ScoringContext> {
+  async #scoring(weights?: ReadonlyMap<string, number>): Promise<ScoringContext> {
     return {
       now: this.#clock.now(),
-      weights: await latestWeights(this.#db),
+      weights: weights ?? (await latestWeights(this.#db)),
       defaultWeight: this.#config.weighting.defaultWeight,
       decay: this.#decay,
       allowlist: this.allowlist,
