@@ -4,7 +4,7 @@ import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType, SourceCategory } from '../indicators/types.js';
 import { decay, scoreIndicator, weightBreakdown, type DecayParams, type SourceMetrics, type WeightBreakdown, type WeightFormula } from '../weighting/index.js';
 import { scoreListings, type ListedRow, type ScoringContext } from './entries.js';
-import { coveringCidrs, groupById, parentDomains, valuesClause } from './lookup.js';
+import { coveringCidrs, groupById, indicatorsClause, parentDomains } from './lookup.js';
 import type { StoredSourceMetrics } from './weights.js';
 
 /**
@@ -221,8 +221,8 @@ const MATCH_ORDER: Record<VerdictMatch, number> = { exact: 0, 'url-host': 1, 'co
 /**
  * Explains the verdict on one indicator from the current listings (see {@link Verdict}). The
  * listings of the indicator, of its covering CIDRs (canonical prefixes enumerated, ≤ 31 IPv4 /
- * ≤ 127 IPv6) and of its parent domains are read through the (type, value) unique index: one
- * statement per indicator type, never a scan. Scores come from `scoreListings`, like exports.
+ * ≤ 127 IPv6) and of its parent domains are read through the (type, value) unique index in one
+ * statement, never a scan. Scores come from `scoreListings`, like exports.
  *
  * @throws TipError `TIP_INPUT_INVALID` naming the value when it is no indicator (see {@link explainTarget}).
  */
@@ -230,18 +230,15 @@ export async function explainIndicator(db: Database, value: string | Indicator, 
   const { input, indicator } = explainTarget(value);
   const sqlite = db.dialect === 'sqlite';
   const wanted = candidates(indicator);
-  const rows: ExplainRow[] = [];
-  for (const [type, values] of wanted) {
-    const where = valuesClause(sqlite, type, [...values.keys()]);
-    rows.push(...(await executeRaw<ExplainRow>(db.em(), `${EXPLAIN_ROWS} and ${where.sql} order by i.id, l.source_id`, where.params)).rows);
-  }
+  const where = indicatorsClause(sqlite, [...wanted].flatMap(([type, values]) => [...values.keys()].map((value) => ({ type, value }))));
+  const read = await executeRaw<ExplainRow>(db.em(), `${EXPLAIN_ROWS} and ${where.sql} order by i.id, l.source_id`, where.params);
+  const rows = read.rows.filter((r) => wanted.get(r.type)?.has(r.value));
   const metricsBySource = new Map(ctx.metrics.map((m) => [m.source, m]));
   const weightOf = (source: string) => ctx.weights.get(source) ?? ctx.defaultWeight;
   const entries: VerdictEntry[] = [];
   for (const group of groupById(rows)) {
     const first = group[0]!;
-    const match = wanted.get(first.type)?.get(first.value) ?? 'exact';
-    entries.push(entryOf(group, match, ctx, weightOf));
+    entries.push(entryOf(group, wanted.get(first.type)!.get(first.value)!, ctx, weightOf));
   }
   const specificity = (e: VerdictEntry) => (e.indicator.type === 'cidr' ? -Number(e.indicator.value.slice(e.indicator.value.indexOf('/') + 1)) : -e.indicator.value.length);
   entries.sort((a, b) => MATCH_ORDER[a.match] - MATCH_ORDER[b.match] || specificity(a) - specificity(b));

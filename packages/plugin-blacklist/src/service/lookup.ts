@@ -2,7 +2,7 @@ import { executeRaw, type Database } from '@tip/core';
 import type { AllowMatch } from '../allowlists/index.js';
 import type { ExportEntry } from '../export/index.js';
 import { bits, formatIp, rangeOf } from '../indicators/ip.js';
-import type { Indicator, IndicatorType } from '../indicators/types.js';
+import type { Indicator } from '../indicators/types.js';
 import { LISTED_ROWS, scoreListings, type ListedRow, type ScoringContext } from './entries.js';
 
 /** What `lookupIndicator` found about one indicator. */
@@ -56,36 +56,40 @@ export function parentDomains(domain: string): string[] {
 }
 
 /**
- * The placeholders and parameters of `i.type = ? and i.value in (…)` for one type and some values
- * (numbered from `from` on PostgreSQL).
+ * The condition and parameters `i.type in (…) and i.value in (…)` selecting the given indicators
+ * in one indexed statement (the unique (type, value) index is probed for each pair). Canonical
+ * values of different types never coincide (an IP has no `/`, a CIDR has one, a domain is no IP,
+ * a URL has `://`), so the cross product selects exactly the wanted (type, value) pairs.
  * @internal
  */
-export function valuesClause(sqlite: boolean, type: IndicatorType, values: readonly string[], from = 1): { sql: string; params: string[] } {
+export function indicatorsClause(sqlite: boolean, indicators: readonly Indicator[]): { sql: string; params: string[] } {
+  const types = [...new Set(indicators.map((i) => i.type))];
+  const values = [...new Set(indicators.map((i) => i.value))];
   const ph = (n: number) => (sqlite ? '?' : `$${n}`);
-  const list = values.map((_, k) => ph(from + 1 + k)).join(', ');
-  return { sql: `i.type = ${ph(from)} and i.value in (${list})`, params: [type, ...values] };
+  const t = types.map((_, k) => ph(k + 1)).join(', ');
+  const v = values.map((_, k) => ph(types.length + k + 1)).join(', ');
+  return { sql: `i.type in (${t}) and i.value in (${v})`, params: [...types, ...values] };
 }
 
 /**
  * Looks one canonical indicator up in the current listings of enabled sources: its exact
  * listing and, for an IP, every listed CIDR containing it. The containing CIDRs are found by
- * enumerating the IP's canonical covering prefixes ({@link coveringCidrs}) and looking them up
- * through the (type, value) unique index: one indexed statement, whatever the number of CIDRs.
+ * enumerating the IP's canonical covering prefixes ({@link coveringCidrs}) and looking them up,
+ * with the IP itself, through the (type, value) unique index: one indexed statement, whatever the
+ * number of listed CIDRs.
  */
 export async function lookupIndicator(db: Database, indicator: Indicator, ctx: ScoringContext): Promise<IndicatorLookup> {
   const sqlite = db.dialect === 'sqlite';
-  const ph = (n: number) => (sqlite ? '?' : `$${n}`);
-  const exact = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and i.type = ${ph(1)} and i.value = ${ph(2)} order by i.id`, [indicator.type, indicator.value]);
+  const covering: Indicator[] = indicator.type === 'ip' ? coveringCidrs(indicator.value).map((value) => ({ type: 'cidr', value })) : [];
+  const where = indicatorsClause(sqlite, [indicator, ...covering]);
+  const { rows } = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and ${where.sql} order by i.id`, where.params);
+  const exact = rows.filter((r) => r.type === indicator.type && r.value === indicator.value);
   const containedIn: ExportEntry[] = [];
-  const covering = indicator.type === 'ip' ? coveringCidrs(indicator.value) : [];
-  if (covering.length > 0) {
-    const where = valuesClause(sqlite, 'cidr', covering);
-    const cidrs = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and ${where.sql} order by i.id`, where.params);
-    for (const group of groupById(cidrs.rows)) containedIn.push(scoreListings(group, ctx));
-  }
+  const wanted = new Set(covering.map((c) => c.value));
+  for (const group of groupById(rows.filter((r) => r.type === 'cidr' && wanted.has(r.value)))) containedIn.push(scoreListings(group, ctx));
   return {
     indicator,
-    listed: exact.rows.length > 0 ? scoreListings(exact.rows, ctx) : null,
+    listed: exact.length > 0 ? scoreListings(exact, ctx) : null,
     containedIn,
     allowlisted: ctx.allowlist?.match(indicator) ?? null,
   };
