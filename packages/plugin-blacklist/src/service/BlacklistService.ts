@@ -144,7 +144,12 @@ export class BlacklistService {
    * `canonicalize`): its exact listing, and for an IP the listed CIDRs containing it.
    */
   async lookup(indicator: Indicator): Promise<IndicatorLookup> {
-    return lookupIndicator(this.#db, indicator, await this.#scoring());
+    return lookupIndicator(this.#db, indicator, this.#scoringBase());
+  }
+
+  /** The scoring context without the weights (lookups read them with the listings). */
+  #scoringBase(): Omit<ScoringContext, 'weights'> {
+    return { now: this.#clock.now(), defaultWeight: this.#config.weighting.defaultWeight, decay: this.#decay, allowlist: this.allowlist };
   }
 
   /**
@@ -158,11 +163,9 @@ export class BlacklistService {
   async explain(value: string | Indicator): Promise<Verdict> {
     explainTarget(value); // bad input fails before any query
     const w = this.#config.weighting;
-    // one read of the latest metrics rows gives both the weights (the same rows latestWeights reads) and their terms
-    const metrics = await latestMetrics(this.#db);
     return explainIndicator(this.#db, value, {
-      ...(await this.#scoring(new Map(metrics.map((m) => [m.source, m.weight])))),
-      metrics,
+      ...this.#scoringBase(),
+      loadMetrics: () => latestMetrics(this.#db),
       formula: w.weights ? { weights: w.weights } : undefined,
       expectedIntervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
     });
@@ -173,10 +176,10 @@ export class BlacklistService {
     return lastRuns(this.#db);
   }
 
-  async #scoring(weights?: ReadonlyMap<string, number>): Promise<ScoringContext> {
+  async #scoring(): Promise<ScoringContext> {
     return {
       now: this.#clock.now(),
-      weights: weights ?? (await latestWeights(this.#db)),
+      weights: await latestWeights(this.#db),
       defaultWeight: this.#config.weighting.defaultWeight,
       decay: this.#decay,
       allowlist: this.allowlist,

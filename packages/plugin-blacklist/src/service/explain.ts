@@ -1,10 +1,10 @@
-import { executeRaw, TipError, TipErrorCodes, type Database } from '@tip/core';
+import { TipError, TipErrorCodes, type Database } from '@tip/core';
 import type { AllowMatch } from '../allowlists/index.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType, SourceCategory } from '../indicators/types.js';
 import { decay, scoreIndicator, weightBreakdown, type DecayParams, type SourceMetrics, type WeightBreakdown, type WeightFormula } from '../weighting/index.js';
-import { scoreListings, type ListedRow, type ScoringContext } from './entries.js';
-import { coveringCidrs, groupById, indicatorsClause, parentDomains } from './lookup.js';
+import { scoreListings, type ScoringContext } from './entries.js';
+import { coveringCidrs, groupById, listingsOf, parentDomains, storedIndicators, weightsOfRows, type ListingRow } from './lookup.js';
 import type { StoredSourceMetrics } from './weights.js';
 
 /**
@@ -135,28 +135,15 @@ export interface Verdict {
   combination: string;
 }
 
-/** What {@link explainIndicator} needs besides the scoring context. */
-export interface ExplainContext extends ScoringContext {
-  /** The latest stored metrics of every source (`latestMetrics`). */
-  metrics: readonly StoredSourceMetrics[];
+/** What {@link explainIndicator} needs: the scoring context (weights are read with the listings) and more. */
+export interface ExplainContext extends Omit<ScoringContext, 'weights'> {
+  /** Loads the latest stored metrics of every source (`latestMetrics`); called only when something is listed. */
+  loadMetrics(): Promise<readonly StoredSourceMetrics[]>;
   /** The configured weight formula (undefined: the default parameters). */
   formula?: WeightFormula;
   /** The expected fetch interval the weights step used (the cycle interval, ms). */
   expectedIntervalMs: number;
 }
-
-/** One open listing (enabled source or not) with its source, for explanations. */
-interface ExplainRow extends ListedRow {
-  listing_first_seen: number | string;
-  title: string;
-  enabled: number | boolean;
-}
-
-/** Open listings of every source (scoring still only counts enabled ones); append `and …`. */
-const EXPLAIN_ROWS = `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category,
-     l.first_seen as listing_first_seen, s.title, s.enabled
-   from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
-   where l.removed_at is null`;
 
 const MAX_INPUT = 4096;
 
@@ -221,24 +208,25 @@ const MATCH_ORDER: Record<VerdictMatch, number> = { exact: 0, 'url-host': 1, 'co
 /**
  * Explains the verdict on one indicator from the current listings (see {@link Verdict}). The
  * listings of the indicator, of its covering CIDRs (canonical prefixes enumerated, ≤ 31 IPv4 /
- * ≤ 127 IPv6) and of its parent domains are read through the (type, value) unique index in one
- * statement, never a scan. Scores come from `scoreListings`, like exports.
+ * ≤ 127 IPv6) and of its parent domains are found through the (type, value) unique index in one
+ * statement, never a scan; their listings (with each source's latest weight) and the stored
+ * metrics are read only when some exist. Scores come from `scoreListings`, like exports.
  *
  * @throws TipError `TIP_INPUT_INVALID` naming the value when it is no indicator (see {@link explainTarget}).
  */
 export async function explainIndicator(db: Database, value: string | Indicator, ctx: ExplainContext): Promise<Verdict> {
   const { input, indicator } = explainTarget(value);
-  const sqlite = db.dialect === 'sqlite';
   const wanted = candidates(indicator);
-  const where = indicatorsClause(sqlite, [...wanted].flatMap(([type, values]) => [...values.keys()].map((value) => ({ type, value }))));
-  const read = await executeRaw<ExplainRow>(db.em(), `${EXPLAIN_ROWS} and ${where.sql} order by i.id, l.source_id`, where.params);
-  const rows = read.rows.filter((r) => wanted.get(r.type)?.has(r.value));
-  const metricsBySource = new Map(ctx.metrics.map((m) => [m.source, m]));
-  const weightOf = (source: string) => ctx.weights.get(source) ?? ctx.defaultWeight;
+  const stored = await storedIndicators(db, [...wanted].flatMap(([type, values]) => [...values.keys()].map((value) => ({ type, value }))));
+  const rows = await listingsOf(db, stored.filter((i) => wanted.get(i.type)?.has(i.value)), true);
+  const weights = weightsOfRows(rows);
+  const scoring: ScoringContext = { ...ctx, weights };
+  const metricsBySource = new Map((rows.length > 0 ? await ctx.loadMetrics() : []).map((m) => [m.source, m]));
+  const weightOf = (source: string) => weights.get(source) ?? ctx.defaultWeight;
   const entries: VerdictEntry[] = [];
   for (const group of groupById(rows)) {
     const first = group[0]!;
-    entries.push(entryOf(group, wanted.get(first.type)!.get(first.value)!, ctx, weightOf));
+    entries.push(entryOf(group, wanted.get(first.type)!.get(first.value)!, scoring, weightOf));
   }
   const specificity = (e: VerdictEntry) => (e.indicator.type === 'cidr' ? -Number(e.indicator.value.slice(e.indicator.value.indexOf('/') + 1)) : -e.indicator.value.length);
   entries.sort((a, b) => MATCH_ORDER[a.match] - MATCH_ORDER[b.match] || specificity(a) - specificity(b));
@@ -256,7 +244,7 @@ export async function explainIndicator(db: Database, value: string | Indicator, 
       category: r.category,
       enabled: isTrue(r.enabled),
       weight: weightOf(r.source_id),
-      weightFrom: ctx.weights.has(r.source_id) ? 'metrics' : 'default',
+      weightFrom: weights.has(r.source_id) ? 'metrics' : 'default',
       metrics,
       breakdown,
       breakdownMatches: metrics && breakdown ? Math.abs(breakdown.weight - metrics.weight) <= 1e-12 : null,
@@ -283,7 +271,7 @@ export async function explainIndicator(db: Database, value: string | Indicator, 
   return verdict;
 }
 
-function entryOf(group: readonly ExplainRow[], match: VerdictMatch, ctx: ScoringContext, weightOf: (s: string) => number): VerdictEntry {
+function entryOf(group: readonly ListingRow[], match: VerdictMatch, ctx: ScoringContext, weightOf: (s: string) => number): VerdictEntry {
   const first = group[0]!;
   const params = ctx.decay[first.type];
   const counted = group.filter((r) => isTrue(r.enabled));

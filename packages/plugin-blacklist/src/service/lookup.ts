@@ -2,8 +2,8 @@ import { executeRaw, type Database } from '@tip/core';
 import type { AllowMatch } from '../allowlists/index.js';
 import type { ExportEntry } from '../export/index.js';
 import { bits, formatIp, rangeOf } from '../indicators/ip.js';
-import type { Indicator } from '../indicators/types.js';
-import { LISTED_ROWS, scoreListings, type ListedRow, type ScoringContext } from './entries.js';
+import type { Indicator, IndicatorType } from '../indicators/types.js';
+import { scoreListings, type ListedRow, type ScoringContext } from './entries.js';
 
 /** What `lookupIndicator` found about one indicator. */
 export interface IndicatorLookup {
@@ -71,28 +71,94 @@ export function indicatorsClause(sqlite: boolean, indicators: readonly Indicator
   return { sql: `i.type in (${t}) and i.value in (${v})`, params: [...types, ...values] };
 }
 
+/** A stored indicator as {@link storedIndicators} reads it. @internal */
+export interface StoredIndicator {
+  id: number;
+  type: IndicatorType;
+  value: string;
+  first_seen: number | string;
+}
+
+/**
+ * The stored indicators among `wanted` (listed or not): one statement on `bl_indicator` alone
+ * through its unique (type, value) index, cheap to plan and run; most look-ups stop here
+ * (nothing stored, nothing listed).
+ * @internal
+ */
+export async function storedIndicators(db: Database, wanted: readonly Indicator[]): Promise<StoredIndicator[]> {
+  if (wanted.length === 0) return [];
+  const where = indicatorsClause(db.dialect === 'sqlite', wanted);
+  const { rows } = await executeRaw<StoredIndicator>(db.em(), `select i.id, i.type, i.value, i.first_seen from bl_indicator i where ${where.sql}`, where.params);
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}
+
+/** A {@link ListedRow} with its source's title, enabled flag and latest weight, and the listing's start. @internal */
+export interface ListingRow extends ListedRow {
+  /** The source's weight in its latest `bl_source_metric` row; null before any. */
+  weight: number | string | null;
+  /** When this listing period began. */
+  listing_first_seen: number | string;
+  /** The source's title. */
+  title: string;
+  /** Whether the source is enabled. */
+  enabled: number | boolean;
+}
+
+/**
+ * The open listings of some stored indicators as {@link ListedRow}s — the rows the export's
+ * `LISTED_ROWS` selects: open listings, `last_seen` = the source's last success (else the
+ * listing's start), of enabled sources only unless `includeDisabled` — in (indicator id, source)
+ * order, each with its source's weight in the latest `bl_source_metric` row (the row
+ * `latestWeights` reads; on equal `computed_at`, the last stored), read through the
+ * (source_id, computed_at) index instead of aggregating the metrics history. Two tables, a list
+ * of ids: cheap to plan on PostgreSQL, unlike the three-table join with a list of values.
+ * @internal
+ */
+export async function listingsOf(db: Database, indicators: readonly StoredIndicator[], includeDisabled = false): Promise<ListingRow[]> {
+  if (indicators.length === 0) return [];
+  const sqlite = db.dialect === 'sqlite';
+  const ph = (n: number) => (sqlite ? '?' : `$${n}`);
+  const byId = new Map(indicators.map((i) => [i.id, i]));
+  const { rows } = await executeRaw<Omit<ListingRow, 'id' | 'type' | 'value' | 'first_seen'> & { indicator_id: number | string }>(
+    db.em(),
+    `select l.indicator_id, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category, l.first_seen as listing_first_seen, s.title, s.enabled,
+       (select m.weight from bl_source_metric m where m.source_id = l.source_id order by m.computed_at desc, m.id desc limit 1) as weight
+     from bl_listing l join bl_source s on s.id = l.source_id
+     where l.removed_at is null${includeDisabled ? '' : ` and s.enabled = ${sqlite ? '1' : 'true'}`} and l.indicator_id in (${indicators.map((_, k) => ph(k + 1)).join(', ')})
+     order by l.indicator_id, l.source_id`,
+    indicators.map((i) => i.id),
+  );
+  return rows.map((r) => {
+    const { indicator_id, ...rest } = r;
+    const i = byId.get(Number(indicator_id))!;
+    return { ...rest, id: i.id, type: i.type, value: i.value, first_seen: i.first_seen };
+  });
+}
+
+/** The weights of the sources of some rows carrying their source's latest weight (see {@link listingsOf}). @internal */
+export function weightsOfRows(rows: ReadonlyArray<{ source_id: string; weight: number | string | null }>): Map<string, number> {
+  const weights = new Map<string, number>();
+  for (const r of rows) if (r.weight !== null && r.weight !== undefined) weights.set(r.source_id, Number(r.weight));
+  return weights;
+}
+
 /**
  * Looks one canonical indicator up in the current listings of enabled sources: its exact
  * listing and, for an IP, every listed CIDR containing it. The containing CIDRs are found by
  * enumerating the IP's canonical covering prefixes ({@link coveringCidrs}) and looking them up,
- * with the IP itself, through the (type, value) unique index: one indexed statement, whatever the
- * number of listed CIDRs.
+ * with the IP itself, through the (type, value) unique index — never by reading the CIDRs; the
+ * listings (and their sources' latest weights) are then read by indicator id, only when some of
+ * those indicators are stored. Scores are the export's (`scoreListings`) with the weights read
+ * along (see {@link listingsOf}).
  */
-export async function lookupIndicator(db: Database, indicator: Indicator, ctx: ScoringContext): Promise<IndicatorLookup> {
-  const sqlite = db.dialect === 'sqlite';
+export async function lookupIndicator(db: Database, indicator: Indicator, ctx: Omit<ScoringContext, 'weights'>): Promise<IndicatorLookup> {
   const covering: Indicator[] = indicator.type === 'ip' ? coveringCidrs(indicator.value).map((value) => ({ type: 'cidr', value })) : [];
-  const where = indicatorsClause(sqlite, [indicator, ...covering]);
-  const { rows } = await executeRaw<ListedRow>(db.em(), `${LISTED_ROWS(sqlite)} and ${where.sql} order by i.id`, where.params);
+  const rows = await listingsOf(db, await storedIndicators(db, [indicator, ...covering]));
+  const scoring: ScoringContext = { ...ctx, weights: weightsOfRows(rows) };
   const exact = rows.filter((r) => r.type === indicator.type && r.value === indicator.value);
-  const containedIn: ExportEntry[] = [];
   const wanted = new Set(covering.map((c) => c.value));
-  for (const group of groupById(rows.filter((r) => r.type === 'cidr' && wanted.has(r.value)))) containedIn.push(scoreListings(group, ctx));
-  return {
-    indicator,
-    listed: exact.length > 0 ? scoreListings(exact, ctx) : null,
-    containedIn,
-    allowlisted: ctx.allowlist?.match(indicator) ?? null,
-  };
+  const containedIn = groupById(rows.filter((r) => r.type === 'cidr' && wanted.has(r.value))).map((group) => scoreListings(group, scoring));
+  return { indicator, listed: exact.length > 0 ? scoreListings(exact, scoring) : null, containedIn, allowlisted: ctx.allowlist?.match(indicator) ?? null };
 }
 
 /** Rows grouped by indicator id, in order of first appearance. @internal */
