@@ -165,7 +165,6 @@ export class BlacklistService {
     const w = this.#config.weighting;
     return explainIndicator(this.#db, value, {
       ...this.#scoringBase(),
-      loadMetrics: () => latestMetrics(this.#db),
       formula: w.weights ? { weights: w.weights } : undefined,
       expectedIntervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
     });

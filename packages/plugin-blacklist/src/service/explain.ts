@@ -1,4 +1,4 @@
-import { TipError, TipErrorCodes, type Database } from '@tip/core';
+import { executeRaw, TipError, TipErrorCodes, type Database } from '@tip/core';
 import type { AllowMatch } from '../allowlists/index.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType, SourceCategory } from '../indicators/types.js';
@@ -137,8 +137,6 @@ export interface Verdict {
 
 /** What {@link explainIndicator} needs: the scoring context (weights are read with the listings) and more. */
 export interface ExplainContext extends Omit<ScoringContext, 'weights'> {
-  /** Loads the latest stored metrics of every source (`latestMetrics`); called only when something is listed. */
-  loadMetrics(): Promise<readonly StoredSourceMetrics[]>;
   /** The configured weight formula (undefined: the default parameters). */
   formula?: WeightFormula;
   /** The expected fetch interval the weights step used (the cycle interval, ms). */
@@ -221,7 +219,7 @@ export async function explainIndicator(db: Database, value: string | Indicator, 
   const rows = await listingsOf(db, stored.filter((i) => wanted.get(i.type)?.has(i.value)), true);
   const weights = weightsOfRows(rows);
   const scoring: ScoringContext = { ...ctx, weights };
-  const metricsBySource = new Map((rows.length > 0 ? await ctx.loadMetrics() : []).map((m) => [m.source, m]));
+  const metricsBySource = await latestMetricsOf(db, [...new Set(rows.map((r) => r.source_id))]);
   const weightOf = (source: string) => weights.get(source) ?? ctx.defaultWeight;
   const entries: VerdictEntry[] = [];
   for (const group of groupById(rows)) {
@@ -311,6 +309,47 @@ function entryOf(group: readonly ListingRow[], match: VerdictMatch, ctx: Scoring
     listings,
     allowlisted,
   };
+}
+
+/**
+ * The latest stored metrics row of each of some sources (the row `latestMetrics` returns for it;
+ * on equal `computed_at`, the last stored), read through the (source_id, computed_at) index: one
+ * row per source, whatever the length of the metrics history.
+ */
+async function latestMetricsOf(db: Database, sources: readonly string[]): Promise<Map<string, StoredSourceMetrics>> {
+  if (sources.length === 0) return new Map();
+  const ph = (n: number) => (db.dialect === 'sqlite' ? '?' : `$${n}`);
+  const { rows } = await executeRaw<Record<string, unknown>>(
+    db.em(),
+    `select m.* from bl_source_metric m where m.id in (
+       select (select m2.id from bl_source_metric m2 where m2.source_id = s.id order by m2.computed_at desc, m2.id desc limit 1)
+       from bl_source s where s.id in (${sources.map((_, k) => ph(k + 1)).join(', ')}))`,
+    [...sources],
+  );
+  // the same mapping as latestMetrics (service/weights.ts)
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? {})) as Record<string, number>;
+  return new Map(
+    rows.map((r): [string, StoredSourceMetrics] => [
+      String(r.source_id),
+      {
+        source: String(r.source_id),
+        computedAt: Number(r.computed_at),
+        windowMs: Number(r.window_ms),
+        volume: Number(r.volume),
+        exclusive: Number(r.exclusive),
+        latencyMedianMs: num(r.latency_median_ms),
+        persistenceMedianMs: num(r.persistence_median_ms),
+        churn: Number(r.churn),
+        falsePositiveRate: Number(r.false_positive_rate),
+        availability: num(r.availability),
+        freshnessMs: num(r.freshness_ms),
+        weight: Number(r.weight),
+        overlap: json(r.overlap),
+        differential: json(r.differential),
+      },
+    ]),
+  );
 }
 
 /** Stored metrics as the formula takes them (fields not stored do not enter the default formula). */
