@@ -1,4 +1,4 @@
-import { executeRaw, TipError, TipErrorCodes, type Database } from '@tip/core';
+import { TipError, TipErrorCodes, type Database } from '@tip/core';
 import type { AllowMatch } from '../allowlists/index.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType, SourceCategory } from '../indicators/types.js';
@@ -216,10 +216,9 @@ export async function explainIndicator(db: Database, value: string | Indicator, 
   const { input, indicator } = explainTarget(value);
   const wanted = candidates(indicator);
   const stored = await storedIndicators(db, [...wanted].flatMap(([type, values]) => [...values.keys()].map((value) => ({ type, value }))));
-  const rows = await listingsOf(db, stored.filter((i) => wanted.get(i.type)?.has(i.value)), true);
+  const rows = await listingsOf(db, stored.filter((i) => wanted.get(i.type)?.has(i.value)), { includeDisabled: true, metrics: true });
   const weights = weightsOfRows(rows);
   const scoring: ScoringContext = { ...ctx, weights };
-  const metricsBySource = await latestMetricsOf(db, [...new Set(rows.map((r) => r.source_id))]);
   const weightOf = (source: string) => weights.get(source) ?? ctx.defaultWeight;
   const entries: VerdictEntry[] = [];
   for (const group of groupById(rows)) {
@@ -234,7 +233,7 @@ export async function explainIndicator(db: Database, value: string | Indicator, 
   const sources = new Map<string, VerdictSource>();
   for (const r of rows) {
     if (sources.has(r.source_id)) continue;
-    const metrics = metricsBySource.get(r.source_id) ?? null;
+    const metrics = metricsOfRow(r as ListingRow & Record<string, unknown>);
     const breakdown = metrics ? weightBreakdown(fullMetrics(metrics), ctx.formula, ctx.expectedIntervalMs) : null;
     sources.set(r.source_id, {
       id: r.source_id,
@@ -311,45 +310,28 @@ function entryOf(group: readonly ListingRow[], match: VerdictMatch, ctx: Scoring
   };
 }
 
-/**
- * The latest stored metrics row of each of some sources (the row `latestMetrics` returns for it;
- * on equal `computed_at`, the last stored), read through the (source_id, computed_at) index: one
- * row per source, whatever the length of the metrics history.
- */
-async function latestMetricsOf(db: Database, sources: readonly string[]): Promise<Map<string, StoredSourceMetrics>> {
-  if (sources.length === 0) return new Map();
-  const ph = (n: number) => (db.dialect === 'sqlite' ? '?' : `$${n}`);
-  const { rows } = await executeRaw<Record<string, unknown>>(
-    db.em(),
-    `select m.* from bl_source_metric m where m.id in (
-       select (select m2.id from bl_source_metric m2 where m2.source_id = s.id order by m2.computed_at desc, m2.id desc limit 1)
-       from bl_source s where s.id in (${sources.map((_, k) => ph(k + 1)).join(', ')}))`,
-    [...sources],
-  );
+/** The latest stored metrics of a listing row's source (read with it, see `listingsOf`), or null. */
+function metricsOfRow(r: ListingRow & Record<string, unknown>): StoredSourceMetrics | null {
+  if (r.m_computed_at === null || r.m_computed_at === undefined) return null;
   // the same mapping as latestMetrics (service/weights.ts)
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? {})) as Record<string, number>;
-  return new Map(
-    rows.map((r): [string, StoredSourceMetrics] => [
-      String(r.source_id),
-      {
-        source: String(r.source_id),
-        computedAt: Number(r.computed_at),
-        windowMs: Number(r.window_ms),
-        volume: Number(r.volume),
-        exclusive: Number(r.exclusive),
-        latencyMedianMs: num(r.latency_median_ms),
-        persistenceMedianMs: num(r.persistence_median_ms),
-        churn: Number(r.churn),
-        falsePositiveRate: Number(r.false_positive_rate),
-        availability: num(r.availability),
-        freshnessMs: num(r.freshness_ms),
-        weight: Number(r.weight),
-        overlap: json(r.overlap),
-        differential: json(r.differential),
-      },
-    ]),
-  );
+  return {
+    source: r.source_id,
+    computedAt: Number(r.m_computed_at),
+    windowMs: Number(r.m_window_ms),
+    volume: Number(r.m_volume),
+    exclusive: Number(r.m_exclusive),
+    latencyMedianMs: num(r.m_latency_median_ms),
+    persistenceMedianMs: num(r.m_persistence_median_ms),
+    churn: Number(r.m_churn),
+    falsePositiveRate: Number(r.m_false_positive_rate),
+    availability: num(r.m_availability),
+    freshnessMs: num(r.m_freshness_ms),
+    weight: Number(r.weight),
+    overlap: json(r.m_overlap),
+    differential: json(r.m_differential),
+  };
 }
 
 /** Stored metrics as the formula takes them (fields not stored do not enter the default formula). */

@@ -110,21 +110,23 @@ export interface ListingRow extends ListedRow {
  * listing's start), of enabled sources only unless `includeDisabled` — in (indicator id, source)
  * order, each with its source's weight in the latest `bl_source_metric` row (the row
  * `latestWeights` reads; on equal `computed_at`, the last stored), read through the
- * (source_id, computed_at) index instead of aggregating the metrics history. Two tables, a list
- * of ids: cheap to plan on PostgreSQL, unlike the three-table join with a list of values.
+ * (source_id, computed_at) index instead of aggregating the metrics history; with `metrics`, that
+ * row's other columns too (`m_<column>`, see {@link METRIC_COLUMNS}). Two tables and a list of
+ * ids: cheap to plan on PostgreSQL, unlike the three-table join with a list of values.
  * @internal
  */
-export async function listingsOf(db: Database, indicators: readonly StoredIndicator[], includeDisabled = false): Promise<ListingRow[]> {
+export async function listingsOf(db: Database, indicators: readonly StoredIndicator[], options: { includeDisabled?: boolean; metrics?: boolean } = {}): Promise<ListingRow[]> {
   if (indicators.length === 0) return [];
   const sqlite = db.dialect === 'sqlite';
   const ph = (n: number) => (sqlite ? '?' : `$${n}`);
   const byId = new Map(indicators.map((i) => [i.id, i]));
+  const latest = `(select m2.id from bl_source_metric m2 where m2.source_id = l.source_id order by m2.computed_at desc, m2.id desc limit 1)`;
   const { rows } = await executeRaw<Omit<ListingRow, 'id' | 'type' | 'value' | 'first_seen'> & { indicator_id: number | string }>(
     db.em(),
     `select l.indicator_id, l.source_id, coalesce(s.last_success_at, l.first_seen) as last_seen, s.category, l.first_seen as listing_first_seen, s.title, s.enabled,
-       (select m.weight from bl_source_metric m where m.source_id = l.source_id order by m.computed_at desc, m.id desc limit 1) as weight
-     from bl_listing l join bl_source s on s.id = l.source_id
-     where l.removed_at is null${includeDisabled ? '' : ` and s.enabled = ${sqlite ? '1' : 'true'}`} and l.indicator_id in (${indicators.map((_, k) => ph(k + 1)).join(', ')})
+       ${options.metrics ? `m.weight, ${METRIC_COLUMNS.map((c) => `m.${c} as m_${c}`).join(', ')}` : `(select m.weight from bl_source_metric m where m.id = ${latest}) as weight`}
+     from bl_listing l join bl_source s on s.id = l.source_id${options.metrics ? ` left join bl_source_metric m on m.id = ${latest}` : ''}
+     where l.removed_at is null${options.includeDisabled ? '' : ` and s.enabled = ${sqlite ? '1' : 'true'}`} and l.indicator_id in (${indicators.map((_, k) => ph(k + 1)).join(', ')})
      order by l.indicator_id, l.source_id`,
     indicators.map((i) => i.id),
   );
@@ -134,6 +136,9 @@ export async function listingsOf(db: Database, indicators: readonly StoredIndica
     return { ...rest, id: i.id, type: i.type, value: i.value, first_seen: i.first_seen };
   });
 }
+
+/** Columns of `bl_source_metric` that {@link listingsOf} returns as `m_<column>` with `metrics: true`. @internal */
+export const METRIC_COLUMNS = ['computed_at', 'window_ms', 'volume', 'exclusive', 'latency_median_ms', 'persistence_median_ms', 'churn', 'false_positive_rate', 'availability', 'freshness_ms', 'overlap', 'differential'] as const;
 
 /** The weights of the sources of some rows carrying their source's latest weight (see {@link listingsOf}). @internal */
 export function weightsOfRows(rows: ReadonlyArray<{ source_id: string; weight: number | string | null }>): Map<string, number> {
