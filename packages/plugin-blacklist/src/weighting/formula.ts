@@ -149,9 +149,9 @@ export function computeWeight(m: Omit<SourceMetrics, 'weight'>, formula?: Weight
   return clamp01(t.fprFactor * (den > 0 ? num / den : 1));
 }
 
-/** One term of the default formula's weighted mean, as {@link weightBreakdown} reports it. */
+/** One term of the default formula's weighted mean, as `weightBreakdown` reports it. */
 export interface WeightTermBreakdown {
-  /** The term (see {@link WeightTerms}). */
+  /** The term (see `WeightTerms`). */
   readonly term: 'exclusive' | 'availability' | 'freshness' | 'persistence' | 'latency';
   /** Its normalised value in [0, 1], or null when unknown (then it is left out of the mean). */
   readonly value: number | null;
@@ -164,13 +164,13 @@ export interface WeightTermBreakdown {
 }
 
 /**
- * How {@link computeWeight} arrives at a source's weight: the per-term values, their weights and
+ * How `computeWeight` arrives at a source's weight: the per-term values, their weights and
  * contributions to the weighted mean, the false-positive factor and the result. `weight` is
- * {@link computeWeight}'s own result for the same arguments (never a second implementation); for
+ * `computeWeight`'s own result for the same arguments (never a second implementation); for
  * the default formula `weight = fprFactor × mean` (clamped to [0, 1]) unless `volume` is 0.
  */
 export interface WeightBreakdown {
-  /** `default` (parameters, possibly partial) or `custom` (a {@link WeightFunction}: no terms). */
+  /** `default` (parameters, possibly partial) or `custom` (a `WeightFunction`: no terms). */
   readonly formula: 'default' | 'custom';
   /** The resolved parameters of the default formula (absent for a custom one). */
   readonly params?: WeightParams;
@@ -184,13 +184,13 @@ export interface WeightBreakdown {
   readonly mean: number;
   /** True when the source listed nothing in the window, which makes the default weight 0. */
   readonly emptyVolume: boolean;
-  /** The weight, exactly as {@link computeWeight} returns it. */
+  /** The weight, exactly as `computeWeight` returns it. */
   readonly weight: number;
 }
 
 /**
- * The per-term breakdown of {@link computeWeight} for one source's metrics (same arguments), for
- * explaining a weight: {@link weightTerms} gives the terms, {@link computeWeight} the result.
+ * The per-term breakdown of `computeWeight` for one source's metrics (same arguments), for
+ * explaining a weight: `weightTerms` gives the terms, `computeWeight` the result.
  *
  * @throws TipError `TIP_CONFIG_INVALID` for invalid formula parameters.
  */
