@@ -153,7 +153,7 @@ const SCAN = (enabled: string) =>
    from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
    where l.removed_at is null and s.enabled = ${enabled} and i.type = 'cidr'`;
 
-interface Stats { p50: number; p99: number; max: number; mean: number }
+interface Stats { p50: number; p99: number; max: number; mean: number; best99?: number }
 const stats = (ms: number[]): Stats => {
   const s = [...ms].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
@@ -163,21 +163,32 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 type Variant = (p: { kind: string; value: string }) => unknown;
 /**
  * Times every variant on every probe, interleaved (per probe, the variants run in a rotating
- * order), so that load from other processes hits them alike and the ratios stay fair.
+ * order, so that load from other processes hits them alike and the ratios stay fair), REPS times
+ * in a row: `first` holds the first time of each probe (the latency a caller sees), `best` the
+ * best of the REPS (the probe's own cost with transient preemption filtered out: on a loaded
+ * machine the first's tail is mostly waiting for a CPU).
  */
-async function timeInterleaved(variants: Variant[]): Promise<number[][]> {
+const REPS = 3;
+async function timeInterleaved(variants: Variant[]): Promise<{ first: number[][]; best: number[][] }> {
   for (const p of probes.slice(0, 200)) for (const v of variants) await v(p); // warm-up
   globalThis.gc?.();
-  const out = variants.map(() => [] as number[]);
+  const first = variants.map(() => [] as number[]);
+  const best = variants.map(() => [] as number[]);
   for (const [i, p] of probes.entries()) {
-    for (let k = 0; k < variants.length; k++) {
-      const j = (i + k) % variants.length;
-      const t = now();
-      await variants[j]!(p);
-      out[j]!.push(now() - t);
+    const mins = variants.map(() => Infinity);
+    for (let r = 0; r < REPS; r++) {
+      for (let k = 0; k < variants.length; k++) {
+        const j = (i + k + r) % variants.length;
+        const t = now();
+        await variants[j]!(p);
+        const ms = now() - t;
+        if (r === 0) first[j]!.push(ms);
+        mins[j] = Math.min(mins[j]!, ms);
+      }
     }
+    mins.forEach((m, j) => best[j]!.push(m));
   }
-  return out;
+  return { first, best };
 }
 
 interface Result { dialect: string; raw: Stats; lookup: Stats; explain: Stats; scan: Stats; scanN: number; hits: number; related: number }
@@ -212,7 +223,9 @@ async function run(dialect: string): Promise<Result> {
     await app.start();
     try {
       const svc = app.get(BlacklistToken);
-      const [raw, lookup, explain] = await timeInterleaved([rawQuery, (p) => svc.lookup(canonical(p.value)), (p) => svc.explain(p.value)]);
+      const timed = await timeInterleaved([rawQuery, (p) => svc.lookup(canonical(p.value)), (p) => svc.explain(p.value)]);
+      const [raw, lookup, explain] = timed.first;
+      const [rawBest, lookupBest, explainBest] = timed.best.map((b) => stats(b).p99);
       await close();
       let hits = 0;
       let related = 0;
@@ -232,7 +245,7 @@ async function run(dialect: string): Promise<Result> {
         all.filter((r) => { const [a, b] = r.value.split('/') as [string, string]; const n = a.split('.').reduce((x, o) => x * 256 + Number(o), 0); return ip >= n && ip < n + 2 ** (32 - Number(b)); });
         scan.push(now() - t0);
       }
-      return { dialect, raw: stats(raw!), lookup: stats(lookup!), explain: stats(explain!), scan: stats(scan), scanN: scanProbes.length, hits, related };
+      return { dialect, raw: { ...stats(raw!), best99: rawBest! }, lookup: { ...stats(lookup!), best99: lookupBest! }, explain: { ...stats(explain!), best99: explainBest! }, scan: stats(scan), scanN: scanProbes.length, hits, related };
     } finally {
       await app.stop();
     }
@@ -247,9 +260,9 @@ for (const d of values.dialects.split(',')) results.push(await run(d));
 const f = (n: number, w: number, d = 2) => n.toFixed(d).padStart(w);
 console.log(`\nbench/blacklist/lookup: ${rows.length.toLocaleString('en')} indicators (${cidrValues.length.toLocaleString('en')} CIDRs), ${listings.length.toLocaleString('en')} listings, 5 sources; ${probes.length} probes (Node ${process.version})`);
 console.log(`probes: ${[...new Set(probes.map((p) => p.kind))].join(', ')}; explain found ${results.map((r) => `${r.hits} exact hits and ${r.related} with related listings (${r.dialect})`).join(', ')}\n`);
-console.log(`${'dialect'.padEnd(12)}${'variant'.padEnd(34)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'p50 / raw'.padStart(11)}${'p99 / raw'.padStart(11)}`);
+console.log(`${'dialect'.padEnd(12)}${'variant'.padEnd(34)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}${'p50 / raw'.padStart(11)}${'p99 / raw'.padStart(11)}${'p99 best-of-3'.padStart(15)}`);
 for (const r of results) {
-  const line = (name: string, s: Stats) => console.log(`${r.dialect.padEnd(12)}${name.padEnd(34)}${f(s.p50, 9, 3)}${f(s.p99, 9, 3)}${f(s.max, 9, 1)}${f(s.p50 / r.raw.p50, 10, 1)}x${f(s.p99 / r.raw.p99, 10, 1)}x`);
+  const line = (name: string, s: Stats) => console.log(`${r.dialect.padEnd(12)}${name.padEnd(34)}${f(s.p50, 9, 3)}${f(s.p99, 9, 3)}${f(s.max, 9, 1)}${f(s.p50 / r.raw.p50, 10, 1)}x${f(s.p99 / r.raw.p99, 10, 1)}x${s.best99 === undefined ? '' : f(s.best99, 15, 3)}`);
   line('raw exact query (bare driver)', r.raw);
   line('lookup (canonicalize + lookup)', r.lookup);
   line('explain', r.explain);
@@ -257,4 +270,7 @@ for (const r of results) {
 }
 console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
 console.log('goal: lookup and explain p99 < 5 ms');
-for (const r of results) console.log(`  ${r.dialect}: lookup ${r.lookup.p99 < 5 ? 'met' : 'NOT met'} (${r.lookup.p99.toFixed(2)} ms), explain ${r.explain.p99 < 5 ? 'met' : 'NOT met'} (${r.explain.p99.toFixed(2)} ms)`);
+for (const r of results) {
+  const v = (s: Stats) => `${s.p99 < 5 ? 'met' : 'NOT met'} (${s.p99.toFixed(2)} ms; best-of-3 p99 ${s.best99!.toFixed(2)} ms)`;
+  console.log(`  ${r.dialect}: lookup ${v(r.lookup)}, explain ${v(r.explain)}; the bare query's own p99: ${r.raw.p99.toFixed(2)} ms`);
+}
