@@ -249,6 +249,21 @@ describe.each(testDialects())('explain on %s', (dialect) => {
     expect(s.breakdown!.terms.find((x) => x.term === 'latency')).toMatchObject({ weight: 0, counted: false, contribution: 0 });
     expect(s.breakdownMatches).toBe(true);
     expect(v.score).toBe((await svc.lookup(v.indicator)).listed!.score);
+
+    // with a metrics history, every path reads the latest row (the weight changed: one more source)
+    await svc.registerSource({ id: 'y', title: 'Y', category: 'spam' });
+    await svc.submit('y', ['45.1.2.3', '45.1.2.5']);
+    await svc.computeWeights();
+    await t.clock!.advanceTo(t0 + DAY);
+    const latest = await svc.weights();
+    expect(latest.get('x')).not.toBe(s.weight);
+    const all = await exported(svc);
+    for (const value of ['45.1.2.3', '45.1.2.4', '45.1.2.5']) {
+      const e = await svc.explain(value);
+      expect(e.score, value).toBe(all.get(`ip ${value}`)!.score);
+      expect(e.score, value).toBe((await svc.lookup(e.indicator)).listed!.score);
+      for (const src of e.sources) expect(src.weight, value).toBe(latest.get(src.id));
+    }
   });
 });
 
