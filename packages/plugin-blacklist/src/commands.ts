@@ -1,8 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { parseDuration, type CommandDefinition } from '@tip/core';
+import { isTipError, parseDuration, TipErrorCodes, type CommandDefinition } from '@tip/core';
 import type { BlacklistService } from './service/BlacklistService.js';
 import type { WriteExportResult } from './export/index.js';
+import type { Verdict, VerdictEntry } from './service/explain.js';
 import type { IndicatorType, SourceCategory } from './indicators/types.js';
 
 const list = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length ? v.map(String).flatMap((s) => s.split(',')) : undefined);
@@ -23,9 +24,9 @@ function summary(r: WriteExportResult): string {
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
-/** `tip blacklist export|sources|weights`: read-only commands (mode `read`). */
+/** `tip blacklist export|sources|weights|explain`: read-only commands (mode `read`). */
 export function blacklistCommands(svc: () => BlacklistService): CommandDefinition[] {
-  return [exportCommand(svc), sourcesCommand(svc), weightsCommand(svc)];
+  return [exportCommand(svc), sourcesCommand(svc), weightsCommand(svc), explainCommand(svc)];
 }
 
 /** `tip blacklist export`: the aggregated blacklist, to standard output or a file. */
@@ -138,4 +139,68 @@ function weightsCommand(svc: () => BlacklistService): CommandDefinition {
       return 0;
     },
   };
+}
+
+/** `tip blacklist explain <value>`: why a value scores what it scores (see `BlacklistService.explain`). */
+function explainCommand(svc: () => BlacklistService): CommandDefinition {
+  return {
+    name: 'blacklist explain',
+    mode: 'read',
+    summary: 'explain the verdict on an IP, CIDR, domain or URL: listings, weights, decay, allow-list, score',
+    args: '<value>',
+    options: { json: { type: 'boolean', description: 'print the verdict as JSON' } },
+    async run({ values, positionals, out, err }) {
+      if (positionals.length !== 1) {
+        err(`error: expected one value to explain (got ${positionals.length}); usage: tip blacklist explain <value> [--json]\n`);
+        return 2;
+      }
+      let verdict: Verdict;
+      try {
+        verdict = await svc().explain(positionals[0]!);
+      } catch (e) {
+        if (isTipError(e, TipErrorCodes.INPUT_INVALID)) {
+          err(`error: ${e.message}\n`);
+          return 2;
+        }
+        throw e;
+      }
+      out(values.json ? `${JSON.stringify(verdict, null, 2)}\n` : formatVerdict(verdict));
+      return 0;
+    },
+  };
+}
+
+const when = (d: Date | null) => (d === null ? '-' : d.toISOString().replace('.000', ''));
+const age = (ms: number | null) => (ms === null ? '-' : ms < 3_600_000 ? `${Math.round(ms / 60_000)}m` : ms < 172_800_000 ? `${(ms / 3_600_000).toFixed(1)}h` : `${(ms / 86_400_000).toFixed(1)}d`);
+
+function formatEntry(e: VerdictEntry, label: string): string {
+  const head = `${label} ${e.indicator.type} ${e.indicator.value}: score ${e.score.toFixed(3)} = ${e.baseScore.toFixed(3)} × decay ${e.decayFactor.toFixed(3)} (age ${age(e.ageMs)}; τ ${age(e.decay.tauMs)}, δ ${e.decay.delta})${e.allowlisted ? `; allow-listed: ${e.allowlisted.reason}` : ''}\n`;
+  const rows = e.listings.map((l) => [`  ${l.source}`, l.category, l.enabled ? 'yes' : 'no (ignored)', l.weight.toFixed(3), when(l.listedSince), when(l.lastSeen), age(l.ageMs), l.decayFactor.toFixed(3)]);
+  return head + table([['  source', 'category', 'enabled', 'weight', 'listed since', 'last seen', 'age', 'decay'], ...rows]);
+}
+
+/** The human-readable form of a verdict. */
+function formatVerdict(v: Verdict): string {
+  const parts: string[] = [];
+  const state = v.listed ? (v.exported ? 'listed' : 'listed, not exported (allow-listed)') : 'not listed';
+  parts.push(`${v.indicator.type} ${v.indicator.value}: score ${v.score.toFixed(3)} (${state})${v.related.length ? `; highest related score ${v.relatedScore.toFixed(3)}` : ''}\n`);
+  parts.push(`  ${v.combination}\n`);
+  parts.push(`allow-list: ${v.allowlisted ? `${v.allowlisted.list}${v.allowlisted.entry ? ` (${v.allowlisted.entry})` : ''}: ${v.allowlisted.reason}` : 'no match'}\n`);
+  if (v.exact) parts.push(`\n${formatEntry(v.exact, 'listed itself:')}`);
+  for (const r of v.related) parts.push(`\n${formatEntry(r, `${r.match}:`)}`);
+  if (v.sources.length) {
+    parts.push('\nsource weights:\n');
+    for (const s of v.sources) {
+      let how: string;
+      if (!s.metrics || !s.breakdown) how = 'default weight (no metrics yet)';
+      else if (s.breakdown.formula === 'custom') how = `custom formula, metrics of ${when(new Date(s.metrics.computedAt))}`;
+      else if (s.breakdown.emptyVolume) how = 'nothing listed in the window: 0';
+      else {
+        const terms = s.breakdown.terms.filter((t) => t.counted).map((t) => `${t.term} ${t.value!.toFixed(3)}×${t.weight}`).join(', ');
+        how = `(1 − fpr ${s.metrics.falsePositiveRate.toFixed(3)})^${s.breakdown.params?.weights.fpr ?? 2} = ${s.breakdown.fprFactor.toFixed(3)} × weighted mean ${s.breakdown.mean.toFixed(3)} of ${terms || 'no known term'}; metrics of ${when(new Date(s.metrics.computedAt))}${s.breakdownMatches ? '' : ' (formula changed since: the stored weight is used)'}`;
+      }
+      parts.push(`  ${s.id}${s.enabled ? '' : ' (disabled)'}: weight ${s.weight.toFixed(3)} — ${how}\n`);
+    }
+  }
+  return parts.join('');
 }

@@ -101,3 +101,7 @@ export {
   type BlacklistFetchSource,
   type BlacklistFeedSource,
 } from './source.js';
+
+// Explainable verdicts (`BlacklistService.explain`)
+export type { Verdict, VerdictEntry, VerdictListing, VerdictMatch, VerdictSource } from './service/explain.js';
+export { weightBreakdown, type WeightBreakdown, type WeightTermBreakdown, type WeightParams, type DecayParams } from './weighting/index.js';

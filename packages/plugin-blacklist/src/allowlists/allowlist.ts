@@ -2,7 +2,7 @@ import { domainToASCII } from 'node:url';
 import { TipError, TipErrorCodes } from '@tip/core';
 import { getDomain } from 'tldts';
 import type { Indicator } from '../indicators/types.js';
-import { type IpRange, RangeSet, rangeOf } from '../indicators/ip.js';
+import { type IpRange, RangeSet, rangeOf, rangeToCidrs } from '../indicators/ip.js';
 import { parseMispWarninglist } from './misp.js';
 import { POPULAR_DOMAINS_LIST_NAME, loadDomainList } from './popular.js';
 import { RESERVED_IPV4, RESERVED_IPV6, RESERVED_LIST_NAME } from './reserved.js';
@@ -34,6 +34,29 @@ function invalid(option: string, message: string, value?: unknown): TipError {
   return new TipError(TipErrorCodes.CONFIG_INVALID, `allow-list: ${option} ${message}`, {
     details: { option, ...(value === undefined ? {} : { value }) },
   });
+}
+
+/** Most blocks an overlap reason names before "and N more". */
+const MAX_NAMED_BLOCKS = 4;
+
+/**
+ * The match of a range that no single special-purpose block contains: the outermost blocks it
+ * overlaps (those inside another overlapping block are left out), each with its own reason: first
+ * the block sharing the most addresses with the range (its `list` and `entry` are the match's),
+ * then the others in address order.
+ */
+function overlapMatch(r: IpRange, blocks: readonly Block[], within: boolean): AllowMatch {
+  const hits = blocks.filter((b) => b.range.version === r.version && r.start <= b.range.end && r.end >= b.range.start);
+  const outer = hits
+    .filter((b) => !hits.some((o) => o !== b && o.range.start <= b.range.start && o.range.end >= b.range.end))
+    .sort((a, b) => (a.range.start < b.range.start ? -1 : 1));
+  const shared = (b: Block): bigint => (b.range.end < r.end ? b.range.end : r.end) - (b.range.start > r.start ? b.range.start : r.start);
+  const main = outer.reduce((best, b) => (shared(b) > shared(best) ? b : best), outer[0]!);
+  const named = [main, ...outer.filter((b) => b !== main)].slice(0, MAX_NAMED_BLOCKS).map((b) => b.match.reason);
+  const more = outer.length > MAX_NAMED_BLOCKS ? ` and ${outer.length - MAX_NAMED_BLOCKS} more` : '';
+  const cidr = rangeToCidrs(r.version, r.start, r.end)[0] ?? '';
+  const how = within ? 'lies within special-purpose blocks' : 'overlaps special-purpose space';
+  return { list: main.match.list, reason: `${cidr} ${how}: ${named.join('; ')}${more}`, entry: main.match.entry ?? '' };
 }
 
 /** Lower-cases, strips `*.`/leading and trailing dots and converts IDN to punycode; null if not a host. */
@@ -220,12 +243,15 @@ export class Allowlist {
   #matchRange(r: IpRange, intersects: boolean): Hit | null {
     for (const list of this.#ranges) {
       if (!(intersects ? list.set.intersects(r) : list.set.contains(r))) continue;
-      for (const b of list.blocks ?? []) {
-        if (b.range.version !== r.version) continue;
-        const hit = intersects ? r.start <= b.range.end && r.end >= b.range.start : r.start >= b.range.start && r.end <= b.range.end;
-        if (hit) return { order: list.order, match: b.match };
+      if (!list.blocks) return list;
+      // The most specific block containing the range explains it with its own reason.
+      for (const b of list.blocks) {
+        if (b.range.version === r.version && r.start >= b.range.start && r.end <= b.range.end) return { order: list.order, match: b.match };
       }
-      return list;
+      // Otherwise the range is wider than any one block (224.0.0.0/3 holds 224.0.0.0/4 multicast,
+      // 240.0.0.0/4 class E and the broadcast address): name the outermost blocks it overlaps,
+      // never one block as if it were the whole range.
+      return { order: list.order, match: overlapMatch(r, list.blocks, list.set.contains(r)) };
     }
     return null;
   }

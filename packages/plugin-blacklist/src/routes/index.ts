@@ -48,10 +48,11 @@ const badInput = (path: string, message: string, details: Record<string, unknown
  * - `GET /export` — the aggregated blacklist as a file download, streamed;
  * - `GET /sources` — every source with its listings, last run and latest metrics;
  * - `GET /weights` — every source's metrics and weight as the last cycle stored them;
- * - `GET /indicators/:value` — is an IP, CIDR, domain or URL listed, by whom, with which score.
+ * - `GET /indicators/:value` — is an IP, CIDR, domain or URL listed, by whom, with which score;
+ * - `GET /explain/:value` — why it scores what it scores (see `BlacklistService.explain`).
  */
 export function blacklistRoutes(runtime: BlacklistRuntime): RouteDefinition[] {
-  return [exportRoute(runtime), sourcesRoute(runtime), weightsRoute(runtime), indicatorRoute(runtime)] as RouteDefinition[];
+  return [exportRoute(runtime), sourcesRoute(runtime), weightsRoute(runtime), indicatorRoute(runtime), explainRoute(runtime)] as RouteDefinition[];
 }
 
 function exportRoute(runtime: BlacklistRuntime) {
@@ -127,6 +128,26 @@ function indicatorRoute(runtime: BlacklistRuntime) {
         throw new TipError(TipErrorCodes.NOT_FOUND, `${found.indicator.type} "${found.indicator.value}" is not listed`, { details: { indicator: found.indicator } });
       }
       return found;
+    },
+  });
+}
+
+function explainRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/explain/:value',
+    scope: 'read',
+    summary: 'Explain the verdict on an indicator',
+    description:
+      'Canonicalises `value` (IP, CIDR, domain or URL; URL-encode it) and explains its score: every source listing it, its covering CIDRs, parent domains or URL host, with first/last seen, age and decay, each source weight with its stored metrics and formula terms, allow-list hits with their reason, and the final score (the same as in exports). 200 even when nothing lists it (score 0); 400 when it is no indicator.',
+    params: indicatorParamsSchema,
+    async handler({ params }) {
+      try {
+        return await runtime.service().explain(params.value);
+      } catch (err) {
+        if (isTipError(err, TipErrorCodes.INPUT_INVALID)) throw badInput('params.value', err.message.replace(/^value: /, ''), { input: params.value });
+        throw err;
+      }
     },
   });
 }

@@ -24,6 +24,7 @@ import { DEFAULT_DECAY_MODEL, decayModel, type DecayModel, type SourceMetrics } 
 import { BlacklistErrors } from '../errors.js';
 import { checkCategory, checkSourceId, checkText } from '../source.js';
 import { listedEntries, type EntryFilter, type ScoringContext } from './entries.js';
+import { explainIndicator, explainTarget, type Verdict } from './explain.js';
 import { lookupIndicator, type IndicatorLookup } from './lookup.js';
 import { lastRuns, type SourceRunSummary } from './runs.js';
 import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
@@ -221,7 +222,30 @@ export class BlacklistService {
    * `canonicalize`): its exact listing, and for an IP the listed CIDRs containing it.
    */
   async lookup(indicator: Indicator): Promise<IndicatorLookup> {
-    return lookupIndicator(this.#db, indicator, await this.#scoring());
+    return lookupIndicator(this.#db, indicator, this.#scoringBase());
+  }
+
+  /** The scoring context without the weights (lookups read them with the listings). */
+  #scoringBase(): Omit<ScoringContext, 'weights'> {
+    return { now: this.#clock.now(), defaultWeight: this.#config.weighting.defaultWeight, decay: this.#decay, allowlist: this.allowlist };
+  }
+
+  /**
+   * Explains the verdict on one value (an IP, CIDR, domain or URL string, canonicalised first, or
+   * an {@link Indicator}): every source listing it — the indicator itself, covering CIDRs, parent
+   * domains, a URL's host — with ages, decay, each source's weight and how its formula arrived at
+   * it, allow-list hits with their reason, and the final score (the same as its export and lookup
+   * score) with how the listings combine into it.
+   * @throws TipError `TIP_INPUT_INVALID` naming the value when it is no indicator
+   */
+  async explain(value: string | Indicator): Promise<Verdict> {
+    explainTarget(value); // bad input fails before any query
+    const w = this.#config.weighting;
+    return explainIndicator(this.#db, value, {
+      ...this.#scoringBase(),
+      formula: w.weights ? { weights: w.weights } : undefined,
+      expectedIntervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
+    });
   }
 
   /** The last recorded run of every source, by source id. */

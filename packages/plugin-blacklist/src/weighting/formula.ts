@@ -148,3 +148,78 @@ export function computeWeight(m: Omit<SourceMetrics, 'weight'>, formula?: Weight
   }
   return clamp01(t.fprFactor * (den > 0 ? num / den : 1));
 }
+
+/** One term of the default formula's weighted mean, as `weightBreakdown` reports it. */
+export interface WeightTermBreakdown {
+  /** The term (see `WeightTerms`). */
+  readonly term: 'exclusive' | 'availability' | 'freshness' | 'persistence' | 'latency';
+  /** Its normalised value in [0, 1], or null when unknown (then it is left out of the mean). */
+  readonly value: number | null;
+  /** Its weight in the mean (`WeightTermWeights`). */
+  readonly weight: number;
+  /** Whether it enters the mean (known and weighted above 0). */
+  readonly counted: boolean;
+  /** `weight × value / Σ weights` of the counted terms: what it adds to the mean (0 when not counted). */
+  readonly contribution: number;
+}
+
+/**
+ * How `computeWeight` arrives at a source's weight: the per-term values, their weights and
+ * contributions to the weighted mean, the false-positive factor and the result. `weight` is
+ * `computeWeight`'s own result for the same arguments (never a second implementation); for
+ * the default formula `weight = fprFactor × mean` (clamped to [0, 1]) unless `volume` is 0.
+ */
+export interface WeightBreakdown {
+  /** `default` (parameters, possibly partial) or `custom` (a `WeightFunction`: no terms). */
+  readonly formula: 'default' | 'custom';
+  /** The resolved parameters of the default formula (absent for a custom one). */
+  readonly params?: WeightParams;
+  /** Expected fetch interval (ms) not penalised by the freshness term. */
+  readonly expectedIntervalMs: number;
+  /** The terms of the weighted mean, in formula order (empty for a custom formula). */
+  readonly terms: readonly WeightTermBreakdown[];
+  /** `(1 − fpr)^weights.fpr` (1 for a custom formula). */
+  readonly fprFactor: number;
+  /** The weighted mean of the counted terms (1 when none counts; 0 for a custom formula). */
+  readonly mean: number;
+  /** True when the source listed nothing in the window, which makes the default weight 0. */
+  readonly emptyVolume: boolean;
+  /** The weight, exactly as `computeWeight` returns it. */
+  readonly weight: number;
+}
+
+/**
+ * The per-term breakdown of `computeWeight` for one source's metrics (same arguments), for
+ * explaining a weight: `weightTerms` gives the terms, `computeWeight` the result.
+ *
+ * @throws TipError `TIP_CONFIG_INVALID` for invalid formula parameters.
+ */
+export function weightBreakdown(m: Omit<SourceMetrics, 'weight'>, formula?: WeightFormula, expectedIntervalMs = 0): WeightBreakdown {
+  const weight = computeWeight(m, formula, expectedIntervalMs);
+  const expected = Number.isFinite(expectedIntervalMs) && expectedIntervalMs > 0 ? expectedIntervalMs : 0;
+  if (typeof formula === 'function') {
+    return { formula: 'custom', expectedIntervalMs: expected, terms: [], fprFactor: 1, mean: 0, emptyVolume: m.volume === 0, weight };
+  }
+  const params = formula === undefined ? DEFAULT_WEIGHT_PARAMS : resolveWeightParams(formula);
+  const t = weightTerms(m, params, expectedIntervalMs);
+  const w = params.weights;
+  const raw = [
+    ['exclusive', t.exclusive, w.exclusive],
+    ['availability', t.availability, w.availability],
+    ['freshness', t.freshness, w.freshness],
+    ['persistence', t.persistence, w.persistence],
+    ['latency', t.latency, w.latency],
+  ] as const;
+  let num = 0;
+  let den = 0;
+  for (const [, value, weight] of raw) {
+    if (value === null || weight === 0) continue;
+    num += weight * value;
+    den += weight;
+  }
+  const terms = raw.map(([term, value, weight]): WeightTermBreakdown => {
+    const counted = value !== null && weight !== 0;
+    return { term, value, weight, counted, contribution: counted ? (weight * value) / den : 0 };
+  });
+  return { formula: 'default', params, expectedIntervalMs: expected, terms, fprFactor: t.fprFactor, mean: den > 0 ? num / den : 1, emptyVolume: m.volume === 0, weight };
+}
