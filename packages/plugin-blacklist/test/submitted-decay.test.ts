@@ -45,6 +45,10 @@ describe.each(testDialects())('submitted indicators decay on %s', (dialect) => {
     const a7 = (await svc.lookup(A)).listed!;
     expect(a7.lastSeen).toEqual(new Date(t0));
     expect(a7.score).toBeCloseTo(ipScore(7), 12);
+    // explain reads the same per-listing last-seen
+    const v7 = await svc.explain(A);
+    expect(v7.score).toBe(a7.score);
+    expect(v7.exact?.lastSeen).toEqual(new Date(t0));
     expect((await svc.lookup(B)).listed).toMatchObject({ score: W, lastSeen: new Date(t0 + 7 * DAY) });
 
     // 30 and 60 days on: A is past the ip lifetime (τ 14 d), the domain halfway through its 60 days
