@@ -69,3 +69,4 @@ export {
 // Allow-lists and weighting (what the configuration and the service expose)
 export type { Allowlist, AllowlistEntryType, AllowMatch, AllowlistSource, MispWarninglist } from './allowlists/index.js';
 export type { SourceMetrics, OverlapMode, WeightTermWeights } from './weighting/index.js';
+export type { AddressMetrics, FamilyAddressMetrics } from './weighting/index.js';

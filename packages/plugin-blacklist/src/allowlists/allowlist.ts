@@ -161,6 +161,11 @@ export class Allowlist {
     this.#names.push(list.name);
   }
 
+  /** Every IP range of the allow-list (all lists, merged per list), for address-level metrics. */
+  ipRanges(): IpRange[] {
+    return this.#ranges.flatMap((list) => list.set.ranges());
+  }
+
   /**
    * Why `ind` is allow-listed, or null. When entries of several lists match, the list added first
    * wins. Never throws: a malformed value simply does not match.

@@ -1,0 +1,327 @@
+/**
+ * Numeric interval sets and the multi-source sweep behind the address-level metrics.
+ *
+ * Coordinates are plain numbers: IPv4 addresses themselves (exact: < 2^32), IPv6 addresses as
+ * ranks into a sorted array of every IPv6 boundary in play ({@link Space.coords}), so one code path
+ * serves both families and no bigint is touched per address. Measures (address counts) are exact:
+ * IPv4 sums stay far below 2^53, IPv6 sums are accumulated as bigint and rounded to the nearest
+ * double only at the end.
+ * @internal
+ */
+
+/** Sorted, disjoint, non-adjacent half-open intervals [start[i], end[i]). @internal */
+export interface Intervals {
+  readonly start: Float64Array;
+  readonly end: Float64Array;
+}
+
+/** How to measure a coordinate interval: IPv4 directly, IPv6 through its boundary array. @internal */
+export interface Space {
+  /** Sorted distinct IPv6 boundaries (rank → address); undefined for IPv4. */
+  readonly coords?: readonly bigint[];
+}
+
+/** An exact sum of interval lengths in a {@link Space}. @internal */
+export class Measure {
+  n = 0;
+  b = 0n;
+  constructor(readonly space: Space) {}
+  add(p: number, q: number): void {
+    const c = this.space.coords;
+    if (c) this.b += c[q]! - c[p]!;
+    else this.n += q - p;
+  }
+  /** The sum (IPv6: rounded to the nearest double). */
+  get value(): number {
+    return this.space.coords ? Number(this.b) : this.n;
+  }
+}
+
+/** A growable Float64Array. @internal */
+export class F64List {
+  #a: Float64Array;
+  length = 0;
+  constructor(capacity = 16) {
+    this.#a = new Float64Array(Math.max(1, capacity));
+  }
+  push(x: number): void {
+    if (this.length === this.#a.length) {
+      const b = new Float64Array(this.#a.length * 2);
+      b.set(this.#a);
+      this.#a = b;
+    }
+    this.#a[this.length++] = x;
+  }
+  /** The last element (undefined when empty). */
+  toArrayLast(): number | undefined {
+    return this.length > 0 ? this.#a[this.length - 1] : undefined;
+  }
+  /** Overwrites the last element. */
+  setLast(x: number): void {
+    this.#a[this.length - 1] = x;
+  }
+  /** A copy of the content (exact length). */
+  toArray(): Float64Array {
+    return this.#a.slice(0, this.length);
+  }
+}
+
+/** Raw half-open intervals [lo, hi) of one set, in any order, possibly overlapping. @internal */
+export class IntervalCollector {
+  readonly lo = new F64List();
+  readonly hi = new F64List();
+  add(lo: number, hi: number): void {
+    this.lo.push(lo);
+    this.hi.push(hi);
+  }
+  get size(): number {
+    return this.lo.length;
+  }
+}
+
+export const EMPTY: Intervals = Object.freeze({ start: new Float64Array(0), end: new Float64Array(0) });
+
+/**
+ * Merges raw intervals into an {@link Intervals} set (overlapping and adjacent ones joined). The
+ * starts and the ends are sorted separately (native numeric sorts): the coverage count at any point
+ * is #starts ≤ x − #ends ≤ x, so pairing them back is not needed.
+ */
+export function mergeIntervals(raw: IntervalCollector): Intervals {
+  const n = raw.size;
+  if (n === 0) return EMPTY;
+  const s = raw.lo.toArray().sort();
+  const e = raw.hi.toArray().sort();
+  const outS = new Float64Array(n);
+  const outE = new Float64Array(n);
+  let i = 0;
+  let j = 0;
+  let c = 0;
+  let open = 0;
+  let k = 0;
+  while (j < n) {
+    if (i < n && s[i]! <= e[j]!) {
+      // a start at the same point as an end comes first: adjacent intervals merge
+      if (c++ === 0) open = s[i]!;
+      i++;
+    } else {
+      if (--c === 0) {
+        outS[k] = open;
+        outE[k++] = e[j]!;
+      }
+      j++;
+    }
+  }
+  return { start: outS.slice(0, k), end: outE.slice(0, k) };
+}
+
+/** True when [lo, hi) lies inside one interval of `set`. */
+export function containsInterval(set: Intervals, lo: number, hi: number): boolean {
+  const i = lastStartAtOrBefore(set, lo);
+  return i >= 0 && hi <= set.end[i]!;
+}
+
+/** True when [lo, hi) shares a point with `set`. */
+export function intersectsInterval(set: Intervals, lo: number, hi: number): boolean {
+  // first interval whose end > lo
+  const { start, end } = set;
+  let a = 0;
+  let b = end.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (end[m]! <= lo) a = m + 1;
+    else b = m;
+  }
+  return a < end.length && start[a]! < hi;
+}
+
+function lastStartAtOrBefore(set: Intervals, x: number): number {
+  const start = set.start;
+  let a = 0;
+  let b = start.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (start[m]! <= x) a = m + 1;
+    else b = m;
+  }
+  return a - 1;
+}
+
+/** Size of `set`. */
+export function measureOf(set: Intervals, space: Space): number {
+  const m = new Measure(space);
+  for (let i = 0; i < set.start.length; i++) m.add(set.start[i]!, set.end[i]!);
+  return m.value;
+}
+
+/** Size of a ∩ b (two-pointer walk). */
+export function intersectionMeasure(a: Intervals, b: Intervals, space: Space): number {
+  const m = new Measure(space);
+  let i = 0;
+  let j = 0;
+  while (i < a.start.length && j < b.start.length) {
+    const lo = Math.max(a.start[i]!, b.start[j]!);
+    const hi = Math.min(a.end[i]!, b.end[j]!);
+    if (lo < hi) m.add(lo, hi);
+    if (a.end[i]! < b.end[j]!) i++;
+    else j++;
+  }
+  return m.value;
+}
+
+/** Size of a ∖ b. */
+export function differenceMeasure(a: Intervals, b: Intervals, space: Space): number {
+  const all = new Measure(space);
+  const common = new Measure(space);
+  for (let i = 0; i < a.start.length; i++) all.add(a.start[i]!, a.end[i]!);
+  let i = 0;
+  let j = 0;
+  while (i < a.start.length && j < b.start.length) {
+    const lo = Math.max(a.start[i]!, b.start[j]!);
+    const hi = Math.min(a.end[i]!, b.end[j]!);
+    if (lo < hi) common.add(lo, hi);
+    if (a.end[i]! < b.end[j]!) i++;
+    else j++;
+  }
+  return space.coords ? Number(all.b - common.b) : all.n - common.n;
+}
+
+/** Addresses covered by exactly one set of sources (one entry per distinct covering set). @internal */
+export interface CoverClass {
+  /** Indices of the covering sources, ascending. */
+  readonly members: Int32Array;
+  /** Addresses covered by exactly these sources. */
+  readonly measure: Measure;
+}
+
+/** Result of {@link sweep}. @internal */
+export interface SweepResult {
+  /** Every distinct covering set with its measure. */
+  readonly classes: CoverClass[];
+  /** Per source, the addresses no other source covers. */
+  readonly only: Intervals[];
+}
+
+/**
+ * One sweep over the boundaries of all sources' merged sets at once (a k-way merge through a
+ * binary heap keyed by each source's next boundary): every elementary segment between two
+ * consecutive boundaries is added to the measure of its covering-source set. O(N log S) for N
+ * boundaries and S sources; the pairwise figures are derived from the (few) distinct covering
+ * sets afterwards, not per segment.
+ */
+export function* sweep(sets: readonly Intervals[], space: Space, due: () => boolean): Generator<void, SweepResult, void> {
+  const S = sets.length;
+  const ptr = new Int32Array(S);
+  const inside = new Uint8Array(S);
+  const key = new Float64Array(S);
+  const heap = new Int32Array(S);
+  let size = 0;
+  const only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
+  const byKey = new Map<number | string, CoverClass>();
+  const classes: CoverClass[] = [];
+
+  const less = (x: number, y: number) => key[x]! < key[y]! || (key[x] === key[y] && x < y);
+  const siftDown = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= size) return;
+      const r = l + 1;
+      const c = r < size && less(heap[r]!, heap[l]!) ? r : l;
+      if (!less(heap[c]!, heap[i]!)) return;
+      const t = heap[c]!;
+      heap[c] = heap[i]!;
+      heap[i] = t;
+      i = c;
+    }
+  };
+  const siftUp = (i: number) => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(heap[i]!, heap[p]!)) return;
+      const t = heap[p]!;
+      heap[p] = heap[i]!;
+      heap[i] = t;
+      i = p;
+    }
+  };
+  for (let s = 0; s < S; s++) {
+    if (sets[s]!.start.length === 0) continue;
+    key[s] = sets[s]!.start[0]!;
+    heap[size++] = s;
+    siftUp(size - 1);
+  }
+
+  const small = S <= 52;
+  let maskLo = 0;
+  let maskHi = 0;
+  let active = 0;
+  let xor = 0;
+  let current: CoverClass | null = null;
+  let dirty = true;
+  let prev = 0;
+  const classFor = (): CoverClass => {
+    const k: number | string = small ? maskHi * 4294967296 + (maskLo >>> 0) : activeList().join(',');
+    let c = byKey.get(k);
+    if (!c) {
+      c = { members: Int32Array.from(activeList()), measure: new Measure(space) };
+      byKey.set(k, c);
+      classes.push(c);
+    }
+    return c;
+  };
+  const activeList = (): number[] => {
+    const out: number[] = [];
+    for (let s = 0; s < S; s++) if (inside[s]) out.push(s);
+    return out;
+  };
+
+  while (size > 0) {
+    if (due()) yield;
+    const pos = key[heap[0]!]!;
+    if (active > 0 && pos > prev) {
+      if (dirty) {
+        current = classFor();
+        dirty = false;
+      }
+      current!.measure.add(prev, pos);
+      if (active === 1) {
+        const o = only[xor]!;
+        if (o.hi.length > 0 && o.hi.toArrayLast() === prev) o.hi.setLast(pos);
+        else {
+          o.lo.push(prev);
+          o.hi.push(pos);
+        }
+      }
+    }
+    while (size > 0 && key[heap[0]!] === pos) {
+      const s = heap[0]!;
+      const set = sets[s]!;
+      if (inside[s]) {
+        inside[s] = 0;
+        active--;
+        ptr[s]++;
+        if (ptr[s]! < set.start.length) key[s] = set.start[ptr[s]!]!;
+        else {
+          heap[0] = heap[--size]!;
+          siftDown(0);
+          toggle(s);
+          continue;
+        }
+      } else {
+        inside[s] = 1;
+        active++;
+        key[s] = set.end[ptr[s]!]!;
+      }
+      toggle(s);
+      siftDown(0);
+    }
+    prev = pos;
+  }
+  function toggle(s: number): void {
+    if (s < 32) maskLo ^= 1 << s;
+    else if (s < 52) maskHi ^= 2 ** (s - 32);
+    xor ^= s;
+    dirty = true;
+  }
+  // maskHi toggling with ^ on 2**k works for k < 31 (S ≤ 52 → k ≤ 19)
+  return { classes, only: only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })) };
+}
