@@ -78,8 +78,10 @@ export function parseIpv4Number(text: string): number {
 
 /**
  * The inclusive range of an IPv4 `ip` or `cidr` value as numbers, written to `out[0]` (start) and
- * `out[1]` (end) — {@link rangeOf} for IPv4 without bigint (host bits cleared). False (and `out`
- * untouched) for anything else, including IPv6.
+ * `out[1]` (end) — {@link rangeOf} for IPv4 without bigint (host bits cleared). When `out` has 4
+ * slots, `out[2]` gets the address as written (host bits kept) and `out[3]` the prefix length
+ * (-1 without a slash, -2 for a prefix written with a leading zero). False (and `out` untouched)
+ * for anything else, including IPv6.
  */
 export function ipv4RangeOf(value: string, out: Float64Array): boolean {
   const slash = value.indexOf('/');
@@ -88,6 +90,10 @@ export function ipv4RangeOf(value: string, out: Float64Array): boolean {
     if (a < 0) return false;
     out[0] = a;
     out[1] = a;
+    if (out.length >= 4) {
+      out[2] = a;
+      out[3] = -1;
+    }
     return true;
   }
   const prefixText = value.slice(slash + 1);
@@ -99,6 +105,10 @@ export function ipv4RangeOf(value: string, out: Float64Array): boolean {
   const start = a - (a % size);
   out[0] = start;
   out[1] = start + size - 1;
+  if (out.length >= 4) {
+    out[2] = a;
+    out[3] = prefixText.length > 1 && prefixText[0] === '0' ? -2 : prefix;
+  }
   return true;
 }
 

@@ -37,39 +37,44 @@ export class Measure {
   }
 }
 
-/** A growable Float64Array. @internal */
+/** A growable Float64Array (public fields: hot path, kept monomorphic). @internal */
 export class F64List {
-  #a: Float64Array;
+  a: Float64Array;
   length = 0;
   constructor(capacity = 16) {
-    this.#a = new Float64Array(Math.max(1, capacity));
+    this.a = new Float64Array(Math.max(1, capacity));
   }
   push(x: number): void {
-    if (this.length === this.#a.length) {
-      const b = new Float64Array(this.#a.length * 2);
-      b.set(this.#a);
-      this.#a = b;
-    }
-    this.#a[this.length++] = x;
+    if (this.length === this.a.length) this.grow();
+    this.a[this.length++] = x;
+  }
+  grow(): void {
+    const b = new Float64Array(this.a.length * 2);
+    b.set(this.a);
+    this.a = b;
   }
   /** The last element (undefined when empty). */
   toArrayLast(): number | undefined {
-    return this.length > 0 ? this.#a[this.length - 1] : undefined;
+    return this.length > 0 ? this.a[this.length - 1] : undefined;
   }
   /** Overwrites the last element. */
   setLast(x: number): void {
-    this.#a[this.length - 1] = x;
+    this.a[this.length - 1] = x;
   }
   /** A copy of the content (exact length). */
   toArray(): Float64Array {
-    return this.#a.slice(0, this.length);
+    return this.a.slice(0, this.length);
   }
 }
 
 /** Raw half-open intervals [lo, hi) of one set, in any order, possibly overlapping. @internal */
 export class IntervalCollector {
-  readonly lo = new F64List();
-  readonly hi = new F64List();
+  readonly lo: F64List;
+  readonly hi: F64List;
+  constructor(capacity = 16) {
+    this.lo = new F64List(capacity);
+    this.hi = new F64List(capacity);
+  }
   add(lo: number, hi: number): void {
     this.lo.push(lo);
     this.hi.push(hi);
@@ -199,6 +204,22 @@ export interface SweepResult {
   readonly classes: CoverClass[];
   /** Per source, the addresses no other source covers. */
   readonly only: Intervals[];
+  /** The elementary segments [lo, hi) in address order with the index of their covering class. */
+  readonly segments: { readonly lo: Float64Array; readonly hi: Float64Array; readonly cls: Int32Array };
+}
+
+/** Index of the segment containing [lo, hi) entirely, or -1 when it spans several (or none). */
+export function segmentOf(segments: SweepResult['segments'], lo: number, hi: number): number {
+  const s = segments.lo;
+  let a = 0;
+  let b = s.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (s[m]! <= lo) a = m + 1;
+    else b = m;
+  }
+  a--;
+  return a >= 0 && hi <= segments.hi[a]! ? a : -1;
 }
 
 /**
@@ -216,8 +237,11 @@ export function* sweep(sets: readonly Intervals[], space: Space, due: () => bool
   const heap = new Int32Array(S);
   let size = 0;
   const only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
-  const byKey = new Map<number | string, CoverClass>();
+  const byKey = new Map<number | string, CoverClass & { index: number }>();
   const classes: CoverClass[] = [];
+  const segLo = new F64List(1024);
+  const segHi = new F64List(1024);
+  const segCls = new F64List(1024);
 
   const less = (x: number, y: number) => key[x]! < key[y]! || (key[x] === key[y] && x < y);
   const siftDown = (i: number) => {
@@ -255,14 +279,14 @@ export function* sweep(sets: readonly Intervals[], space: Space, due: () => bool
   let maskHi = 0;
   let active = 0;
   let xor = 0;
-  let current: CoverClass | null = null;
+  let current: (CoverClass & { index: number }) | null = null;
   let dirty = true;
   let prev = 0;
-  const classFor = (): CoverClass => {
+  const classFor = (): CoverClass & { index: number } => {
     const k: number | string = small ? maskHi * 4294967296 + (maskLo >>> 0) : activeList().join(',');
     let c = byKey.get(k);
     if (!c) {
-      c = { members: Int32Array.from(activeList()), measure: new Measure(space) };
+      c = { members: Int32Array.from(activeList()), measure: new Measure(space), index: classes.length };
       byKey.set(k, c);
       classes.push(c);
     }
@@ -283,6 +307,9 @@ export function* sweep(sets: readonly Intervals[], space: Space, due: () => bool
         dirty = false;
       }
       current!.measure.add(prev, pos);
+      segLo.push(prev);
+      segHi.push(pos);
+      segCls.push(current!.index);
       if (active === 1) {
         const o = only[xor]!;
         if (o.hi.length > 0 && o.hi.toArrayLast() === prev) o.hi.setLast(pos);
@@ -323,5 +350,9 @@ export function* sweep(sets: readonly Intervals[], space: Space, due: () => bool
     dirty = true;
   }
   // maskHi toggling with ^ on 2**k works for k < 31 (S ≤ 52 → k ≤ 19)
-  return { classes, only: only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })) };
+  return {
+    classes,
+    only: only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })),
+    segments: { lo: segLo.toArray(), hi: segHi.toArray(), cls: Int32Array.from(segCls.toArray()) },
+  };
 }

@@ -33,34 +33,40 @@ export interface ListingTable {
 }
 
 class I32List {
-  #a = new Int32Array(1024);
+  a: Int32Array;
   length = 0;
+  constructor(capacity: number) {
+    this.a = new Int32Array(Math.max(16, capacity));
+  }
   push(x: number): void {
-    if (this.length === this.#a.length) {
-      const b = new Int32Array(this.#a.length * 2);
-      b.set(this.#a);
-      this.#a = b;
+    if (this.length === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
     }
-    this.#a[this.length++] = x;
+    this.a[this.length++] = x;
   }
   toArray(): Int32Array {
-    return this.#a.slice(0, this.length);
+    return this.a.slice(0, this.length);
   }
 }
 
 class U8List {
-  #a = new Uint8Array(1024);
+  a: Uint8Array;
   length = 0;
+  constructor(capacity: number) {
+    this.a = new Uint8Array(Math.max(16, capacity));
+  }
   push(x: number): void {
-    if (this.length === this.#a.length) {
-      const b = new Uint8Array(this.#a.length * 2);
-      b.set(this.#a);
-      this.#a = b;
+    if (this.length === this.a.length) {
+      const b = new Uint8Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
     }
-    this.#a[this.length++] = x;
+    this.a[this.length++] = x;
   }
   toArray(): Uint8Array {
-    return this.#a.slice(0, this.length);
+    return this.a.slice(0, this.length);
   }
 }
 
@@ -72,48 +78,99 @@ const isRangeType = (t: IndicatorType): boolean => t === 'ip' || t === 'cidr';
  * @internal
  */
 export class ListingTableBuilder {
-  readonly #source = new I32List();
-  readonly #key = new F64List(1024);
-  readonly #first = new F64List(1024);
-  readonly #removed = new F64List(1024);
-  readonly #lo = new F64List(1024);
-  readonly #hi = new F64List(1024);
-  readonly #allowed = new U8List();
+  readonly #source: I32List;
+  readonly #key: F64List;
+  readonly #first: F64List;
+  readonly #removed: F64List;
+  readonly #lo: F64List;
+  readonly #hi: F64List;
+  readonly #allowed: U8List;
   readonly #v6 = new Map<number, IpRange>();
-  readonly #scratch = new Float64Array(2);
+  readonly #scratch = new Float64Array(4);
+  readonly #byValue = new Map<IndicatorType, Map<string, number>>();
+  #nextString = 0;
 
-  constructor(private readonly allowlist?: Allowlist) {}
+  /**
+   * @param allowlist - for the per-record allow-list flag
+   * @param denseKeys - the caller's indicator keys are already 0..n-1 (no renumbering)
+   * @param capacity - expected number of records (the arrays grow past it)
+   */
+  constructor(
+    private readonly allowlist?: Allowlist,
+    private readonly denseKeys = false,
+    capacity = 1024,
+  ) {
+    this.#source = new I32List(capacity);
+    this.#key = new F64List(capacity);
+    this.#first = new F64List(capacity);
+    this.#removed = new F64List(capacity);
+    this.#lo = new F64List(capacity);
+    this.#hi = new F64List(capacity);
+    this.#allowed = new U8List(capacity);
+  }
 
   get length(): number {
     return this.#source.length;
   }
 
-  /** Adds one record; `source` -1 = not measured (skipped cheaply). */
+  /**
+   * Adds one record; `source` -1 = not measured. `indicatorKey` NaN = derive it from (type, value):
+   * a number for an IPv4 ip/cidr as written (no map), otherwise an id from a per-type value map
+   * (negative, so the two never collide); then {@link build} must renumber (`denseKeys` false).
+   */
   add(source: number, indicatorKey: number, type: IndicatorType, value: string, firstSeen: number, removedAt: number | undefined): void {
     const row = this.#source.length;
+    let key = indicatorKey;
+    let parsed = false;
+    if (isRangeType(type) && (source >= 0 || Number.isNaN(key))) parsed = ipv4RangeOf(value, this.#scratch);
+    if (Number.isNaN(key)) {
+      const written = this.#scratch[3]!;
+      if (parsed && type === 'ip' && written === -1) key = this.#scratch[2]!;
+      else if (parsed && type === 'cidr' && written >= 0) key = 4294967296 + this.#scratch[2]! * 64 + written;
+      else {
+        let m = this.#byValue.get(type);
+        if (!m) this.#byValue.set(type, (m = new Map()));
+        let id = m.get(value);
+        if (id === undefined) {
+          id = -1 - this.#nextString++;
+          m.set(value, id);
+        }
+        key = id;
+      }
+    }
     this.#source.push(source);
-    this.#key.push(indicatorKey);
+    this.#key.push(key);
     this.#first.push(firstSeen);
     this.#removed.push(removedAt ?? NaN);
     let lo = NaN;
     let hi = NaN;
+    let allowed = false;
     if (source >= 0 && isRangeType(type)) {
-      if (ipv4RangeOf(value, this.#scratch)) {
+      if (parsed) {
         lo = this.#scratch[0]!;
         hi = this.#scratch[1]! + 1;
-      } else if (value.includes(':')) {
-        const r = rangeOf(value);
-        if (r && r.version === 6) this.#v6.set(row, r);
+        allowed = this.allowlist?.matchesIpv4(type as 'ip' | 'cidr', value, lo, hi - 1) ?? false;
+      } else {
+        if (value.includes(':')) {
+          const r = rangeOf(value);
+          if (r && r.version === 6) this.#v6.set(row, r);
+        }
+        allowed = this.allowlist !== undefined && this.allowlist.match({ type, value }) !== null;
       }
-    }
+    } else if (source >= 0 && this.allowlist) allowed = this.allowlist.match({ type, value }) !== null;
     this.#lo.push(lo);
     this.#hi.push(hi);
-    this.#allowed.push(source >= 0 && this.allowlist && this.allowlist.match({ type, value }) !== null ? 1 : 0);
+    this.#allowed.push(allowed ? 1 : 0);
   }
 
   /** The table; indicator keys renumbered 0..n-1 (sorted unique keys, binary search per record). */
   build(): ListingTable {
     const keys = this.#key.toArray();
+    if (this.denseKeys) {
+      let max = -1;
+      for (let r = 0; r < keys.length; r++) if (keys[r]! > max) max = keys[r]!;
+      return this.#table(Int32Array.from(keys), max + 1);
+    }
     const uniq = keys.slice().sort();
     let n = 0;
     for (let i = 0; i < uniq.length; i++) if (i === 0 || uniq[i] !== uniq[i - 1]) uniq[n++] = uniq[i]!;
@@ -129,11 +186,15 @@ export class ListingTableBuilder {
       }
       indicator[r] = a;
     }
+    return this.#table(indicator, n);
+  }
+
+  #table(indicator: Int32Array, indicators: number): ListingTable {
     return {
-      length: keys.length,
+      length: indicator.length,
       source: this.#source.toArray(),
       indicator,
-      indicators: n,
+      indicators,
       firstSeen: this.#first.toArray(),
       removedAt: this.#removed.toArray(),
       v4lo: this.#lo.toArray(),

@@ -147,15 +147,10 @@ function validate(input: MetricsInput): void {
 /** The records in columns (indicator ids from a `type\tvalue` map). */
 function* toTable(input: MetricsInput, due: () => boolean): Generator<void, ListingTable, void> {
   const index = new Map(input.sources.map((s, i) => [s, i]));
-  const ids = new Map<string, number>();
-  const b = new ListingTableBuilder(input.allowlist);
+  const b = new ListingTableBuilder(input.allowlist, false, input.listings.length);
   for (const l of input.listings) {
     if (due()) yield;
-    const si = index.get(l.source) ?? -1;
-    const key = `${l.type}\t${l.value}`;
-    let id = ids.get(key);
-    if (id === undefined) ids.set(key, (id = ids.size));
-    b.add(si, id, l.type, l.value, l.firstSeen, l.removedAt);
+    b.add(index.get(l.source) ?? -1, NaN, l.type, l.value, l.firstSeen, l.removedAt);
   }
   yield;
   return b.build();

@@ -9,9 +9,10 @@ import {
   differenceMeasure,
   intersectionMeasure,
   intersectsInterval,
-  measureOf,
   mergeIntervals,
+  segmentOf,
   sweep,
+  type SweepResult,
 } from './intervals.js';
 import type { ListingTable } from './listingTable.js';
 import type { AddressMetrics, FamilyAddressMetrics, MetricsInput, SourceMetrics } from './metrics.js';
@@ -56,8 +57,18 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const inWindow = new Uint8Array(L);
   const lifetimes: number[][] = sources.map(() => []);
   const changes = new Array<number>(S).fill(0);
-  const raw4 = { window: sources.map(() => new IntervalCollector()), before: sources.map(() => new IntervalCollector()), atNow: sources.map(() => new IntervalCollector()) };
+  const perSource = new Int32Array(S);
+  for (let r = 0; r < L; r++) if (table.source[r]! >= 0) perSource[table.source[r]!]!++;
+  const raw4 = {
+    window: sources.map((_, i) => new IntervalCollector(perSource[i])),
+    before: sources.map(() => new IntervalCollector()),
+    atNow: sources.map(() => new IntervalCollector()),
+  };
   const raw6 = { window: sources.map((): IpRange[] => []), before: sources.map((): IpRange[] => []), atNow: sources.map((): IpRange[] => []) };
+  // per source: records in W, of which listed before W, listed at now (equal counts → same set)
+  const nWin = new Int32Array(S);
+  const nBefore = new Int32Array(S);
+  const nNow = new Int32Array(S);
   for (let r = 0; r < L; r++) {
     if (due()) yield;
     const si = table.source[r]!;
@@ -68,22 +79,39 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     if (first >= start && first <= now) changes[si]!++;
     if (!listed && removed >= start && removed <= now) changes[si]!++;
     if (first > now || (!listed && removed < start)) continue;
-    inWindow[r] = 1;
-    lifetimes[si]!.push(Math.max(0, Math.min(listed ? Infinity : removed, now) - first));
     const isBefore = first < start;
     const isNow = listed || removed > now;
+    inWindow[r] = 1 | (isBefore ? 2 : 0) | (isNow ? 4 : 0);
+    nWin[si]!++;
+    if (isBefore) nBefore[si]!++;
+    if (isNow) nNow[si]!++;
+    lifetimes[si]!.push(Math.max(0, Math.min(listed ? Infinity : removed, now) - first));
     const lo = table.v4lo[r]!;
-    if (!Number.isNaN(lo)) {
-      const hi = table.v4hi[r]!;
-      raw4.window[si]!.add(lo, hi);
-      if (isBefore) raw4.before[si]!.add(lo, hi);
-      if (isNow) raw4.atNow[si]!.add(lo, hi);
-    } else {
+    if (!Number.isNaN(lo)) raw4.window[si]!.add(lo, table.v4hi[r]!);
+    else {
       const r6 = table.v6.get(r);
-      if (r6) {
-        raw6.window[si]!.push(r6);
-        if (isBefore) raw6.before[si]!.push(r6);
-        if (isNow) raw6.atNow[si]!.push(r6);
+      if (r6) raw6.window[si]!.push(r6);
+    }
+  }
+  const same = { before: sources.map((_, i) => nBefore[i] === nWin[i]), atNow: sources.map((_, i) => nNow[i] === nWin[i]) };
+  // The sets before W and at now, only for the sources where they differ from the window's.
+  if (same.before.includes(false) || same.atNow.includes(false)) {
+    for (let r = 0; r < L; r++) {
+      if (due()) yield;
+      const f = inWindow[r]!;
+      if (f === 0) continue;
+      const si = table.source[r]!;
+      const b = (f & 2) !== 0 && !same.before[si];
+      const n = (f & 4) !== 0 && !same.atNow[si];
+      if (!b && !n) continue;
+      const lo = table.v4lo[r]!;
+      if (!Number.isNaN(lo)) {
+        if (b) raw4.before[si]!.add(lo, table.v4hi[r]!);
+        if (n) raw4.atNow[si]!.add(lo, table.v4hi[r]!);
+      } else {
+        const r6 = table.v6.get(r);
+        if (r6 && b) raw6.before[si]!.push(r6);
+        if (r6 && n) raw6.atNow[si]!.push(r6);
       }
     }
   }
@@ -91,7 +119,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   // 2. Merged address sets per source and family (IPv6 in rank space over its boundaries).
   yield;
   const allowRanges = input.allowlist?.ipRanges() ?? [];
-  const v4 = yield* familySets({}, raw4, collect4(allowRanges), due);
+  const v4 = yield* familySets({}, raw4, collect4(allowRanges), same, due);
   const coords = v6Coords([...raw6.window.flat(), ...allowRanges.filter((r) => r.version === 6)]);
   const rank = (x: bigint): number => lowerBound(coords, x);
   const toRanks = (list: readonly IpRange[]): IntervalCollector => {
@@ -103,6 +131,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     { coords },
     { window: raw6.window.map(toRanks), before: raw6.before.map(toRanks), atNow: raw6.atNow.map(toRanks) },
     toRanks(allowRanges),
+    same,
     due,
   );
 
@@ -153,20 +182,24 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     let lo = table.v4lo[rep]!;
     let hi = NaN;
     let fam: FamilySets | null = null;
-    let only: Intervals[] | null = null;
+    let sw: SweepResult | null = null;
     if (!Number.isNaN(lo)) {
       hi = table.v4hi[rep]!;
       fam = v4;
-      only = sweep4.only;
+      sw = sweep4;
     } else {
       const r6 = table.v6.get(rep);
       if (r6) {
         lo = rank(r6.start);
         hi = rank(r6.end + 1n);
         fam = v6;
-        only = sweep6.only;
+        sw = sweep6;
       }
     }
+    // Inside one elementary segment (every single address, most blocks): the sources containing
+    // the entry are exactly that segment's covering set, whatever the number of sources.
+    const seg = containment && sw ? segmentOf(sw.segments, lo, hi) : -1;
+    const covering = seg >= 0 ? sw!.classes[sw!.segments.cls[seg]!]!.members : null;
     const isAllowed = table.allowed[rep] === 1;
     for (let x = 0; x < k; x++) {
       const a = list[x]!;
@@ -174,13 +207,16 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
       if (isAllowed) allowed[a]!++;
       if (k > 1) latencies[a]!.push(firstOf[a]! - min);
       for (let y = 0; y < k; y++) if (y !== x) exact[a * S + list[y]!]!++;
-      if (containment && fam) {
+      if (covering) {
+        for (let y = 0; y < covering.length; y++) if (covering[y] !== a) inB[a * S + covering[y]!]!++;
+        if (covering.length > 1) inAnyOther[a]!++;
+      } else if (containment && fam) {
         for (let b = 0; b < S; b++) {
           if (b === a) continue;
           if (stamp[b] === ind || containsInterval(fam.window[b]!, lo, hi)) inB[a * S + b]!++;
         }
         // inside ⋃ others ⇔ touches no address that only A lists
-        if (k > 1 || !intersectsInterval(only![a]!, lo, hi)) inAnyOther[a]!++;
+        if (k > 1 || !intersectsInterval(sw!.only[a]!, lo, hi)) inAnyOther[a]!++;
       } else {
         for (let y = 0; y < k; y++) if (y !== x) inB[a * S + list[y]!]!++;
         if (k > 1) inAnyOther[a]!++;
@@ -245,17 +281,28 @@ function* familySets(
   space: Space,
   raw: { window: IntervalCollector[]; before: IntervalCollector[]; atNow: IntervalCollector[] },
   allow: IntervalCollector,
+  same: { before: boolean[]; atNow: boolean[] },
   due: () => boolean,
 ): Generator<void, FamilySets, void> {
-  const merge = function* (list: IntervalCollector[]): Generator<void, Intervals[], void> {
+  const merge = function* (list: IntervalCollector[], reuse?: { sets: Intervals[]; same: boolean[] }): Generator<void, Intervals[], void> {
     const out: Intervals[] = [];
-    for (const c of list) {
-      out.push(c.size === 0 ? EMPTY : mergeIntervals(c));
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      // the same records as the window's → the same set, no second sort
+      if (reuse?.same[i]) out.push(reuse.sets[i]!);
+      else out.push(c.size === 0 ? EMPTY : mergeIntervals(c));
       if (c.size > 0 || due()) yield; // a merge sorts up to a million numbers
     }
     return out;
   };
-  return { space, window: yield* merge(raw.window), before: yield* merge(raw.before), atNow: yield* merge(raw.atNow), allow: mergeIntervals(allow) };
+  const window = yield* merge(raw.window);
+  return {
+    space,
+    window,
+    before: yield* merge(raw.before, { sets: window, same: same.before }),
+    atNow: yield* merge(raw.atNow, { sets: window, same: same.atNow }),
+    allow: mergeIntervals(allow),
+  };
 }
 
 function familyMetrics(sources: readonly string[], fam: FamilySets, classes: ReadonlyArray<{ members: Int32Array; measure: { value: number } }>): Array<FamilyAddressMetrics | null> {
