@@ -190,15 +190,15 @@ function validUntil(table: ListingTable, now: number, windowMs: number): number 
 
 /** The rows of the latest stored computation, with its fingerprint, or null. */
 async function lastComputation(db: Database): Promise<{ computedAt: number; fp: Fingerprint; rows: Map<string, Omit<SourceMetrics, 'weight' | 'availability' | 'freshnessMs'>> } | null> {
-  const { rows } = await executeRaw<Record<string, unknown>>(db.em(), `select * from bl_source_metric where computed_at = (select max(computed_at) from bl_source_metric)`);
-  if (rows.length === 0) return null;
-  let fp: Fingerprint | null = null;
+  const { rows } = await executeRaw<Record<string, unknown>>(db.em(), `select * from bl_source_metric where computed_at = (select max(computed_at) from bl_source_metric) order by id`);
+  // two computations may share a time: the latest is the one of the last row
+  const lastText = rows[rows.length - 1]?.fingerprint;
+  if (typeof lastText !== 'string') return null;
+  const fp = JSON.parse(lastText) as Fingerprint;
   const out = new Map<string, Omit<SourceMetrics, 'weight' | 'availability' | 'freshnessMs'>>();
   for (const r of rows) {
-    if (typeof r.fingerprint !== 'string' || r.addresses === null || r.overlap_exact === null) return null;
-    const f = JSON.parse(r.fingerprint) as Fingerprint;
-    if (fp && fp.data !== f.data) return null;
-    fp = f;
+    if (r.fingerprint !== lastText) continue;
+    if (r.addresses === null || r.overlap_exact === null) return null;
     const m = rowToMetrics(r);
     out.set(m.source, {
       source: m.source,
@@ -215,7 +215,7 @@ async function lastComputation(db: Database): Promise<{ computedAt: number; fp: 
       addresses: m.addresses!,
     });
   }
-  return fp ? { computedAt: Number(rows[0]!.computed_at), fp, rows: out } : null;
+  return { computedAt: Number(rows[0]!.computed_at), fp, rows: out };
 }
 
 /**
