@@ -47,6 +47,22 @@ export const LISTING_PAGE_ROWS = 5000;
 /** Default longest reuse of a full metrics computation: 6 h. @internal */
 export const REUSE_MAX_AGE_MS = 6 * 3_600_000;
 
+/** Units of the stored metrics, as the weights and sources routes state them. @internal */
+export const METRIC_UNITS = Object.freeze({
+  volume: 'entries (distinct indicators listed in the window)',
+  overlap: 'entries of this source that are in the other (per the overlap mode)',
+  differential: 'share of entries',
+  exclusive: 'share of entries',
+  falsePositiveRate: 'share of entries',
+  churn: 'listing changes per entry',
+  latencyMedianMs: 'ms',
+  persistenceMedianMs: 'ms',
+  freshnessMs: 'ms',
+  availability: 'share of fetch attempts',
+  'addresses.ipv4': 'IPv4 addresses (exact counts); differential, exclusive and falsePositiveRate are shares of addresses',
+  'addresses.ipv6': 'IPv6 addresses (exact sums rounded to double precision); rates are shares of addresses',
+});
+
 /** A source's metrics and weight as last stored by a cycle (a row of `bl_source_metric`). */
 export interface StoredSourceMetrics
   extends Pick<SourceMetrics, 'source' | 'volume' | 'exclusive' | 'latencyMedianMs' | 'persistenceMedianMs' | 'churn' | 'falsePositiveRate' | 'availability' | 'freshnessMs' | 'weight' | 'overlap' | 'differential'> {
