@@ -227,132 +227,176 @@ export function segmentOf(segments: SweepResult['segments'], lo: number, hi: num
  * binary heap keyed by each source's next boundary): every elementary segment between two
  * consecutive boundaries is added to the measure of its covering-source set. O(N log S) for N
  * boundaries and S sources; the pairwise figures are derived from the (few) distinct covering
- * sets afterwards, not per segment.
+ * sets afterwards, not per segment. `recordSegments` keeps the segments (for entry-level containment).
  */
-export function* sweep(sets: readonly Intervals[], space: Space, due: () => boolean): Generator<void, SweepResult, void> {
-  const S = sets.length;
-  const ptr = new Int32Array(S);
-  const inside = new Uint8Array(S);
-  const key = new Float64Array(S);
-  const heap = new Int32Array(S);
-  let size = 0;
-  const only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
-  const byKey = new Map<number | string, CoverClass & { index: number }>();
-  const classes: CoverClass[] = [];
-  const segLo = new F64List(1024);
-  const segHi = new F64List(1024);
-  const segCls = new F64List(1024);
+export function* sweep(sets: readonly Intervals[], space: Space, recordSegments = true): Generator<void, SweepResult, void> {
+  // The loop lives in a class method, not in this generator: V8 optimises hot loops of plain
+  // functions on the fly (OSR) but not those of a generator, which would run several times slower.
+  const sw = new Sweeper(sets, space, recordSegments);
+  while (!sw.run(CHUNK)) yield;
+  return sw.result();
+}
 
-  const less = (x: number, y: number) => key[x]! < key[y]! || (key[x] === key[y] && x < y);
-  const siftDown = (i: number) => {
+/** Work units (events, records) between two yields of the metrics steps: well under a millisecond. @internal */
+export const CHUNK = 4096;
+
+class Sweeper {
+  readonly S: number;
+  readonly ptr: Int32Array;
+  readonly inside: Uint8Array;
+  readonly key: Float64Array;
+  readonly heap: Int32Array;
+  size = 0;
+  readonly only: Array<{ lo: F64List; hi: F64List }>;
+  readonly byKey = new Map<number | string, CoverClass & { index: number }>();
+  readonly classes: Array<CoverClass & { index: number }> = [];
+  readonly segLo = new F64List(1024);
+  readonly segHi = new F64List(1024);
+  readonly segCls = new F64List(1024);
+  readonly small: boolean;
+  maskLo = 0;
+  maskHi = 0;
+  active = 0;
+  xor = 0;
+  current: (CoverClass & { index: number }) | null = null;
+  dirty = true;
+  prev = 0;
+
+  constructor(
+    readonly sets: readonly Intervals[],
+    readonly space: Space,
+    readonly recordSegments: boolean,
+  ) {
+    const S = (this.S = sets.length);
+    this.ptr = new Int32Array(S);
+    this.inside = new Uint8Array(S);
+    this.key = new Float64Array(S);
+    this.heap = new Int32Array(S);
+    this.only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
+    this.small = S <= 52;
+    for (let s = 0; s < S; s++) {
+      if (sets[s]!.start.length === 0) continue;
+      this.key[s] = sets[s]!.start[0]!;
+      this.heap[this.size++] = s;
+      this.siftUp(this.size - 1);
+    }
+  }
+
+  less(x: number, y: number): boolean {
+    const key = this.key;
+    return key[x]! < key[y]! || (key[x] === key[y] && x < y);
+  }
+
+  siftDown(i: number): void {
+    const heap = this.heap;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= size) return;
+      if (l >= this.size) return;
       const r = l + 1;
-      const c = r < size && less(heap[r]!, heap[l]!) ? r : l;
-      if (!less(heap[c]!, heap[i]!)) return;
+      const c = r < this.size && this.less(heap[r]!, heap[l]!) ? r : l;
+      if (!this.less(heap[c]!, heap[i]!)) return;
       const t = heap[c]!;
       heap[c] = heap[i]!;
       heap[i] = t;
       i = c;
     }
-  };
-  const siftUp = (i: number) => {
+  }
+
+  siftUp(i: number): void {
+    const heap = this.heap;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(heap[i]!, heap[p]!)) return;
+      if (!this.less(heap[i]!, heap[p]!)) return;
       const t = heap[p]!;
       heap[p] = heap[i]!;
       heap[i] = t;
       i = p;
     }
-  };
-  for (let s = 0; s < S; s++) {
-    if (sets[s]!.start.length === 0) continue;
-    key[s] = sets[s]!.start[0]!;
-    heap[size++] = s;
-    siftUp(size - 1);
   }
 
-  const small = S <= 52;
-  let maskLo = 0;
-  let maskHi = 0;
-  let active = 0;
-  let xor = 0;
-  let current: (CoverClass & { index: number }) | null = null;
-  let dirty = true;
-  let prev = 0;
-  const classFor = (): CoverClass & { index: number } => {
-    const k: number | string = small ? maskHi * 4294967296 + (maskLo >>> 0) : activeList().join(',');
-    let c = byKey.get(k);
+  activeList(): number[] {
+    const out: number[] = [];
+    for (let s = 0; s < this.S; s++) if (this.inside[s]) out.push(s);
+    return out;
+  }
+
+  classFor(): CoverClass & { index: number } {
+    // S ≤ 52: the covering set as a 52-bit mask (exact); more sources: the list of their indices
+    const k: number | string = this.small ? this.maskHi * 4294967296 + (this.maskLo >>> 0) : this.activeList().join(',');
+    let c = this.byKey.get(k);
     if (!c) {
-      c = { members: Int32Array.from(activeList()), measure: new Measure(space), index: classes.length };
-      byKey.set(k, c);
-      classes.push(c);
+      c = { members: Int32Array.from(this.activeList()), measure: new Measure(this.space), index: this.classes.length };
+      this.byKey.set(k, c);
+      this.classes.push(c);
     }
     return c;
-  };
-  const activeList = (): number[] => {
-    const out: number[] = [];
-    for (let s = 0; s < S; s++) if (inside[s]) out.push(s);
-    return out;
-  };
+  }
 
-  while (size > 0) {
-    if (due()) yield;
-    const pos = key[heap[0]!]!;
-    if (active > 0 && pos > prev) {
-      if (dirty) {
-        current = classFor();
-        dirty = false;
-      }
-      current!.measure.add(prev, pos);
-      segLo.push(prev);
-      segHi.push(pos);
-      segCls.push(current!.index);
-      if (active === 1) {
-        const o = only[xor]!;
-        if (o.hi.length > 0 && o.hi.toArrayLast() === prev) o.hi.setLast(pos);
-        else {
-          o.lo.push(prev);
-          o.hi.push(pos);
+  toggle(s: number): void {
+    if (s < 32) this.maskLo ^= 1 << s;
+    else if (s < 52) this.maskHi ^= 2 ** (s - 32); // < 2^20: exact in 32-bit xor
+    this.xor ^= s;
+    this.dirty = true;
+  }
+
+  /** Processes up to `budget` boundary positions; true when done. */
+  run(budget: number): boolean {
+    const { key, heap, inside, ptr, sets } = this;
+    while (this.size > 0 && budget-- > 0) {
+      const pos = key[heap[0]!]!;
+      const prev = this.prev;
+      if (this.active > 0 && pos > prev) {
+        if (this.dirty) {
+          this.current = this.classFor();
+          this.dirty = false;
+        }
+        const current = this.current!;
+        current.measure.add(prev, pos);
+        if (this.recordSegments) {
+          this.segLo.push(prev);
+          this.segHi.push(pos);
+          this.segCls.push(current.index);
+        }
+        if (this.active === 1) {
+          const o = this.only[this.xor]!;
+          if (o.hi.length > 0 && o.hi.a[o.hi.length - 1] === prev) o.hi.a[o.hi.length - 1] = pos;
+          else {
+            o.lo.push(prev);
+            o.hi.push(pos);
+          }
         }
       }
-    }
-    while (size > 0 && key[heap[0]!] === pos) {
-      const s = heap[0]!;
-      const set = sets[s]!;
-      if (inside[s]) {
-        inside[s] = 0;
-        active--;
-        ptr[s]++;
-        if (ptr[s]! < set.start.length) key[s] = set.start[ptr[s]!]!;
-        else {
-          heap[0] = heap[--size]!;
-          siftDown(0);
-          toggle(s);
-          continue;
+      while (this.size > 0 && key[heap[0]!] === pos) {
+        const s = heap[0]!;
+        const set = sets[s]!;
+        this.toggle(s);
+        if (inside[s]) {
+          inside[s] = 0;
+          this.active--;
+          ptr[s]++;
+          if (ptr[s]! < set.start.length) key[s] = set.start[ptr[s]!]!;
+          else {
+            heap[0] = heap[--this.size]!;
+            this.siftDown(0);
+            continue;
+          }
+        } else {
+          inside[s] = 1;
+          this.active++;
+          key[s] = set.end[ptr[s]!]!;
         }
-      } else {
-        inside[s] = 1;
-        active++;
-        key[s] = set.end[ptr[s]!]!;
+        this.siftDown(0);
       }
-      toggle(s);
-      siftDown(0);
+      this.prev = pos;
     }
-    prev = pos;
+    return this.size === 0;
   }
-  function toggle(s: number): void {
-    if (s < 32) maskLo ^= 1 << s;
-    else if (s < 52) maskHi ^= 2 ** (s - 32);
-    xor ^= s;
-    dirty = true;
+
+  result(): SweepResult {
+    return {
+      classes: this.classes,
+      only: this.only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })),
+      segments: { lo: this.segLo.toArray(), hi: this.segHi.toArray(), cls: Int32Array.from(this.segCls.toArray()) },
+    };
   }
-  // maskHi toggling with ^ on 2**k works for k < 31 (S ≤ 52 → k ≤ 19)
-  return {
-    classes,
-    only: only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })),
-    segments: { lo: segLo.toArray(), hi: segHi.toArray(), cls: Int32Array.from(segCls.toArray()) },
-  };
 }

@@ -175,16 +175,27 @@ export class ListingTableBuilder {
     let n = 0;
     for (let i = 0; i < uniq.length; i++) if (i === 0 || uniq[i] !== uniq[i - 1]) uniq[n++] = uniq[i]!;
     const indicator = new Int32Array(keys.length);
+    // Feeds are often sorted: search from the previous position first (galloping), else bisect.
+    let at = 0;
     for (let r = 0; r < keys.length; r++) {
       const k = keys[r]!;
       let a = 0;
       let b = n;
+      if (uniq[at]! <= k) {
+        a = at;
+        let step = 1;
+        while (a + step < n && uniq[a + step]! < k) {
+          a += step;
+          step *= 2;
+        }
+        b = Math.min(n, a + step + 1);
+      }
       while (a < b) {
         const m = (a + b) >> 1;
         if (uniq[m]! < k) a = m + 1;
         else b = m;
       }
-      indicator[r] = a;
+      indicator[r] = at = a;
     }
     return this.#table(indicator, n);
   }

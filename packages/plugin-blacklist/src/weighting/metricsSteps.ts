@@ -10,6 +10,7 @@ import {
   intersectionMeasure,
   intersectsInterval,
   mergeIntervals,
+  CHUNK,
   segmentOf,
   sweep,
   type SweepResult,
@@ -69,8 +70,8 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const nWin = new Int32Array(S);
   const nBefore = new Int32Array(S);
   const nNow = new Int32Array(S);
-  for (let r = 0; r < L; r++) {
-    if (due()) yield;
+  const rowPass = (from: number, to: number): void => {
+   for (let r = from; r < to; r++) {
     const si = table.source[r]!;
     if (si < 0) continue;
     const first = table.firstSeen[r]!;
@@ -92,12 +93,14 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
       const r6 = table.v6.get(r);
       if (r6) raw6.window[si]!.push(r6);
     }
-  }
+   }
+  };
+  yield* chunked(L, rowPass);
   const same = { before: sources.map((_, i) => nBefore[i] === nWin[i]), atNow: sources.map((_, i) => nNow[i] === nWin[i]) };
   // The sets before W and at now, only for the sources where they differ from the window's.
   if (same.before.includes(false) || same.atNow.includes(false)) {
-    for (let r = 0; r < L; r++) {
-      if (due()) yield;
+    const edgePass = (from: number, to: number): void => {
+     for (let r = from; r < to; r++) {
       const f = inWindow[r]!;
       if (f === 0) continue;
       const si = table.source[r]!;
@@ -113,7 +116,9 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
         if (r6 && b) raw6.before[si]!.push(r6);
         if (r6 && n) raw6.atNow[si]!.push(r6);
       }
-    }
+     }
+    };
+    yield* chunked(L, edgePass);
   }
 
   // 2. Merged address sets per source and family (IPv6 in rank space over its boundaries).
@@ -136,21 +141,20 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   );
 
   // 3. The sweep: per family, the measure of every covering-source set and each source's own part.
-  const sweep4 = yield* sweep(v4.window, v4.space, due);
-  const sweep6 = yield* sweep(v6.window, v6.space, due);
+  const sweep4 = yield* sweep(v4.window, v4.space, containment);
+  const sweep6 = yield* sweep(v6.window, v6.space, containment);
 
   // 4. Entry level, one group of records per indicator (counting sort by indicator id).
   const offsets = new Int32Array(table.indicators + 1);
-  for (let r = 0; r < L; r++) if (inWindow[r]) offsets[table.indicator[r]! + 1]!++;
+  yield* chunked(L, (from, to) => {
+    for (let r = from; r < to; r++) if (inWindow[r]) offsets[table.indicator[r]! + 1]!++;
+  });
   for (let i = 0; i < table.indicators; i++) offsets[i + 1]! += offsets[i]!;
   const order = new Int32Array(offsets[table.indicators]!);
-  {
-    const fill = offsets.slice(0, table.indicators);
-    for (let r = 0; r < L; r++) {
-      if (due()) yield;
-      if (inWindow[r]) order[fill[table.indicator[r]!]!++] = r;
-    }
-  }
+  const fill = offsets.slice(0, table.indicators);
+  yield* chunked(L, (from, to) => {
+    for (let r = from; r < to; r++) if (inWindow[r]) order[fill[table.indicator[r]!]!++] = r;
+  });
   const volume = new Float64Array(S);
   const exact = new Float64Array(S * S);
   const inB = new Float64Array(S * S);
@@ -160,8 +164,9 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const stamp = new Int32Array(S).fill(-1);
   const firstOf = new Float64Array(S);
   const list = new Int32Array(S);
-  for (let ind = 0; ind < table.indicators; ind++) {
-    if (due()) yield;
+  const groupPass = (first: number, last: number): void => {
+   const { source, firstSeen, v4lo, v4hi } = table;
+   for (let ind = first; ind < last; ind++) {
     const from = offsets[ind]!;
     const to = offsets[ind + 1]!;
     if (from === to) continue;
@@ -169,8 +174,8 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     let min = Infinity;
     for (let j = from; j < to; j++) {
       const r = order[j]!;
-      const si = table.source[r]!;
-      const f = table.firstSeen[r]!;
+      const si = source[r]!;
+      const f = firstSeen[r]!;
       if (stamp[si] !== ind) {
         stamp[si] = ind;
         firstOf[si] = f;
@@ -179,12 +184,12 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
       if (f < min) min = f;
     }
     const rep = order[from]!;
-    let lo = table.v4lo[rep]!;
+    let lo = v4lo[rep]!;
     let hi = NaN;
     let fam: FamilySets | null = null;
     let sw: SweepResult | null = null;
     if (!Number.isNaN(lo)) {
-      hi = table.v4hi[rep]!;
+      hi = v4hi[rep]!;
       fam = v4;
       sw = sweep4;
     } else {
@@ -222,7 +227,9 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
         if (k > 1) inAnyOther[a]!++;
       }
     }
-  }
+   }
+  };
+  yield* chunked(table.indicators, groupPass);
 
   // 5. Address metrics per family from the covering sets.
   yield;
@@ -269,6 +276,18 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     results.push({ ...m, weight: computeWeight(m, formula, input.expectedIntervalMs?.[sources[a]!] ?? 0) });
   }
   return results;
+}
+
+/**
+ * Runs `fn` over [0, n) in chunks of {@link CHUNK}, yielding between them. The loops live in plain
+ * closures, not in the generator: V8 optimises a hot loop of a plain function while it runs (OSR),
+ * not one of a generator.
+ */
+function* chunked(n: number, fn: (from: number, to: number) => void): Generator<void, void, void> {
+  for (let i = 0; i < n; i += CHUNK) {
+    fn(i, Math.min(n, i + CHUNK));
+    yield;
+  }
 }
 
 function collect4(ranges: readonly IpRange[]): IntervalCollector {
