@@ -145,8 +145,9 @@ if (parts.has('b')) {
 
   const dir = mkdtempSync(join(tmpdir(), 'tip-blmetrics-'));
   const url = `sqlite:${join(dir, 'tip.sqlite')}`;
+  const setup = await createTip({ logger: silent, config: { database: { url } }, plugins: [blacklist()] });
+  await setup.migrate();
   const app = await createTip({ logger: silent, config: { database: { url }, scheduler: { enabled: false } }, plugins: [blacklist()] });
-  await app.migrate();
   await app.start();
   const ing = app.get(BlacklistToken).ingester;
   const policy = { maxInvalidRatio: 0.25, allowEmpty: false, maxRemovedRatio: 1 };
