@@ -32,6 +32,9 @@ const { values } = parseArgs({
     child: { type: 'string' },
     url: { type: 'string' },
     now: { type: 'string' },
+    // options of the other blacklist benches (`./dev bench` passes the same arguments to all): ignored
+    dialects: { type: 'string' },
+    churn: { type: 'string' },
   },
 });
 const here = dirname(fileURLToPath(import.meta.url));

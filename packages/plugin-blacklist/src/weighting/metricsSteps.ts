@@ -71,52 +71,52 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const nBefore = new Int32Array(S);
   const nNow = new Int32Array(S);
   const rowPass = (from: number, to: number): void => {
-   for (let r = from; r < to; r++) {
-    const si = table.source[r]!;
-    if (si < 0) continue;
-    const first = table.firstSeen[r]!;
-    const removed = table.removedAt[r]!;
-    const listed = Number.isNaN(removed);
-    if (first >= start && first <= now) changes[si]!++;
-    if (!listed && removed >= start && removed <= now) changes[si]!++;
-    if (first > now || (!listed && removed < start)) continue;
-    const isBefore = first < start;
-    const isNow = listed || removed > now;
-    inWindow[r] = 1 | (isBefore ? 2 : 0) | (isNow ? 4 : 0);
-    nWin[si]!++;
-    if (isBefore) nBefore[si]!++;
-    if (isNow) nNow[si]!++;
-    lifetimes[si]!.push(Math.max(0, Math.min(listed ? Infinity : removed, now) - first));
-    const lo = table.v4lo[r]!;
-    if (!Number.isNaN(lo)) raw4.window[si]!.add(lo, table.v4hi[r]!);
-    else {
-      const r6 = table.v6.get(r);
-      if (r6) raw6.window[si]!.push(r6);
+    for (let r = from; r < to; r++) {
+      const si = table.source[r]!;
+      if (si < 0) continue;
+      const first = table.firstSeen[r]!;
+      const removed = table.removedAt[r]!;
+      const listed = Number.isNaN(removed);
+      if (first >= start && first <= now) changes[si]!++;
+      if (!listed && removed >= start && removed <= now) changes[si]!++;
+      if (first > now || (!listed && removed < start)) continue;
+      const isBefore = first < start;
+      const isNow = listed || removed > now;
+      inWindow[r] = 1 | (isBefore ? 2 : 0) | (isNow ? 4 : 0);
+      nWin[si]!++;
+      if (isBefore) nBefore[si]!++;
+      if (isNow) nNow[si]!++;
+      lifetimes[si]!.push(Math.max(0, Math.min(listed ? Infinity : removed, now) - first));
+      const lo = table.v4lo[r]!;
+      if (!Number.isNaN(lo)) raw4.window[si]!.add(lo, table.v4hi[r]!);
+      else {
+        const r6 = table.v6.get(r);
+        if (r6) raw6.window[si]!.push(r6);
+      }
     }
-   }
   };
   yield* chunked(L, rowPass);
   const same = { before: sources.map((_, i) => nBefore[i] === nWin[i]), atNow: sources.map((_, i) => nNow[i] === nWin[i]) };
   // The sets before W and at now, only for the sources where they differ from the window's.
   if (same.before.includes(false) || same.atNow.includes(false)) {
     const edgePass = (from: number, to: number): void => {
-     for (let r = from; r < to; r++) {
-      const f = inWindow[r]!;
-      if (f === 0) continue;
-      const si = table.source[r]!;
-      const b = (f & 2) !== 0 && !same.before[si];
-      const n = (f & 4) !== 0 && !same.atNow[si];
-      if (!b && !n) continue;
-      const lo = table.v4lo[r]!;
-      if (!Number.isNaN(lo)) {
-        if (b) raw4.before[si]!.add(lo, table.v4hi[r]!);
-        if (n) raw4.atNow[si]!.add(lo, table.v4hi[r]!);
-      } else {
-        const r6 = table.v6.get(r);
-        if (r6 && b) raw6.before[si]!.push(r6);
-        if (r6 && n) raw6.atNow[si]!.push(r6);
+      for (let r = from; r < to; r++) {
+        const f = inWindow[r]!;
+        if (f === 0) continue;
+        const si = table.source[r]!;
+        const b = (f & 2) !== 0 && !same.before[si];
+        const n = (f & 4) !== 0 && !same.atNow[si];
+        if (!b && !n) continue;
+        const lo = table.v4lo[r]!;
+        if (!Number.isNaN(lo)) {
+          if (b) raw4.before[si]!.add(lo, table.v4hi[r]!);
+          if (n) raw4.atNow[si]!.add(lo, table.v4hi[r]!);
+        } else {
+          const r6 = table.v6.get(r);
+          if (r6 && b) raw6.before[si]!.push(r6);
+          if (r6 && n) raw6.atNow[si]!.push(r6);
+        }
       }
-     }
     };
     yield* chunked(L, edgePass);
   }
@@ -165,69 +165,69 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const firstOf = new Float64Array(S);
   const list = new Int32Array(S);
   const groupPass = (first: number, last: number): void => {
-   const { source, firstSeen, v4lo, v4hi } = table;
-   for (let ind = first; ind < last; ind++) {
-    const from = offsets[ind]!;
-    const to = offsets[ind + 1]!;
-    if (from === to) continue;
-    let k = 0;
-    let min = Infinity;
-    for (let j = from; j < to; j++) {
-      const r = order[j]!;
-      const si = source[r]!;
-      const f = firstSeen[r]!;
-      if (stamp[si] !== ind) {
-        stamp[si] = ind;
-        firstOf[si] = f;
-        list[k++] = si;
-      } else if (f < firstOf[si]!) firstOf[si] = f;
-      if (f < min) min = f;
-    }
-    const rep = order[from]!;
-    let lo = v4lo[rep]!;
-    let hi = NaN;
-    let fam: FamilySets | null = null;
-    let sw: SweepResult | null = null;
-    if (!Number.isNaN(lo)) {
-      hi = v4hi[rep]!;
-      fam = v4;
-      sw = sweep4;
-    } else {
-      const r6 = table.v6.get(rep);
-      if (r6) {
-        lo = rank(r6.start);
-        hi = rank(r6.end + 1n);
-        fam = v6;
-        sw = sweep6;
+    const { source, firstSeen, v4lo, v4hi } = table;
+    for (let ind = first; ind < last; ind++) {
+      const from = offsets[ind]!;
+      const to = offsets[ind + 1]!;
+      if (from === to) continue;
+      let k = 0;
+      let min = Infinity;
+      for (let j = from; j < to; j++) {
+        const r = order[j]!;
+        const si = source[r]!;
+        const f = firstSeen[r]!;
+        if (stamp[si] !== ind) {
+          stamp[si] = ind;
+          firstOf[si] = f;
+          list[k++] = si;
+        } else if (f < firstOf[si]!) firstOf[si] = f;
+        if (f < min) min = f;
       }
-    }
-    // Inside one elementary segment (every single address, most blocks): the sources containing
-    // the entry are exactly that segment's covering set, whatever the number of sources.
-    const seg = containment && sw ? segmentOf(sw.segments, lo, hi) : -1;
-    const covering = seg >= 0 ? sw!.classes[sw!.segments.cls[seg]!]!.members : null;
-    const isAllowed = table.allowed[rep] === 1;
-    for (let x = 0; x < k; x++) {
-      const a = list[x]!;
-      volume[a]!++;
-      if (isAllowed) allowed[a]!++;
-      if (k > 1) latencies[a]!.push(firstOf[a]! - min);
-      for (let y = 0; y < k; y++) if (y !== x) exact[a * S + list[y]!]!++;
-      if (covering) {
-        for (let y = 0; y < covering.length; y++) if (covering[y] !== a) inB[a * S + covering[y]!]!++;
-        if (covering.length > 1) inAnyOther[a]!++;
-      } else if (containment && fam) {
-        for (let b = 0; b < S; b++) {
-          if (b === a) continue;
-          if (stamp[b] === ind || containsInterval(fam.window[b]!, lo, hi)) inB[a * S + b]!++;
-        }
-        // inside ⋃ others ⇔ touches no address that only A lists
-        if (k > 1 || !intersectsInterval(sw!.only[a]!, lo, hi)) inAnyOther[a]!++;
+      const rep = order[from]!;
+      let lo = v4lo[rep]!;
+      let hi = NaN;
+      let fam: FamilySets | null = null;
+      let sw: SweepResult | null = null;
+      if (!Number.isNaN(lo)) {
+        hi = v4hi[rep]!;
+        fam = v4;
+        sw = sweep4;
       } else {
-        for (let y = 0; y < k; y++) if (y !== x) inB[a * S + list[y]!]!++;
-        if (k > 1) inAnyOther[a]!++;
+        const r6 = table.v6.get(rep);
+        if (r6) {
+          lo = rank(r6.start);
+          hi = rank(r6.end + 1n);
+          fam = v6;
+          sw = sweep6;
+        }
+      }
+      // Inside one elementary segment (every single address, most blocks): the sources containing
+      // the entry are exactly that segment's covering set, whatever the number of sources.
+      const seg = containment && sw ? segmentOf(sw.segments, lo, hi) : -1;
+      const covering = seg >= 0 ? sw!.classes[sw!.segments.cls[seg]!]!.members : null;
+      const isAllowed = table.allowed[rep] === 1;
+      for (let x = 0; x < k; x++) {
+        const a = list[x]!;
+        volume[a]!++;
+        if (isAllowed) allowed[a]!++;
+        if (k > 1) latencies[a]!.push(firstOf[a]! - min);
+        for (let y = 0; y < k; y++) if (y !== x) exact[a * S + list[y]!]!++;
+        if (covering) {
+          for (let y = 0; y < covering.length; y++) if (covering[y] !== a) inB[a * S + covering[y]!]!++;
+          if (covering.length > 1) inAnyOther[a]!++;
+        } else if (containment && fam) {
+          for (let b = 0; b < S; b++) {
+            if (b === a) continue;
+            if (stamp[b] === ind || containsInterval(fam.window[b]!, lo, hi)) inB[a * S + b]!++;
+          }
+          // inside ⋃ others ⇔ touches no address that only A lists
+          if (k > 1 || !intersectsInterval(sw!.only[a]!, lo, hi)) inAnyOther[a]!++;
+        } else {
+          for (let y = 0; y < k; y++) if (y !== x) inB[a * S + list[y]!]!++;
+          if (k > 1) inAnyOther[a]!++;
+        }
       }
     }
-   }
   };
   yield* chunked(table.indicators, groupPass);
 
