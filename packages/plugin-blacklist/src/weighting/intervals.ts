@@ -94,8 +94,9 @@ export const EMPTY: Intervals = Object.freeze({ start: new Float64Array(0), end:
 export function mergeIntervals(raw: IntervalCollector): Intervals {
   const n = raw.size;
   if (n === 0) return EMPTY;
-  const s = raw.lo.toArray().sort();
-  const e = raw.hi.toArray().sort();
+  // records sorted by indicator come in address order: often no sort is needed
+  const s = sortIfNeeded(raw.lo.toArray());
+  const e = sortIfNeeded(raw.hi.toArray());
   const outS = new Float64Array(n);
   const outE = new Float64Array(n);
   let i = 0;
@@ -117,6 +118,47 @@ export function mergeIntervals(raw: IntervalCollector): Intervals {
     }
   }
   return { start: outS.slice(0, k), end: outE.slice(0, k) };
+}
+
+function sortIfNeeded(a: Float64Array): Float64Array {
+  for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return a.sort();
+  return a;
+}
+
+/**
+ * {@link segmentOf} for lookups in mostly increasing order: gallops forward from the previous hit
+ * and bisects only when the position goes back.
+ */
+export class SegmentCursor {
+  #at = 0;
+  constructor(readonly segments: SweepResult['segments']) {}
+  find(lo: number, hi: number): number {
+    const s = this.segments.lo;
+    const n = s.length;
+    let a = 0;
+    let b = n;
+    const at = this.#at;
+    if (at < n && s[at]! <= lo) {
+      a = at;
+      let step = 1;
+      while (a + step < n && s[a + step]! <= lo) {
+        a += step;
+        step *= 2;
+      }
+      b = Math.min(n, a + step);
+      // invariant: s[a] <= lo; find the last index with s <= lo in [a, b)
+      a++;
+    }
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (s[m]! <= lo) a = m + 1;
+      else b = m;
+    }
+    a--;
+    if (a < 0) return -1;
+    this.#at = a;
+    return hi <= this.segments.hi[a]! ? a : -1;
+  }
 }
 
 /** True when [lo, hi) lies inside one interval of `set`. */

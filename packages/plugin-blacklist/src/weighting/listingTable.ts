@@ -14,7 +14,7 @@ export interface ListingTable {
   readonly length: number;
   /** Per record: index of its source in the measured sources, -1 = not measured. */
   readonly source: Int32Array;
-  /** Per record: dense indicator id in [0, indicators); equal ids = same (type, value). */
+  /** Per record: dense indicator id in [0, indicators); equal ids = same (type, value). Records are sorted by it. */
   readonly indicator: Int32Array;
   /** Number of distinct indicators. */
   readonly indicators: number;
@@ -92,12 +92,10 @@ export class ListingTableBuilder {
 
   /**
    * @param allowlist - for the per-record allow-list flag
-   * @param denseKeys - the caller's indicator keys are already 0..n-1 (no renumbering)
    * @param capacity - expected number of records (the arrays grow past it)
    */
   constructor(
     private readonly allowlist?: Allowlist,
-    private readonly denseKeys = false,
     capacity = 1024,
   ) {
     this.#source = new I32List(capacity);
@@ -114,19 +112,24 @@ export class ListingTableBuilder {
   }
 
   /**
-   * Adds one record; `source` -1 = not measured. `indicatorKey` NaN = derive it from (type, value):
-   * a number for an IPv4 ip/cidr as written (no map), otherwise an id from a per-type value map
-   * (negative, so the two never collide); then {@link build} must renumber (`denseKeys` false).
+   * Adds one record; `source` -1 = not measured. `indicatorKey` identifies (type, value) (a
+   * database id), or NaN: then an id comes from a per-type value map. An IPv4 ip/cidr in canonical
+   * form is keyed by its address instead (`written · 128 + (ip ? 0 : 65 − 2·prefix)`, whatever
+   * `indicatorKey` says), so after {@link build} the IPv4 indicators are numbered in address order;
+   * the other keys are made negative, so the two never collide.
    */
   add(source: number, indicatorKey: number, type: IndicatorType, value: string, firstSeen: number, removedAt: number | undefined): void {
     const row = this.#source.length;
-    let key = indicatorKey;
+    let key = NaN;
     let parsed = false;
-    if (isRangeType(type) && (source >= 0 || Number.isNaN(key))) parsed = ipv4RangeOf(value, this.#scratch);
+    if (isRangeType(type)) parsed = ipv4RangeOf(value, this.#scratch);
+    if (parsed) {
+      const prefix = this.#scratch[3]!;
+      if (type === 'ip' && prefix === -1) key = this.#scratch[2]! * 128;
+      else if (type === 'cidr' && prefix >= 0) key = this.#scratch[2]! * 128 + 65 - 2 * prefix;
+    }
     if (Number.isNaN(key)) {
-      const written = this.#scratch[3]!;
-      if (parsed && type === 'ip' && written === -1) key = this.#scratch[2]!;
-      else if (parsed && type === 'cidr' && written >= 0) key = 4294967296 + this.#scratch[2]! * 64 + written;
+      if (!Number.isNaN(indicatorKey)) key = -1 - indicatorKey;
       else {
         let m = this.#byValue.get(type);
         if (!m) this.#byValue.set(type, (m = new Map()));
@@ -163,21 +166,21 @@ export class ListingTableBuilder {
     this.#allowed.push(allowed ? 1 : 0);
   }
 
-  /** The table; indicator keys renumbered 0..n-1 (sorted unique keys, binary search per record). */
+  /**
+   * The table: indicator keys renumbered 0..n-1 in key order (sorted unique keys, galloping search
+   * per record), and the records sorted by indicator (stable), so that each indicator's records
+   * are contiguous and IPv4 indicators come in address order.
+   */
   build(): ListingTable {
     const keys = this.#key.toArray();
-    if (this.denseKeys) {
-      let max = -1;
-      for (let r = 0; r < keys.length; r++) if (keys[r]! > max) max = keys[r]!;
-      return this.#table(Int32Array.from(keys), max + 1);
-    }
     const uniq = keys.slice().sort();
     let n = 0;
     for (let i = 0; i < uniq.length; i++) if (i === 0 || uniq[i] !== uniq[i - 1]) uniq[n++] = uniq[i]!;
-    const indicator = new Int32Array(keys.length);
+    const L = keys.length;
+    const indicator = new Int32Array(L);
     // Feeds are often sorted: search from the previous position first (galloping), else bisect.
     let at = 0;
-    for (let r = 0; r < keys.length; r++) {
+    for (let r = 0; r < L; r++) {
       const k = keys[r]!;
       let a = 0;
       let b = n;
@@ -197,21 +200,44 @@ export class ListingTableBuilder {
       }
       indicator[r] = at = a;
     }
-    return this.#table(indicator, n);
-  }
-
-  #table(indicator: Int32Array, indicators: number): ListingTable {
+    // stable counting sort of the records by indicator: perm[new position] = old row
+    const start = new Int32Array(n + 1);
+    for (let r = 0; r < L; r++) start[indicator[r]! + 1]!++;
+    for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+    const perm = new Int32Array(L);
+    for (let r = 0; r < L; r++) perm[start[indicator[r]!]!++] = r;
+    const f64 = (src: Float64Array) => {
+      const out = new Float64Array(L);
+      for (let i = 0; i < L; i++) out[i] = src[perm[i]!]!;
+      return out;
+    };
+    const source = new Int32Array(L);
+    const sortedIndicator = new Int32Array(L);
+    const allowed = new Uint8Array(L);
+    const src = this.#source.a;
+    const alw = this.#allowed.a;
+    for (let i = 0; i < L; i++) {
+      const r = perm[i]!;
+      source[i] = src[r]!;
+      sortedIndicator[i] = indicator[r]!;
+      allowed[i] = alw[r]!;
+    }
+    const v6 = new Map<number, IpRange>();
+    if (this.#v6.size > 0) for (let i = 0; i < L; i++) {
+      const r6 = this.#v6.get(perm[i]!);
+      if (r6) v6.set(i, r6);
+    }
     return {
-      length: indicator.length,
-      source: this.#source.toArray(),
-      indicator,
-      indicators,
-      firstSeen: this.#first.toArray(),
-      removedAt: this.#removed.toArray(),
-      v4lo: this.#lo.toArray(),
-      v4hi: this.#hi.toArray(),
-      v6: this.#v6,
-      allowed: this.#allowed.toArray(),
+      length: L,
+      source,
+      indicator: sortedIndicator,
+      indicators: n,
+      firstSeen: f64(this.#first.a),
+      removedAt: f64(this.#removed.a),
+      v4lo: f64(this.#lo.a),
+      v4hi: f64(this.#hi.a),
+      v6,
+      allowed,
     };
   }
 }

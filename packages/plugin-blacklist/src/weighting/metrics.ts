@@ -156,7 +156,7 @@ function addRecords(b: ListingTableBuilder, list: readonly ListingRecord[], inde
 /** The records in columns (indicator ids from a `type\tvalue` map). */
 function* toTable(input: MetricsInput, due: () => boolean): Generator<void, ListingTable, void> {
   const index = new Map(input.sources.map((s, i) => [s, i]));
-  const b = new ListingTableBuilder(input.allowlist, false, input.listings.length);
+  const b = new ListingTableBuilder(input.allowlist, input.listings.length);
   const list = input.listings;
   for (let i = 0; i < list.length; i += CHUNK) {
     addRecords(b, list, index, i, Math.min(list.length, i + CHUNK));

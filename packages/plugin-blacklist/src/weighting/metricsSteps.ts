@@ -11,7 +11,7 @@ import {
   intersectsInterval,
   mergeIntervals,
   CHUNK,
-  segmentOf,
+  SegmentCursor,
   sweep,
   type SweepResult,
 } from './intervals.js';
@@ -144,17 +144,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const sweep4 = yield* sweep(v4.window, v4.space, containment);
   const sweep6 = yield* sweep(v6.window, v6.space, containment);
 
-  // 4. Entry level, one group of records per indicator (counting sort by indicator id).
-  const offsets = new Int32Array(table.indicators + 1);
-  yield* chunked(L, (from, to) => {
-    for (let r = from; r < to; r++) if (inWindow[r]) offsets[table.indicator[r]! + 1]!++;
-  });
-  for (let i = 0; i < table.indicators; i++) offsets[i + 1]! += offsets[i]!;
-  const order = new Int32Array(offsets[table.indicators]!);
-  const fill = offsets.slice(0, table.indicators);
-  yield* chunked(L, (from, to) => {
-    for (let r = from; r < to; r++) if (inWindow[r]) order[fill[table.indicator[r]!]!++] = r;
-  });
+  // 4. Entry level, one group of records per indicator (the table is sorted by indicator).
   const volume = new Float64Array(S);
   const exact = new Float64Array(S * S);
   const inB = new Float64Array(S * S);
@@ -164,16 +154,24 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   const stamp = new Int32Array(S).fill(-1);
   const firstOf = new Float64Array(S);
   const list = new Int32Array(S);
-  const groupPass = (first: number, last: number): void => {
-    const { source, firstSeen, v4lo, v4hi } = table;
-    for (let ind = first; ind < last; ind++) {
-      const from = offsets[ind]!;
-      const to = offsets[ind + 1]!;
-      if (from === to) continue;
+  const cursor4 = new SegmentCursor(sweep4.segments);
+  const cursor6 = new SegmentCursor(sweep6.segments);
+  /** Processes the groups (runs of one indicator) starting in [from, limit); returns where the next one starts. */
+  const groupPass = (from: number, limit: number): number => {
+    const { source, firstSeen, v4lo, v4hi, indicator } = table;
+    let g = from;
+    while (g < limit) {
+      const ind = indicator[g]!;
+      let end = g + 1;
+      while (end < L && indicator[end] === ind) end++;
+      const groupStart = g;
+      g = end;
       let k = 0;
       let min = Infinity;
-      for (let j = from; j < to; j++) {
-        const r = order[j]!;
+      let rep = -1;
+      for (let r = groupStart; r < end; r++) {
+        if (!inWindow[r]) continue;
+        if (rep < 0) rep = r;
         const si = source[r]!;
         const f = firstSeen[r]!;
         if (stamp[si] !== ind) {
@@ -183,15 +181,17 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
         } else if (f < firstOf[si]!) firstOf[si] = f;
         if (f < min) min = f;
       }
-      const rep = order[from]!;
+      if (rep < 0) continue;
       let lo = v4lo[rep]!;
       let hi = NaN;
       let fam: FamilySets | null = null;
       let sw: SweepResult | null = null;
+      let cursor: SegmentCursor | null = null;
       if (!Number.isNaN(lo)) {
         hi = v4hi[rep]!;
         fam = v4;
         sw = sweep4;
+        cursor = cursor4;
       } else {
         const r6 = table.v6.get(rep);
         if (r6) {
@@ -199,11 +199,12 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
           hi = rank(r6.end + 1n);
           fam = v6;
           sw = sweep6;
+          cursor = cursor6;
         }
       }
       // Inside one elementary segment (every single address, most blocks): the sources containing
       // the entry are exactly that segment's covering set, whatever the number of sources.
-      const seg = containment && sw ? segmentOf(sw.segments, lo, hi) : -1;
+      const seg = containment && cursor ? cursor.find(lo, hi) : -1;
       const covering = seg >= 0 ? sw!.classes[sw!.segments.cls[seg]!]!.members : null;
       const isAllowed = table.allowed[rep] === 1;
       for (let x = 0; x < k; x++) {
@@ -228,8 +229,12 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
         }
       }
     }
+    return g;
   };
-  yield* chunked(table.indicators, groupPass);
+  for (let r = 0; r < L; ) {
+    r = groupPass(r, Math.min(L, r + CHUNK));
+    yield;
+  }
 
   // 5. Address metrics per family from the covering sets.
   yield;
