@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Allowlist } from '../src/allowlists/index.js';
 import { formatIpv4 } from '../src/indicators/ip.js';
 import { computeSourceMetrics, computeSourceMetricsAsync, type ListingRecord, type SourceMetrics } from '../src/weighting/index.js';
+import { sortCoordinates } from '../src/weighting/intervals.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -141,8 +142,8 @@ describe.skipIf(!hasCorpus || !hasIprange)('address metrics on the FireHOL corpu
 
 describe('address metrics on hand-made fixtures', () => {
   const now = 100 * D;
-  const run = (listings: ListingRecord[], sources: string[], allowlist?: Allowlist, windowMs = 10 * D) =>
-    new Map(computeSourceMetrics({ now, windowMs, sources, listings, runs: [], allowlist }).map((m) => [m.source, m]));
+  const run = (listings: ListingRecord[], sources: string[], allowlist?: Allowlist, windowMs = 10 * D, overlapMode: 'containment' | 'exact' = 'containment') =>
+    new Map(computeSourceMetrics({ now, windowMs, sources, listings, runs: [], allowlist, overlapMode }).map((m) => [m.source, m]));
 
   it('counts IPv6 addresses per family, never mixing them with IPv4', () => {
     // A: 2001:db8::/126 (4) + 2001:db8::10 (1) + 192.0.2.0/30 (4)
@@ -211,7 +212,8 @@ describe('address metrics on hand-made fixtures', () => {
     expect(m.get('A')!.addresses.ipv4).toMatchObject({ volume: 256, added: 0, removed: 0 });
   });
 
-  it('agrees with brute-force set counting on random IPv4 sets (also above 52 sources)', () => {
+  // exact mode records no segments, so it adds up covering sets of up to 4 sources directly
+  it.each(['containment', 'exact'] as const)('agrees with brute-force set counting on random IPv4 sets (also above 52 sources), %s mode', (mode) => {
     let seed = 42;
     const rnd = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -233,7 +235,7 @@ describe('address metrics on hand-made fixtures', () => {
         }
         sets.push(set);
       }
-      const m = run(listings, sources);
+      const m = run(listings, sources, undefined, 10 * D, mode);
       for (let a = 0; a < S; a++) {
         const got = m.get(sources[a]!)!.addresses.ipv4!;
         expect(got.volume).toBe(sets[a]!.size);
@@ -259,5 +261,21 @@ describe('address metrics on hand-made fixtures', () => {
     expect(exact.map((m) => m.addresses)).toEqual(sync.map((m) => m.addresses));
     expect(exact[1]!.overlap.A).toBe(0);
     expect(sync[1]!.overlap.A).toBe(1);
+  });
+
+  it('sorts coordinates with the radix sort exactly like the native sort', () => {
+    let seed = 5;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    // with values up to 2^33 − 1 (three passes) and below 2^32 (two 16-bit passes)
+    for (const [n, mod] of [[2048, 2 ** 33], [50_000, 2 ** 33], [50_000, 2 ** 32]] as const) {
+      const a = Float64Array.from({ length: n }, (_, i) => (i % 97 === 0 ? [0, 2 ** 32, 2 ** 33 - 1, 2 ** 32 - 1][i % 4]! % mod : (rnd() * 4 + (rnd() % 4)) % mod));
+      const expected = a.slice().sort();
+      expect(Array.from(sortCoordinates(a))).toEqual(Array.from(expected));
+    }
+    // not coordinates (negative, fractional): the native sort
+    expect(Array.from(sortCoordinates(Float64Array.from({ length: 3000 }, (_, i) => (i % 2 ? -i : i / 3))))).toEqual(Array.from(Float64Array.from({ length: 3000 }, (_, i) => (i % 2 ? -i : i / 3)).sort()));
   });
 });

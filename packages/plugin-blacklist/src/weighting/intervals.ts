@@ -121,7 +121,70 @@ export function mergeIntervals(raw: IntervalCollector): Intervals {
 }
 
 function sortIfNeeded(a: Float64Array): Float64Array {
-  for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return a.sort();
+  for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return sortCoordinates(a);
+  return a;
+}
+
+/**
+ * Sorts coordinates (integers in [0, 2^33): IPv4 addresses and ends, IPv6 ranks) ascending: LSD
+ * radix sort (two passes of 16 bits below 2^32, else three of 11 bits), several times faster than
+ * the native sort on a million numbers; the native sort for short arrays or anything else.
+ */
+export function sortCoordinates(a: Float64Array): Float64Array {
+  const n = a.length;
+  if (n < 2048) return a.sort();
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = a[i]!;
+    if (!(v >= 0 && v < 8589934592 && Math.floor(v) === v)) return a.sort();
+    if (v > max) max = v;
+  }
+  if (max < 4294967296) {
+    // 32-bit integers: two passes of 16 bits on a Uint32Array (integer ops only)
+    let u = Uint32Array.from(a);
+    let t = new Uint32Array(n);
+    const c16 = new Int32Array(65536);
+    for (let shift = 0; shift < 32; shift += 16) {
+      c16.fill(0);
+      for (let i = 0; i < n; i++) c16[(u[i]! >>> shift) & 65535]!++;
+      let sum = 0;
+      for (let d = 0; d < 65536; d++) {
+        const c = c16[d]!;
+        c16[d] = sum;
+        sum += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const v = u[i]!;
+        t[c16[(v >>> shift) & 65535]!++] = v;
+      }
+      const x = u;
+      u = t;
+      t = x;
+    }
+    for (let i = 0; i < n; i++) a[i] = u[i]!;
+    return a;
+  }
+  let src: Float64Array = a;
+  let dst: Float64Array = new Float64Array(n);
+  const count = new Int32Array(2048);
+  for (let pass = 0, div = 1; pass < 3; pass++, div *= 2048) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[Math.floor(src[i]! / div) & 2047]!++;
+    let sum = 0;
+    for (let d = 0; d < 2048; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = src[i]!;
+      dst[count[Math.floor(v / div) & 2047]!++] = v;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src !== a) a.set(src);
   return a;
 }
 
@@ -246,9 +309,18 @@ export interface SweepResult {
   readonly classes: CoverClass[];
   /** Per source, the addresses no other source covers. */
   readonly only: Intervals[];
-  /** The elementary segments [lo, hi) in address order with the index of their covering class. */
+  /** The elementary segments [lo, hi) in address order with the index of their covering class (when recorded). */
   readonly segments: { readonly lo: Float64Array; readonly hi: Float64Array; readonly cls: Int32Array };
+  /**
+   * Segments covered by at most {@link DIRECT_MAX} sources, added up directly (IPv4 without
+   * recorded segments only; null otherwise): per source its volume and own part, per ordered pair
+   * (a·S + b) the common part. Bounds the number of covering classes when many big blocks overlap.
+   */
+  readonly direct: { readonly volume: Float64Array; readonly own: Float64Array; readonly common: Float64Array } | null;
 }
+
+/** Largest covering set added up directly instead of through a covering class. @internal */
+export const DIRECT_MAX = 4;
 
 /** Index of the segment containing [lo, hi) entirely, or -1 when it spans several (or none). */
 export function segmentOf(segments: SweepResult['segments'], lo: number, hi: number): number {
@@ -303,6 +375,10 @@ class Sweeper {
   current: (CoverClass & { index: number }) | null = null;
   dirty = true;
   prev = 0;
+  /** The active sources (unordered) and each one's index in it. */
+  readonly act: Int32Array;
+  readonly actAt: Int32Array;
+  readonly direct: { volume: Float64Array; own: Float64Array; common: Float64Array } | null;
 
   constructor(
     readonly sets: readonly Intervals[],
@@ -316,6 +392,9 @@ class Sweeper {
     this.heap = new Int32Array(S);
     this.only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
     this.small = S <= 52;
+    this.act = new Int32Array(S);
+    this.actAt = new Int32Array(S);
+    this.direct = !recordSegments && !space.coords ? { volume: new Float64Array(S), own: new Float64Array(S), common: new Float64Array(S * S) } : null;
     for (let s = 0; s < S; s++) {
       if (sets[s]!.start.length === 0) continue;
       this.key[s] = sets[s]!.start[0]!;
@@ -387,7 +466,22 @@ class Sweeper {
     while (this.size > 0 && budget-- > 0) {
       const pos = key[heap[0]!]!;
       const prev = this.prev;
-      if (this.active > 0 && pos > prev) {
+      const direct = this.direct;
+      if (direct && this.active > 0 && this.active <= DIRECT_MAX && pos > prev) {
+        const len = pos - prev;
+        const act = this.act;
+        const k = this.active;
+        for (let i = 0; i < k; i++) {
+          const a = act[i]!;
+          direct.volume[a]! += len;
+          for (let j = i + 1; j < k; j++) {
+            const b = act[j]!;
+            direct.common[a * this.S + b]! += len;
+            direct.common[b * this.S + a]! += len;
+          }
+        }
+        if (k === 1) direct.own[act[0]!]! += len;
+      } else if (this.active > 0 && pos > prev) {
         if (this.dirty) {
           this.current = this.classFor();
           this.dirty = false;
@@ -414,7 +508,11 @@ class Sweeper {
         this.toggle(s);
         if (inside[s]) {
           inside[s] = 0;
-          this.active--;
+          // swap-remove from the active list
+          const at = this.actAt[s]!;
+          const last = this.act[--this.active]!;
+          this.act[at] = last;
+          this.actAt[last] = at;
           ptr[s]++;
           if (ptr[s]! < set.start.length) key[s] = set.start[ptr[s]!]!;
           else {
@@ -424,7 +522,8 @@ class Sweeper {
           }
         } else {
           inside[s] = 1;
-          this.active++;
+          this.actAt[s] = this.active;
+          this.act[this.active++] = s;
           key[s] = set.end[ptr[s]!]!;
         }
         this.siftDown(0);
@@ -439,6 +538,7 @@ class Sweeper {
       classes: this.classes,
       only: this.only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })),
       segments: { lo: this.segLo.toArray(), hi: this.segHi.toArray(), cls: Int32Array.from(this.segCls.toArray()) },
+      direct: this.direct,
     };
   }
 }

@@ -238,8 +238,8 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
 
   // 5. Address metrics per family from the covering sets.
   yield;
-  const addr4 = familyMetrics(sources, v4, sweep4.classes);
-  const addr6 = familyMetrics(sources, v6, sweep6.classes);
+  const addr4 = familyMetrics(sources, v4, sweep4);
+  const addr6 = familyMetrics(sources, v6, sweep6);
 
   const runs = yield* groupRuns(input, start, due);
   const results: SourceMetrics[] = [];
@@ -329,11 +329,12 @@ function* familySets(
   };
 }
 
-function familyMetrics(sources: readonly string[], fam: FamilySets, classes: ReadonlyArray<{ members: Int32Array; measure: { value: number } }>): Array<FamilyAddressMetrics | null> {
+function familyMetrics(sources: readonly string[], fam: FamilySets, sweepResult: SweepResult): Array<FamilyAddressMetrics | null> {
   const S = sources.length;
-  const vol = new Float64Array(S);
-  const common = new Float64Array(S * S);
-  const own = new Float64Array(S);
+  const { classes, direct } = sweepResult;
+  const vol = direct ? direct.volume.slice() : new Float64Array(S);
+  const common = direct ? direct.common.slice() : new Float64Array(S * S);
+  const own = direct ? direct.own.slice() : new Float64Array(S);
   for (const c of classes) {
     const v = c.measure.value;
     const m = c.members;
