@@ -117,7 +117,7 @@ function weightsCommand(svc: () => BlacklistService): CommandDefinition {
       const count = (n: number | undefined) => (n === undefined ? '-' : n < 1e15 ? String(n) : n.toExponential(3));
       out(
         table([
-          ['source', 'entries', 'exclusive', 'fp rate', 'IPv4 addresses', 'excl. (addr)', 'fp (addr)', 'IPv6 addresses', 'availability', 'churn', 'weight'],
+          ['source', 'volume', 'exclusive', 'fp rate', 'IPv4 addresses', 'excl. (addr)', 'fp (addr)', 'IPv6 addresses', 'availability', 'churn', 'weight'],
           ...metrics.map((m) => {
             const v4 = m.addresses?.ipv4 ?? undefined;
             const v6 = m.addresses?.ipv6 ?? undefined;
