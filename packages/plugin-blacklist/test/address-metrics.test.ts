@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Allowlist } from '../src/allowlists/index.js';
 import { formatIpv4 } from '../src/indicators/ip.js';
 import { computeSourceMetrics, computeSourceMetricsAsync, type ListingRecord, type SourceMetrics } from '../src/weighting/index.js';
-import { sortCoordinates } from '../src/weighting/intervals.js';
+import { SWEEP_LIMITS, sortCoordinates } from '../src/weighting/intervals.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -277,5 +277,31 @@ describe('address metrics on hand-made fixtures', () => {
     }
     // not coordinates (negative, fractional): the native sort
     expect(Array.from(sortCoordinates(Float64Array.from({ length: 3000 }, (_, i) => (i % 2 ? -i : i / 3))))).toEqual(Array.from(Float64Array.from({ length: 3000 }, (_, i) => (i % 2 ? -i : i / 3)).sort()));
+  });
+
+  it('gives the same metrics when the covering classes are capped (entries tested source by source)', () => {
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const sources = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const listings: ListingRecord[] = [];
+    for (const s of sources) {
+      for (let k = 0; k < 40; k++) {
+        const prefix = 26 + rnd(7);
+        const start = 0x0a000000 + Math.floor(rnd(2048) / 2 ** (32 - prefix)) * 2 ** (32 - prefix);
+        listings.push(rec(s, prefix === 32 ? formatIpv4(BigInt(start)) : `${formatIpv4(BigInt(start))}/${prefix}`, now - D));
+      }
+    }
+    const full = computeSourceMetrics({ now, windowMs: D * 2, sources, listings, runs: [] });
+    const cap = SWEEP_LIMITS.classCap;
+    SWEEP_LIMITS.classCap = 2;
+    try {
+      expect(computeSourceMetrics({ now, windowMs: D * 2, sources, listings, runs: [] })).toEqual(full);
+    } finally {
+      SWEEP_LIMITS.classCap = cap;
+    }
+    expect(full.some((m) => Object.values(m.overlap).some((n) => n > 0))).toBe(true);
   });
 });

@@ -312,15 +312,19 @@ export interface SweepResult {
   /** The elementary segments [lo, hi) in address order with the index of their covering class (when recorded). */
   readonly segments: { readonly lo: Float64Array; readonly hi: Float64Array; readonly cls: Int32Array };
   /**
-   * Segments covered by at most {@link DIRECT_MAX} sources, added up directly (IPv4 without
-   * recorded segments only; null otherwise): per source its volume and own part, per ordered pair
-   * (a·S + b) the common part. Bounds the number of covering classes when many big blocks overlap.
+   * IPv4 (numbers): every segment added up directly — per source its volume and own part, per
+   * ordered pair (a·S + b) the common part — so the classes only serve the segments' covering sets
+   * and their number can be capped; null for IPv6, whose class measures are exact bigint sums.
    */
   readonly direct: { readonly volume: Float64Array; readonly own: Float64Array; readonly common: Float64Array } | null;
 }
 
-/** Largest covering set added up directly instead of through a covering class. @internal */
-export const DIRECT_MAX = 4;
+/**
+ * Most covering classes kept for the segments (IPv4); a segment whose covering set would be a new
+ * class beyond it gets class -1, and its entries are tested source by source instead. Bounds the
+ * memory when many big blocks overlap in ever new combinations. @internal
+ */
+export const SWEEP_LIMITS = { classCap: 1 << 20 };
 
 /** Index of the segment containing [lo, hi) entirely, or -1 when it spans several (or none). */
 export function segmentOf(segments: SweepResult['segments'], lo: number, hi: number): number {
@@ -394,7 +398,7 @@ class Sweeper {
     this.small = S <= 52;
     this.act = new Int32Array(S);
     this.actAt = new Int32Array(S);
-    this.direct = !recordSegments && !space.coords ? { volume: new Float64Array(S), own: new Float64Array(S), common: new Float64Array(S * S) } : null;
+    this.direct = space.coords ? null : { volume: new Float64Array(S), own: new Float64Array(S), common: new Float64Array(S * S) };
     for (let s = 0; s < S; s++) {
       if (sets[s]!.start.length === 0) continue;
       this.key[s] = sets[s]!.start[0]!;
@@ -441,11 +445,13 @@ class Sweeper {
     return out;
   }
 
-  classFor(): CoverClass & { index: number } {
+  /** The class of the current covering set; `lookupOnly`: null instead of creating one. */
+  classFor(lookupOnly = false): (CoverClass & { index: number }) | null {
     // S ≤ 52: the covering set as a 52-bit mask (exact); more sources: the list of their indices
     const k: number | string = this.small ? this.maskHi * 4294967296 + (this.maskLo >>> 0) : this.activeList().join(',');
     let c = this.byKey.get(k);
     if (!c) {
+      if (lookupOnly) return null;
       c = { members: Int32Array.from(this.activeList()), measure: new Measure(this.space), index: this.classes.length };
       this.byKey.set(k, c);
       this.classes.push(c);
@@ -466,32 +472,37 @@ class Sweeper {
     while (this.size > 0 && budget-- > 0) {
       const pos = key[heap[0]!]!;
       const prev = this.prev;
-      const direct = this.direct;
-      if (direct && this.active > 0 && this.active <= DIRECT_MAX && pos > prev) {
-        const len = pos - prev;
-        const act = this.act;
-        const k = this.active;
-        for (let i = 0; i < k; i++) {
-          const a = act[i]!;
-          direct.volume[a]! += len;
-          for (let j = i + 1; j < k; j++) {
-            const b = act[j]!;
-            direct.common[a * this.S + b]! += len;
-            direct.common[b * this.S + a]! += len;
+      if (this.active > 0 && pos > prev) {
+        const direct = this.direct;
+        if (direct) {
+          // IPv4: every segment added up directly, O(k²) for k covering sources
+          const len = pos - prev;
+          const act = this.act;
+          const k = this.active;
+          const S = this.S;
+          for (let i = 0; i < k; i++) {
+            const a = act[i]!;
+            direct.volume[a]! += len;
+            for (let j = i + 1; j < k; j++) {
+              const b = act[j]!;
+              direct.common[a * S + b]! += len;
+              direct.common[b * S + a]! += len;
+            }
           }
+          if (k === 1) direct.own[act[0]!]! += len;
         }
-        if (k === 1) direct.own[act[0]!]! += len;
-      } else if (this.active > 0 && pos > prev) {
-        if (this.dirty) {
-          this.current = this.classFor();
-          this.dirty = false;
-        }
-        const current = this.current!;
-        current.measure.add(prev, pos);
-        if (this.recordSegments) {
-          this.segLo.push(prev);
-          this.segHi.push(pos);
-          this.segCls.push(current.index);
+        if (!direct || this.recordSegments) {
+          if (this.dirty) {
+            this.current = this.classFor(direct !== null && this.classes.length >= SWEEP_LIMITS.classCap);
+            this.dirty = false;
+          }
+          const current = this.current;
+          if (!direct) current!.measure.add(prev, pos);
+          if (this.recordSegments) {
+            this.segLo.push(prev);
+            this.segHi.push(pos);
+            this.segCls.push(current ? current.index : -1);
+          }
         }
         if (this.active === 1) {
           const o = this.only[this.xor]!;

@@ -205,7 +205,8 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
       // Inside one elementary segment (every single address, most blocks): the sources containing
       // the entry are exactly that segment's covering set, whatever the number of sources.
       const seg = containment && cursor ? cursor.find(lo, hi) : -1;
-      const covering = seg >= 0 ? sw!.classes[sw!.segments.cls[seg]!]!.members : null;
+      const cls = seg >= 0 ? sw!.segments.cls[seg]! : -1;
+      const covering = cls >= 0 ? sw!.classes[cls]!.members : null;
       const isAllowed = table.allowed[rep] === 1;
       for (let x = 0; x < k; x++) {
         const a = list[x]!;
@@ -335,7 +336,7 @@ function familyMetrics(sources: readonly string[], fam: FamilySets, sweepResult:
   const vol = direct ? direct.volume.slice() : new Float64Array(S);
   const common = direct ? direct.common.slice() : new Float64Array(S * S);
   const own = direct ? direct.own.slice() : new Float64Array(S);
-  for (const c of classes) {
+  if (!direct) for (const c of classes) {
     const v = c.measure.value;
     const m = c.members;
     if (m.length === 1) own[m[0]!]! += v;
