@@ -85,8 +85,9 @@ if (parts.has('a')) {
     // process.cpuUsage(), iprange's from the shell's `times` for its children.
     const wall = { tip: [] as number[], bare: [] as number[], ipr: [] as number[] };
     const cpu = { tip: [] as number[], bare: [] as number[], ipr: [] as number[] };
+    // steady state, as in a running service: 5 warm-up runs, no forced GC between runs
+    for (let i = 0; i < 5; i++) computeSourceMetrics({ now, windowMs: DAY, sources: files, listings, runs: [], allowlist: allow });
     const measure = (into: 'tip' | 'bare', fn: () => unknown) => {
-      globalThis.gc?.();
       const c = process.cpuUsage();
       const t = process.hrtime.bigint();
       fn();
@@ -107,7 +108,7 @@ if (parts.has('a')) {
       const [u, sy] = r.stdout.trim().split('\n').pop()!.split(' ');
       cpu.ipr.push(secs(u!) + secs(sy!));
     }
-    console.log(`\n(a) metrics of the ${files.length} FireHOL corpus lists (${listings.length.toLocaleString('en')} entries), 15 runs each (medians), Node ${process.version}`);
+    console.log(`\n(a) metrics of the ${files.length} FireHOL corpus lists (${listings.length.toLocaleString('en')} entries), 15 runs each after 5 warm-up runs (medians), Node ${process.version}`);
     console.log(`${'variant'.padEnd(50)}${'wall ms'.padStart(9)}${'vs iprange'.padStart(12)}${'CPU ms'.padStart(9)}${'vs iprange'.padStart(12)}`);
     const row = (name: string, k: 'tip' | 'bare' | 'ipr') =>
       console.log(`${name.padEnd(50)}${f(median(wall[k]), 9, 1)}${f(median(wall[k]) / median(wall.ipr), 11, 1)}x${f(median(cpu[k]), 9, 1)}${f(median(cpu[k]) / Math.max(1, median(cpu.ipr)), 11, 1)}x`);
