@@ -61,9 +61,9 @@ export class F64List {
   setLast(x: number): void {
     this.a[this.length - 1] = x;
   }
-  /** A copy of the content (exact length). */
+  /** The content: a view of the buffer when it is at least half full (no copy at the peak), else a copy. */
   toArray(): Float64Array {
-    return this.a.slice(0, this.length);
+    return this.length * 2 >= this.a.length ? this.a.subarray(0, this.length) : this.a.slice(0, this.length);
   }
 }
 
@@ -117,7 +117,7 @@ export function mergeIntervals(raw: IntervalCollector): Intervals {
       j++;
     }
   }
-  return { start: outS.slice(0, k), end: outE.slice(0, k) };
+  return k * 2 >= n ? { start: outS.subarray(0, k), end: outE.subarray(0, k) } : { start: outS.slice(0, k), end: outE.slice(0, k) };
 }
 
 function sortIfNeeded(a: Float64Array): Float64Array {
