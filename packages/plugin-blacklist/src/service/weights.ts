@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { executeRaw, type Database } from '@tip/core';
-import { runToEnd, Yielder } from '../ingest/Yielder.js';
+import { runSliced, runToEnd, Yielder } from '../ingest/Yielder.js';
 import type { Allowlist } from '../allowlists/index.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { computeWeight, type AddressMetrics, type ListingRecord, type OverlapMode, type RunRecord, type SourceMetrics, type WeightFormula } from '../weighting/index.js';
@@ -43,6 +43,9 @@ export interface WeightRunOptions {
  * @internal
  */
 export const LISTING_PAGE_ROWS = 5000;
+
+/** Listing ids per fingerprint statement on SQLite. @internal */
+export const FINGERPRINT_ID_SPAN = 100_000;
 
 /** Default longest reuse of a full metrics computation: 6 h. @internal */
 export const REUSE_MAX_AGE_MS = 6 * 3_600_000;
@@ -172,15 +175,29 @@ export async function weightsStep(db: Database, o: WeightRunOptions): Promise<We
  * or deletion changes one of them) plus the options that shape the metrics.
  */
 async function dataFingerprint(db: Database, sources: readonly string[], o: WeightRunOptions): Promise<string> {
-  const { rows } = await executeRaw<{ source_id: string; n: number | string; max_id: number | string | null; closed: number | string; last_removed: number | string | null }>(
-    db.em(),
-    `select source_id, count(*) as n, max(id) as max_id, count(removed_at) as closed, max(removed_at) as last_removed from bl_listing group by source_id`,
-  );
+  // On SQLite (synchronous) in id ranges of FINGERPRINT_ID_SPAN, so that no statement blocks the
+  // event loop for long (one over a million rows takes ~0.2 s); PostgreSQL does it in one.
+  type Row = { source_id: string; n: number | string; max_id: number | string | null; closed: number | string; last_removed: number | string | null };
+  const agg = `select source_id, count(*) as n, max(id) as max_id, count(removed_at) as closed, max(removed_at) as last_removed from bl_listing`;
+  let rows: Row[];
+  if (db.dialect === 'sqlite') {
+    const top = Number((await executeRaw<{ m: number | null }>(db.em(), 'select max(id) as m from bl_listing')).rows[0]?.m ?? 0);
+    const y = new Yielder();
+    rows = [];
+    for (let lo = 0; lo < top; lo += FINGERPRINT_ID_SPAN) {
+      rows.push(...(await executeRaw<Row>(db.em(), `${agg} where id > ? and id <= ? group by source_id`, [lo, lo + FINGERPRINT_ID_SPAN])).rows);
+      await y.checkpoint();
+    }
+  } else rows = (await executeRaw<Row>(db.em(), `${agg} group by source_id`)).rows;
   const enabled = new Set(sources);
-  const state = rows
-    .filter((r) => enabled.has(r.source_id))
-    .map((r) => [r.source_id, Number(r.n), Number(r.max_id ?? 0), Number(r.closed), r.last_removed === null ? null : Number(r.last_removed)])
-    .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+  const per = new Map<string, [number, number, number, number | null]>();
+  for (const r of rows) {
+    if (!enabled.has(r.source_id)) continue;
+    const p = per.get(r.source_id) ?? [0, 0, 0, null];
+    const removed = r.last_removed === null ? null : Number(r.last_removed);
+    per.set(r.source_id, [p[0] + Number(r.n), Math.max(p[1], Number(r.max_id ?? 0)), p[2] + Number(r.closed), removed === null ? p[3] : Math.max(p[3] ?? removed, removed)]);
+  }
+  const state = [...per].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const allow = o.allowlist ? [o.allowlist.lists, o.allowlist.ipRanges().length] : null;
   return createHash('sha256').update(JSON.stringify({ v: 1, sources, state, windowMs: o.windowMs, overlap: o.overlap, allow })).digest('hex');
 }
@@ -266,7 +283,7 @@ export async function loadListingTable(db: Database, sources: readonly string[],
     await y.checkpoint();
   }
   await y.checkpoint();
-  return b.build();
+  return runSliced(b.buildSteps(), y);
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Allowlist } from '../allowlists/allowlist.js';
 import { type IpRange, ipv4RangeOf, rangeOf } from '../indicators/ip.js';
 import type { IndicatorType } from '../indicators/types.js';
-import { F64List } from './intervals.js';
+import { runToEnd } from '../ingest/Yielder.js';
+import { F64List, sortCoordinates } from './intervals.js';
 
 /**
  * Listing records in columns (typed arrays, no strings): what the metrics read. About 40 bytes per
@@ -71,6 +72,14 @@ class U8List {
 }
 
 const isRangeType = (t: IndicatorType): boolean => t === 'ip' || t === 'cidr';
+
+/** Runs `fn` over [0, n) in slices of 64k, yielding after each (plain-function loops, see metricsSteps). */
+function* steps(n: number, fn: (from: number, to: number) => void): Generator<void, void, void> {
+  for (let i = 0; i < n; i += 65536) {
+    fn(i, Math.min(n, i + 65536));
+    yield;
+  }
+}
 
 /**
  * Builds a {@link ListingTable} one record at a time. Indicator keys are any integers identifying
@@ -172,72 +181,83 @@ export class ListingTableBuilder {
    * are contiguous and IPv4 indicators come in address order.
    */
   build(): ListingTable {
+    return runToEnd(this.buildSteps());
+  }
+
+  /** {@link build} in steps (yields every 64k records of its passes), for `runSliced`. */
+  *buildSteps(): Generator<void, ListingTable, void> {
     const keys = this.#key.toArray();
-    const uniq = keys.slice().sort();
-    let n = 0;
-    for (let i = 0; i < uniq.length; i++) if (i === 0 || uniq[i] !== uniq[i - 1]) uniq[n++] = uniq[i]!;
     const L = keys.length;
+    // keys are integers in [-2^32, 2^39): shifted by 2^32 for the radix sort
+    const uniq = keys.slice();
+    for (let i = 0; i < L; i++) uniq[i]! += 4294967296;
+    sortCoordinates(uniq);
+    yield;
+    let n = 0;
+    for (let i = 0; i < L; i++) if (i === 0 || uniq[i] !== uniq[i - 1]) uniq[n++] = uniq[i]! - 4294967296;
+    yield;
     const indicator = new Int32Array(L);
     // Feeds are often sorted: search from the previous position first (galloping), else bisect.
     let at = 0;
-    for (let r = 0; r < L; r++) {
-      const k = keys[r]!;
-      let a = 0;
-      let b = n;
-      if (uniq[at]! <= k) {
-        a = at;
-        let step = 1;
-        while (a + step < n && uniq[a + step]! < k) {
-          a += step;
-          step *= 2;
+    yield* steps(L, (from, to) => {
+      for (let r = from; r < to; r++) {
+        const k = keys[r]!;
+        let a = 0;
+        let b = n;
+        if (uniq[at]! <= k) {
+          a = at;
+          let step = 1;
+          while (a + step < n && uniq[a + step]! < k) {
+            a += step;
+            step *= 2;
+          }
+          b = Math.min(n, a + step + 1);
         }
-        b = Math.min(n, a + step + 1);
+        while (a < b) {
+          const m = (a + b) >> 1;
+          if (uniq[m]! < k) a = m + 1;
+          else b = m;
+        }
+        indicator[r] = at = a;
       }
-      while (a < b) {
-        const m = (a + b) >> 1;
-        if (uniq[m]! < k) a = m + 1;
-        else b = m;
-      }
-      indicator[r] = at = a;
-    }
+    });
     // stable counting sort of the records by indicator: perm[new position] = old row
     const start = new Int32Array(n + 1);
     for (let r = 0; r < L; r++) start[indicator[r]! + 1]!++;
     for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
     const perm = new Int32Array(L);
-    for (let r = 0; r < L; r++) perm[start[indicator[r]!]!++] = r;
-    const f64 = (src: Float64Array) => {
-      const out = new Float64Array(L);
-      for (let i = 0; i < L; i++) out[i] = src[perm[i]!]!;
-      return out;
-    };
+    yield* steps(L, (from, to) => {
+      for (let r = from; r < to; r++) perm[start[indicator[r]!]!++] = r;
+    });
     const source = new Int32Array(L);
     const sortedIndicator = new Int32Array(L);
     const allowed = new Uint8Array(L);
     const src = this.#source.a;
     const alw = this.#allowed.a;
-    for (let i = 0; i < L; i++) {
-      const r = perm[i]!;
-      source[i] = src[r]!;
-      sortedIndicator[i] = indicator[r]!;
-      allowed[i] = alw[r]!;
-    }
+    yield* steps(L, (from, to) => {
+      for (let i = from; i < to; i++) {
+        const r = perm[i]!;
+        source[i] = src[r]!;
+        sortedIndicator[i] = indicator[r]!;
+        allowed[i] = alw[r]!;
+      }
+    });
     const v6 = new Map<number, IpRange>();
     if (this.#v6.size > 0) for (let i = 0; i < L; i++) {
       const r6 = this.#v6.get(perm[i]!);
       if (r6) v6.set(i, r6);
     }
-    return {
-      length: L,
-      source,
-      indicator: sortedIndicator,
-      indicators: n,
-      firstSeen: f64(this.#first.a),
-      removedAt: f64(this.#removed.a),
-      v4lo: f64(this.#lo.a),
-      v4hi: f64(this.#hi.a),
-      v6,
-      allowed,
+    const f64 = function* (col: Float64Array): Generator<void, Float64Array, void> {
+      const out = new Float64Array(L);
+      yield* steps(L, (from, to) => {
+        for (let i = from; i < to; i++) out[i] = col[perm[i]!]!;
+      });
+      return out;
     };
+    const firstSeen = yield* f64(this.#first.a);
+    const removedAt = yield* f64(this.#removed.a);
+    const v4lo = yield* f64(this.#lo.a);
+    const v4hi = yield* f64(this.#hi.a);
+    return { length: L, source, indicator: sortedIndicator, indicators: n, firstSeen, removedAt, v4lo, v4hi, v6, allowed };
   }
 }

@@ -12,6 +12,7 @@ import {
   mergeIntervals,
   CHUNK,
   SegmentCursor,
+  sortCoordinates,
   sweep,
   type SweepResult,
 } from './intervals.js';
@@ -428,12 +429,13 @@ export function* runTerms(
 }
 
 /**
- * `median` (stats.ts) of a copy sorted as a `Float64Array` (a native numeric sort, several times faster
- * than `Array#sort` with a comparator on a million numbers); the same value for finite numbers.
+ * `median` (stats.ts) of a copy sorted as a `Float64Array` (a radix sort for whole ms, else the
+ * native numeric sort; both much faster than `Array#sort` with a comparator on a million numbers);
+ * the same value for finite numbers.
  */
 function fastMedian(values: readonly number[]): number | null {
   if (values.length === 0) return null;
-  const sorted = Float64Array.from(values).sort();
+  const sorted = sortCoordinates(Float64Array.from(values));
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
