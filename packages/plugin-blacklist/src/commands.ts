@@ -105,14 +105,20 @@ function sourcesCommand(svc: () => BlacklistService): CommandDefinition {
     options: { json: { type: 'boolean', description: 'print JSON' } },
     async run({ values, out }) {
       const sources = await svc().sources();
-      const weights = await svc().weights();
-      const rows = sources.map((s) => ({ ...s, weight: weights.get(s.id) }));
+      const metrics = new Map((await svc().latestMetrics()).map((m) => [m.source, m]));
+      const rows = sources.map((s) => ({ ...s, weight: metrics.get(s.id)?.weight, addresses: metrics.get(s.id)?.addresses ?? null }));
       if (values.json) {
         out(`${JSON.stringify(rows, null, 2)}\n`);
         return 0;
       }
       const when = (t?: number) => (t === undefined ? '-' : new Date(t).toISOString().replace('.000', ''));
-      out(table([['source', 'category', 'origin', 'enabled', 'listed', 'last success', 'weight'], ...rows.map((r) => [r.id, r.category, r.origin, r.enabled ? 'yes' : 'no', String(r.listed), when(r.lastSuccessAt), r.weight === undefined ? '-' : r.weight.toFixed(3)])]));
+      const addrs = (n: number | undefined) => (n === undefined ? '-' : n < 1e15 ? String(n) : n.toExponential(3));
+      out(
+        table([
+          ['source', 'category', 'origin', 'enabled', 'listed', 'IPv4 addresses', 'IPv6 addresses', 'last success', 'weight'],
+          ...rows.map((r) => [r.id, r.category, r.origin, r.enabled ? 'yes' : 'no', String(r.listed), addrs(r.addresses?.ipv4?.volume), addrs(r.addresses?.ipv6?.volume), when(r.lastSuccessAt), r.weight === undefined ? '-' : r.weight.toFixed(3)]),
+        ]),
+      );
       return 0;
     },
   };
@@ -134,8 +140,18 @@ function weightsCommand(svc: () => BlacklistService): CommandDefinition {
         out(`${JSON.stringify(metrics, null, 2)}\n`);
         return 0;
       }
-      const pct = (n: number | null) => (n === null ? '-' : `${(n * 100).toFixed(1)}%`);
-      out(table([['source', 'volume', 'exclusive', 'fp rate', 'availability', 'churn', 'weight'], ...metrics.map((m) => [m.source, String(m.volume), pct(m.exclusive), pct(m.falsePositiveRate), pct(m.availability), m.churn.toFixed(2), m.weight.toFixed(3)])]));
+      const pct = (n: number | null | undefined) => (n === null || n === undefined ? '-' : `${(n * 100).toFixed(1)}%`);
+      const count = (n: number | undefined) => (n === undefined ? '-' : n < 1e15 ? String(n) : n.toExponential(3));
+      out(
+        table([
+          ['source', 'volume', 'exclusive', 'fp rate', 'IPv4 addresses', 'excl. (addr)', 'fp (addr)', 'IPv6 addresses', 'availability', 'churn', 'weight'],
+          ...metrics.map((m) => {
+            const v4 = m.addresses?.ipv4 ?? undefined;
+            const v6 = m.addresses?.ipv6 ?? undefined;
+            return [m.source, String(m.volume), pct(m.exclusive), pct(m.falsePositiveRate), count(v4?.volume), pct(v4?.exclusive), pct(v4?.falsePositiveRate), count(v6?.volume), pct(m.availability), m.churn.toFixed(2), m.weight.toFixed(3)];
+          }),
+        ]),
+      );
       return 0;
     },
   };

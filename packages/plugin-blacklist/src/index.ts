@@ -105,3 +105,4 @@ export {
 // Explainable verdicts (`BlacklistService.explain`)
 export type { Verdict, VerdictEntry, VerdictListing, VerdictMatch, VerdictSource } from './service/explain.js';
 export { weightBreakdown, type WeightBreakdown, type WeightTermBreakdown, type WeightParams, type DecayParams } from './weighting/index.js';
+export type { AddressMetrics, FamilyAddressMetrics } from './weighting/index.js';

@@ -62,6 +62,8 @@ describe.skipIf(!built)('tip blacklist commands', () => {
     const rows = JSON.parse(sources.stdout) as Array<{ id: string; listed: number; weight: number }>;
     expect(rows.map((r) => [r.id, r.listed])).toEqual([['hosts', 2], ['ips', 3]]);
     expect(rows.every((r) => typeof r.weight === 'number')).toBe(true);
+    const weights = await tip(['blacklist', 'weights']);
+    expect(weights.stdout).toContain('IPv4 addresses');
 
     const zone = join(dir, 'bl.rpz');
     const exported = await tip(['blacklist', 'export', '-f', 'rpz', '--name', 'rpz.tip.test', '-o', zone]);

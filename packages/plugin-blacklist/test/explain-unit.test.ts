@@ -95,6 +95,7 @@ describe('weightBreakdown', () => {
   const base: Omit<SourceMetrics, 'weight'> = {
     source: 's', volume: 10, overlap: {}, overlapExact: {}, differential: {}, exclusive: 0.4, latencyMedianMs: 3_600_000, latencyMeanMs: null,
     persistenceMedianMs: 7 * 86_400_000, churn: 0.1, falsePositiveRate: 0.1, availability: 0.9, freshnessMs: 7_200_000,
+    addresses: { ipv4: null, ipv6: null },
   };
   it('reproduces computeWeight from its terms, whatever the parameters', () => {
     const variants: Array<[Omit<SourceMetrics, 'weight'>, Parameters<typeof computeWeight>[1], number]> = [

@@ -81,6 +81,10 @@ describe.each(testDialects())('blacklist routes on %s', (dialect) => {
     const weights = JSON.parse((await get('/weights')).body) as { weights: Array<{ source: string; weight: number; falsePositiveRate: number }> };
     expect(weights.weights.map((w) => [w.source, w.falsePositiveRate])).toEqual([['hosts', 0], ['ips', 0.25]]);
     expect(sources.sources.map((s) => s.metrics.weight)).toEqual(weights.weights.map((w) => w.weight));
+    // address-level metrics with their units: ips lists 2 + 256 + 1 IPv4 addresses, 1 of them private
+    const byAddr = JSON.parse((await get('/weights')).body) as { weights: Array<{ source: string; addresses: { ipv4: { volume: number; falsePositiveAddresses: number } | null; ipv6: unknown } }>; units: Record<string, string> };
+    expect(byAddr.weights.map((w) => [w.source, w.addresses.ipv4?.volume ?? null, w.addresses.ipv4?.falsePositiveAddresses ?? null, w.addresses.ipv6])).toEqual([['hosts', null, null, null], ['ips', 259, 1, null]]);
+    expect(byAddr.units['addresses.ipv4']).toContain('IPv4 addresses');
 
     // lookups: exact listing, containing CIDR, canonical forms, not listed, not an indicator
     const ip = JSON.parse((await get('/indicators/45.95.146.7')).body) as { indicator: unknown; listed: { sources: string[]; score: number }; containedIn: unknown[] };

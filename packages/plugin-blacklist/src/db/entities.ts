@@ -1,5 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@tip/core';
 import type { IndicatorType, SourceCategory } from '../indicators/types.js';
+import type { AddressMetrics } from '../weighting/metrics.js';
 
 // Timestamps in the blacklist tables are epoch milliseconds (bigint): the ingestion hot path works
 // in raw SQL on two dialects, and integers compare and index the same way on both.
@@ -155,6 +156,13 @@ export const BlSourceMetricEntity = defineEntity({
     weight: p.double(),
     overlap: p.json<Record<string, number>>(),
     differential: p.json<Record<string, number>>(),
+    /** Address-level metrics per family (migration `0003-address-metrics`; null on older rows). */
+    addresses: p.json<AddressMetrics>().nullable(),
+    /** Entry-level overlap on exact identity per other source (null on older rows). */
+    overlapExact: p.json<Record<string, number>>().nullable(),
+    latencyMeanMs: p.double().nullable(),
+    /** Fingerprint of the inputs of the heavy part (JSON), to reuse it while no source changed. */
+    fingerprint: p.text().nullable(),
   },
 });
 /** A row of {@link BlSourceMetricEntity}. */

@@ -69,6 +69,23 @@ export const blacklistMigrations: readonly TipMigration[] = [
       "create unique index \"bl_listing_source_indicator_open_unique\" on \"bl_listing\" (\"source_id\", \"indicator_id\") where \"removed_at\" is null",
     ],
   }),
+  // Address-level metrics and what the weights step needs to reuse a computation when no source
+  // changed: the entry-level figures not stored before (overlapExact, latencyMeanMs) and the
+  // fingerprint of the inputs. All nullable: rows stored before have none.
+  sqlMigration('0003-address-metrics', {
+    sqlite: [
+      'alter table `bl_source_metric` add column `addresses` json null',
+      'alter table `bl_source_metric` add column `overlap_exact` json null',
+      'alter table `bl_source_metric` add column `latency_mean_ms` double null',
+      'alter table `bl_source_metric` add column `fingerprint` text null',
+    ],
+    postgresql: [
+      'alter table "bl_source_metric" add column "addresses" jsonb null',
+      'alter table "bl_source_metric" add column "overlap_exact" jsonb null',
+      'alter table "bl_source_metric" add column "latency_mean_ms" double precision null',
+      'alter table "bl_source_metric" add column "fingerprint" text null',
+    ],
+  }),
   // Submitted (delta) sources keep a last-seen per listing so an indicator not submitted again
   // ages and decays; before, their open listings read the source's last success, refreshed by
   // any submission. Open listings of plugin sources start from that value (what they showed).

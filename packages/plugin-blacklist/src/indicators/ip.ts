@@ -50,6 +50,68 @@ export function parseIpv6(text: string): bigint | null {
   return n;
 }
 
+/**
+ * {@link parseIpv4} without bigint: the address as a number in [0, 2^32), or -1 if invalid (same
+ * strictness: 4 parts, decimal, no leading zeros, each ≤ 255).
+ */
+export function parseIpv4Number(text: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  let lead0 = false;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255 || (lead0 && digits > 1) || ++parts > 4) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 0) lead0 = c === 48;
+      if (++digits > 3) return -1;
+      part = part * 10 + (c - 48);
+    } else return -1;
+  }
+  return parts === 4 ? n : -1;
+}
+
+/**
+ * The inclusive range of an IPv4 `ip` or `cidr` value as numbers, written to `out[0]` (start) and
+ * `out[1]` (end) — {@link rangeOf} for IPv4 without bigint (host bits cleared). When `out` has 4
+ * slots, `out[2]` gets the address as written (host bits kept) and `out[3]` the prefix length
+ * (-1 without a slash, -2 for a prefix written with a leading zero). False (and `out` untouched)
+ * for anything else, including IPv6.
+ */
+export function ipv4RangeOf(value: string, out: Float64Array): boolean {
+  const slash = value.indexOf('/');
+  if (slash < 0) {
+    const a = parseIpv4Number(value);
+    if (a < 0) return false;
+    out[0] = a;
+    out[1] = a;
+    if (out.length >= 4) {
+      out[2] = a;
+      out[3] = -1;
+    }
+    return true;
+  }
+  const prefixText = value.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText)) return false;
+  const prefix = Number(prefixText);
+  const a = parseIpv4Number(value.slice(0, slash));
+  if (a < 0 || prefix > 32) return false;
+  const size = 2 ** (32 - prefix);
+  const start = a - (a % size);
+  out[0] = start;
+  out[1] = start + size - 1;
+  if (out.length >= 4) {
+    out[2] = a;
+    out[3] = prefixText.length > 1 && prefixText[0] === '0' ? -2 : prefix;
+  }
+  return true;
+}
+
 /** Parses either family; returns the address and its version, or null. */
 export function parseIp(text: string): { version: IpVersion; value: bigint } | null {
   if (text.includes(':')) {
@@ -211,6 +273,11 @@ export class RangeSet {
       else hi = mid;
     }
     return list[lo];
+  }
+
+  /** The merged ranges of the set (IPv4 first, each family in address order). */
+  ranges(): IpRange[] {
+    return [...this.#v4.map(([start, end]) => ({ version: 4 as const, start, end })), ...this.#v6.map(([start, end]) => ({ version: 6 as const, start, end }))];
   }
 
   /** Contains for an `ip`/`cidr` string (false for anything else). */

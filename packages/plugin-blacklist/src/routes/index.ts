@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { BlacklistErrors } from '../errors.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { BlacklistRuntime } from '../runtime.js';
+import { METRIC_UNITS } from '../service/weights.js';
 
 /** `a,b` or repeated `?x=a&x=b`: a list of trimmed, non-empty strings. */
 const list = <T extends z.ZodType>(item: T) =>
@@ -95,7 +96,7 @@ function sourcesRoute(runtime: BlacklistRuntime) {
       const service = runtime.service();
       const [sources, metrics, runs] = await Promise.all([service.sources(), service.latestMetrics(), service.lastRuns()]);
       const bySource = new Map(metrics.map((m) => [m.source, m]));
-      return { sources: sources.map((s) => ({ ...s, lastRun: runs.get(s.id) ?? null, metrics: bySource.get(s.id) ?? null })) };
+      return { sources: sources.map((s) => ({ ...s, lastRun: runs.get(s.id) ?? null, metrics: bySource.get(s.id) ?? null })), metricUnits: METRIC_UNITS };
     },
   });
 }
@@ -106,8 +107,9 @@ function weightsRoute(runtime: BlacklistRuntime) {
     path: '/weights',
     scope: 'read',
     summary: 'Source metrics and weights of the last cycle',
-    description: 'One entry per source that has metrics: volume, exclusivity, false-positive rate, availability, churn, overlaps and the weight exports use.',
-    handler: async () => ({ weights: await runtime.service().latestMetrics() }),
+    description:
+      'One entry per source that has metrics: volume, exclusivity, false-positive rate, availability, churn, overlaps and the weight exports use; `addresses` gives volume, overlaps, exclusivity, churn and false positives counted in addresses per family (IPv4, IPv6). `units` states the unit of each.',
+    handler: async () => ({ weights: await runtime.service().latestMetrics(), units: METRIC_UNITS }),
   });
 }
 

@@ -4,8 +4,8 @@ import { canonicalize } from '../indicators/canonical.js';
 import type { Indicator, IndicatorType, SourceCategory } from '../indicators/types.js';
 import { decay, scoreIndicator, weightBreakdown, type DecayParams, type SourceMetrics, type WeightBreakdown, type WeightFormula } from '../weighting/index.js';
 import { scoreListings, type ScoringContext } from './entries.js';
-import { coveringCidrs, groupById, listingsOf, parentDomains, storedIndicators, weightsOfRows, type ListingRow } from './lookup.js';
-import type { StoredSourceMetrics } from './weights.js';
+import { coveringCidrs, groupById, listingsOf, METRIC_COLUMNS, parentDomains, storedIndicators, weightsOfRows, type ListingRow } from './lookup.js';
+import { rowToMetrics, type StoredSourceMetrics } from './weights.js';
 
 /**
  * How a listed indicator of a {@link Verdict} relates to the explained one:
@@ -313,25 +313,10 @@ function entryOf(group: readonly ListingRow[], match: VerdictMatch, ctx: Scoring
 /** The latest stored metrics of a listing row's source (read with it, see `listingsOf`), or null. */
 function metricsOfRow(r: ListingRow & Record<string, unknown>): StoredSourceMetrics | null {
   if (r.m_computed_at === null || r.m_computed_at === undefined) return null;
-  // the same mapping as latestMetrics (service/weights.ts)
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? {})) as Record<string, number>;
-  return {
-    source: r.source_id,
-    computedAt: Number(r.m_computed_at),
-    windowMs: Number(r.m_window_ms),
-    volume: Number(r.m_volume),
-    exclusive: Number(r.m_exclusive),
-    latencyMedianMs: num(r.m_latency_median_ms),
-    persistenceMedianMs: num(r.m_persistence_median_ms),
-    churn: Number(r.m_churn),
-    falsePositiveRate: Number(r.m_false_positive_rate),
-    availability: num(r.m_availability),
-    freshnessMs: num(r.m_freshness_ms),
-    weight: Number(r.weight),
-    overlap: json(r.m_overlap),
-    differential: json(r.m_differential),
-  };
+  // the row's `m_<column>` values under their stored names, mapped as latestMetrics maps them
+  const row: Record<string, unknown> = { source_id: r.source_id, weight: r.weight };
+  for (const c of METRIC_COLUMNS) row[c] = r[`m_${c}`];
+  return rowToMetrics(row);
 }
 
 /** Stored metrics as the formula takes them (fields not stored do not enter the default formula). */
@@ -346,6 +331,7 @@ function fullMetrics(m: StoredSourceMetrics): Omit<SourceMetrics, 'weight'> {
     latencyMedianMs: m.latencyMedianMs,
     latencyMeanMs: null,
     persistenceMedianMs: m.persistenceMedianMs,
+    addresses: m.addresses ?? { ipv4: null, ipv6: null },
     churn: m.churn,
     falsePositiveRate: m.falsePositiveRate,
     availability: m.availability,

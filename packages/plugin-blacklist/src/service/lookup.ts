@@ -138,7 +138,7 @@ export async function listingsOf(db: Database, indicators: readonly StoredIndica
 }
 
 /** Columns of `bl_source_metric` that {@link listingsOf} returns as `m_<column>` with `metrics: true`. @internal */
-export const METRIC_COLUMNS = ['computed_at', 'window_ms', 'volume', 'exclusive', 'latency_median_ms', 'persistence_median_ms', 'churn', 'false_positive_rate', 'availability', 'freshness_ms', 'overlap', 'differential'] as const;
+export const METRIC_COLUMNS = ['computed_at', 'window_ms', 'volume', 'exclusive', 'latency_median_ms', 'persistence_median_ms', 'churn', 'false_positive_rate', 'availability', 'freshness_ms', 'overlap', 'differential', 'addresses', 'fingerprint'] as const;
 
 /** The weights of the sources of some rows carrying their source's latest weight (see {@link listingsOf}). @internal */
 export function weightsOfRows(rows: ReadonlyArray<{ source_id: string; weight: number | string | null }>): Map<string, number> {

@@ -2,6 +2,8 @@
 export {
   computeSourceMetrics,
   computeSourceMetricsAsync,
+  type AddressMetrics,
+  type FamilyAddressMetrics,
   type ListingRecord,
   type MetricsInput,
   type OverlapMode,
