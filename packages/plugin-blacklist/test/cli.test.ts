@@ -1,11 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveFeeds, type FeedServer } from '@tip/core/testing';
 
 // End to end through the built `tip` binary: `tip trigger blacklist`, then the plugin's commands.
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -21,7 +20,7 @@ const hasNamedCheckzone = (() => {
   }
 })();
 
-let server: Server;
+let feeds: FeedServer;
 let dir = '';
 let config = '';
 const tip = (args: string[]) =>
@@ -31,26 +30,23 @@ const tip = (args: string[]) =>
   });
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/ips.txt') return void res.end('45.95.146.7\n89.248.165.12\n185.156.73.0/24\n');
-    if (req.url === '/hosts.txt') return void res.end('0.0.0.0 malware-drop-1.com\n0.0.0.0 xn--bcher-kva.com\n');
-    res.writeHead(404).end();
+  feeds = await serveFeeds({
+    '/ips.txt': '45.95.146.7\n89.248.165.12\n185.156.73.0/24\n',
+    '/hosts.txt': '0.0.0.0 malware-drop-1.com\n0.0.0.0 xn--bcher-kva.com\n',
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   dir = mkdtempSync(join(tmpdir(), 'tip-bl-cli-'));
   config = join(dir, 'tip.config.json');
   writeFileSync(config, JSON.stringify({
     plugins: [PLUGIN],
     database: { url: 'sqlite:./tip.sqlite' },
     blacklist: { feeds: [
-      { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
-      { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'malware' },
+      { id: 'ips', url: feeds.url('/ips.txt'), format: 'plain', category: 'scanner' },
+      { id: 'hosts', url: feeds.url('/hosts.txt'), format: 'hosts', category: 'malware' },
     ] },
   }));
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await feeds.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveFeeds, type FeedServer } from '@tip/core/testing';
 
 // `tip blacklist export` through the built binary: the message counts what the file holds,
 // --aggregate / --no-aggregate, the ipset/nftables formats and the MISP feed directory.
@@ -16,7 +15,7 @@ const built = existsSync(BIN) && existsSync(PLUGIN);
 if (!built) console.warn('export-cli: packages are not built (./dev build): skipped');
 const fixture = (name: string) => readFileSync(join(ROOT, 'packages/plugin-blacklist/test/fixtures/exports', name), 'utf8');
 
-let server: Server;
+let feeds: FeedServer;
 let dir = '';
 let config = '';
 const tip = (args: string[]) =>
@@ -27,26 +26,20 @@ const tip = (args: string[]) =>
 const lines = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/a.txt') return void res.end(fixture('aggregate-a.txt'));
-    if (req.url === '/b.txt') return void res.end(fixture('aggregate-b.txt'));
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  feeds = await serveFeeds({ '/a.txt': fixture('aggregate-a.txt'), '/b.txt': fixture('aggregate-b.txt') });
   dir = mkdtempSync(join(tmpdir(), 'tip-bl-export-cli-'));
   config = join(dir, 'tip.config.json');
   writeFileSync(config, JSON.stringify({
     plugins: [PLUGIN],
     database: { url: 'sqlite:./tip.sqlite' },
     blacklist: { feeds: [
-      { id: 'a', url: `${base}/a.txt`, format: 'plain', category: 'scanner' },
-      { id: 'b', url: `${base}/b.txt`, format: 'plain', category: 'spam' },
+      { id: 'a', url: feeds.url('/a.txt'), format: 'plain', category: 'scanner' },
+      { id: 'b', url: feeds.url('/b.txt'), format: 'plain', category: 'spam' },
     ] },
   }));
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await feeds.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
