@@ -1,19 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouteRouter } from '@tip/core';
 import { responseText, serveFeeds, startTestTip, testDialects, type FeedServer } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type Verdict } from '../src/index.js';
+import { built, tipCli } from './tip-cli.js';
 
 // `GET /api/blacklist/explain/:value` and `tip blacklist explain <value>`, fed by two local feeds.
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-const PLUGIN = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
-const built = existsSync(BIN) && existsSync(PLUGIN);
-
 let server: FeedServer;
 beforeAll(async () => {
   server = await serveFeeds({
@@ -63,19 +54,10 @@ describe.each(testDialects())('GET /api/blacklist/explain/:value on %s', (dialec
 });
 
 describe.skipIf(!built)('tip blacklist explain', () => {
-  let dir = '';
-  let config = '';
-  const tip = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [BIN, ...args, '-c', config], { timeout: 60_000 }, (err, stdout, stderr) =>
-        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    });
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tip-bl-explain-'));
-    config = join(dir, 'tip.config.json');
-    writeFileSync(config, JSON.stringify({ plugins: [PLUGIN], database: { url: 'sqlite:./tip.sqlite' }, blacklist: { feeds: feeds() } }));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = tipCli('tip-bl-explain-');
+  const tip = cli.tip;
+  beforeAll(() => cli.configure({ feeds: feeds() }));
+  afterAll(() => cli.remove());
 
   it('prints a readable explanation, --json the verdict, and refuses a non-indicator', async () => {
     expect((await tip(['trigger', 'blacklist'])).code).toBe(0);
