@@ -34,7 +34,7 @@ export interface FeedServer extends AsyncDisposable {
   set(path: string, answer: FeedAnswer): void;
   /** Stops answering `path` (it is a 404 again); `true` when it had an answer. */
   delete(path: string): boolean;
-  /** How many requests were made for `path` so far (404s included). */
+  /** How many requests `path` got so far, 404s included (a request with a query string counts under the path that answered it). */
   hits(path: string): number;
   /** Stops the server, closing open (keep-alive) connections, and waits until it is closed. */
   close(): Promise<void>;
