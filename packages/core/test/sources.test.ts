@@ -1,33 +1,26 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineSource, defineSourceKind, definePlugin, every, TipErrorCodes } from '../src/index.js';
 import { SourceStateEntity } from '../src/database/entities.js';
-import { startTestTip, testDialects } from '../src/testing/index.js';
+import { serveFeeds, startTestTip, testDialects, type FeedServer } from '../src/testing/index.js';
 
-let server: Server;
+let server: FeedServer;
 let base = '';
 let body = 'a\nb\nc\n';
-let etag = '"v1"';
+const etag = '"v1"';
 const requests: Array<{ url: string; ifNoneMatch?: string }> = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    requests.push({ url: req.url ?? '', ifNoneMatch: req.headers['if-none-match'] as string | undefined });
-    if (req.url === '/broken') {
-      res.writeHead(500).end('oops');
-      return;
-    }
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304).end();
-      return;
-    }
-    res.writeHead(200, { etag, 'content-type': 'text/plain' }).end(body);
+  server = await serveFeeds({
+    '/feed': (req, res) => {
+      requests.push({ url: req.url ?? '', ifNoneMatch: req.headers['if-none-match'] as string | undefined });
+      if (req.headers['if-none-match'] === etag) return void res.writeHead(304).end();
+      res.writeHead(200, { etag, 'content-type': 'text/plain' }).end(body);
+    },
+    '/broken': { status: 500, body: 'oops' },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 
 /** An in-memory "store" that commits a whole run or nothing, like a real ingester must. */
 function linesPlugin(store: Map<string, string[]>, opts: { failIngest?: () => boolean } = {}) {

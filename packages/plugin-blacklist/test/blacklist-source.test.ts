@@ -1,24 +1,14 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, executeRaw, isTipError } from '@tip/core';
-import { startTestTip, testDialects, type TestTip } from '@tip/core/testing';
+import { serveFeeds, startTestTip, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import blacklist, { blacklistSource, BlacklistToken, canonicalize, IndicatorSet, noteInvalid, type BlacklistSourceOptions, type FeedParser } from '../src/index.js';
 
 // A local feed server: path → body.
-const bodies = new Map<string, string>();
-let server: Server;
-let base = '';
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const body = bodies.get(req.url ?? '');
-    if (body === undefined) res.writeHead(404).end('not found');
-    else res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  feeds = await serveFeeds();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => feeds.close());
 
 /** A custom format: `value|comment` per line; `options.types` keeps only those types. */
 const pipeParser: FeedParser = {
@@ -80,8 +70,8 @@ const thirdParty = () =>
             yield [set];
           },
         }),
-        blacklistSource({ id: 'hosts-feed', category: 'malware', url: `${base}/hosts.txt`, format: 'hosts' }),
-        blacklistSource({ id: 'pipe-feed', title: 'Pipe feed', category: 'phishing', url: `${base}/pipe.txt`, format: 'pipe', parsers: [pipeParser], options: { types: ['url'] } }),
+        blacklistSource({ id: 'hosts-feed', category: 'malware', url: feeds.url('/hosts.txt'), format: 'hosts' }),
+        blacklistSource({ id: 'pipe-feed', title: 'Pipe feed', category: 'phishing', url: feeds.url('/pipe.txt'), format: 'pipe', parsers: [pipeParser], options: { types: ['url'] } }),
         blacklistSource({
           id: 'guarded',
           category: 'scanner',
@@ -139,8 +129,8 @@ describe('blacklistSource() checks its options', () => {
 
 describe.each(testDialects())('blacklistSource() in an app on %s', (dialect) => {
   it('its sources are collected, recorded with their metadata and guarded', async () => {
-    bodies.set('/hosts.txt', '0.0.0.0 malware-drop-1.com\n0.0.0.0 login-paypa1.net\n127.0.0.1 localhost\n');
-    bodies.set('/pipe.txt', 'http://login-paypa1.net/x.php|kit\nnonsense here|x\n\nhttps://185.156.73.54/bot.exe|dropper\nhttp://evil-cdn-4.com/a.js|js\nhttp://evil-cdn-4.com/b.js|js\n');
+    feeds.set('/hosts.txt', '0.0.0.0 malware-drop-1.com\n0.0.0.0 login-paypa1.net\n127.0.0.1 localhost\n');
+    feeds.set('/pipe.txt', 'http://login-paypa1.net/x.php|kit\nnonsense here|x\n\nhttps://185.156.73.54/bot.exe|dropper\nhttp://evil-cdn-4.com/a.js|js\nhttp://evil-cdn-4.com/b.js|js\n');
     bulk = ipRange(200);
     await using t: TestTip = await startTestTip({ database: dialect, plugins: [blacklist(), thirdParty()], start: { schedule: false } });
     const run = await t.app.scheduler.trigger('blacklist');
@@ -163,10 +153,10 @@ describe.each(testDialects())('blacklistSource() in an app on %s', (dialect) => 
     );
     expect(rows).toEqual([
       { id: 'guarded', title: 'guarded', category: 'scanner', license: null, url: null, format: 'custom', origin: 'feed' },
-      { id: 'hosts-feed', title: 'hosts-feed', category: 'malware', license: null, url: `${base}/hosts.txt`, format: 'hosts', origin: 'feed' },
+      { id: 'hosts-feed', title: 'hosts-feed', category: 'malware', license: null, url: feeds.url('/hosts.txt'), format: 'hosts', origin: 'feed' },
       // the URL's credentials are redacted where it is stored
       { id: 'own-fetch', title: 'Own fetch', category: 'c2', license: 'CC0', url: 'https://user:***@api.example/v1/c2', format: 'api-json', origin: 'feed' },
-      { id: 'pipe-feed', title: 'Pipe feed', category: 'phishing', license: null, url: `${base}/pipe.txt`, format: 'pipe', origin: 'feed' },
+      { id: 'pipe-feed', title: 'Pipe feed', category: 'phishing', license: null, url: feeds.url('/pipe.txt'), format: 'pipe', origin: 'feed' },
     ]);
     // losing 15% of its listings: the section's maxRemovedRatio (0.4) would accept it, the source's own 0.1 refuses it
     bulk = ipRange(170);

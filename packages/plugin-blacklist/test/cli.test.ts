@@ -1,17 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveFeeds, type FeedServer } from '@tip/core/testing';
+import { built, tipCli } from './tip-cli.js';
 
 // End to end through the built `tip` binary: `tip trigger blacklist`, then the plugin's commands.
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-const PLUGIN = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
-const built = existsSync(BIN) && existsSync(PLUGIN);
 const hasNamedCheckzone = (() => {
   try {
     execFileSync('named-checkzone', ['-v'], { stdio: 'ignore' });
@@ -21,37 +15,23 @@ const hasNamedCheckzone = (() => {
   }
 })();
 
-let server: Server;
-let dir = '';
-let config = '';
-const tip = (args: string[]) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(process.execPath, [BIN, ...args, '-c', config], { timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
+let feeds: FeedServer;
+const cli = tipCli('tip-bl-cli-');
+const tip = cli.tip;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/ips.txt') return void res.end('45.95.146.7\n89.248.165.12\n185.156.73.0/24\n');
-    if (req.url === '/hosts.txt') return void res.end('0.0.0.0 malware-drop-1.com\n0.0.0.0 xn--bcher-kva.com\n');
-    res.writeHead(404).end();
+  feeds = await serveFeeds({
+    '/ips.txt': '45.95.146.7\n89.248.165.12\n185.156.73.0/24\n',
+    '/hosts.txt': '0.0.0.0 malware-drop-1.com\n0.0.0.0 xn--bcher-kva.com\n',
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  dir = mkdtempSync(join(tmpdir(), 'tip-bl-cli-'));
-  config = join(dir, 'tip.config.json');
-  writeFileSync(config, JSON.stringify({
-    plugins: [PLUGIN],
-    database: { url: 'sqlite:./tip.sqlite' },
-    blacklist: { feeds: [
-      { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
-      { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'malware' },
-    ] },
-  }));
+  cli.configure({ feeds: [
+    { id: 'ips', url: feeds.url('/ips.txt'), format: 'plain', category: 'scanner' },
+    { id: 'hosts', url: feeds.url('/hosts.txt'), format: 'hosts', category: 'malware' },
+  ] });
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
-  rmSync(dir, { recursive: true, force: true });
+  await feeds.close();
+  cli.remove();
 });
 
 describe.skipIf(!built)('tip blacklist commands', () => {
@@ -65,7 +45,7 @@ describe.skipIf(!built)('tip blacklist commands', () => {
     const weights = await tip(['blacklist', 'weights']);
     expect(weights.stdout).toContain('IPv4 addresses');
 
-    const zone = join(dir, 'bl.rpz');
+    const zone = join(cli.dir, 'bl.rpz');
     const exported = await tip(['blacklist', 'export', '-f', 'rpz', '--name', 'rpz.tip.test', '-o', zone]);
     expect(exported.code).toBe(0);
     expect(exported.stderr).toContain('wrote 5 indicators');

@@ -1,50 +1,25 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RouteRouter, type RouterResponse } from '@tip/core';
-import { startTestTip, testDialects } from '@tip/core/testing';
+import { RouteRouter } from '@tip/core';
+import { responseText, serveFeeds, startTestTip, testDialects, type FeedServer } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type Verdict } from '../src/index.js';
+import { built, tipCli } from './tip-cli.js';
 
 // `GET /api/blacklist/explain/:value` and `tip blacklist explain <value>`, fed by two local feeds.
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-const PLUGIN = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
-const built = existsSync(BIN) && existsSync(PLUGIN);
-
-let server: Server;
-let base = '';
+let server: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/ips.txt') return void res.end('45.95.146.7\n89.248.165.12\n185.156.73.0/24\n10.1.2.3\n');
-    if (req.url === '/more.txt') return void res.end('45.95.146.7\n185.156.0.0/16\n');
-    if (req.url === '/hosts.txt') return void res.end('0.0.0.0 malware-drop-1.com\n0.0.0.0 login-paypa1.net\n');
-    res.writeHead(404).end();
+  server = await serveFeeds({
+    '/ips.txt': '45.95.146.7\n89.248.165.12\n185.156.73.0/24\n10.1.2.3\n',
+    '/more.txt': '45.95.146.7\n185.156.0.0/16\n',
+    '/hosts.txt': '0.0.0.0 malware-drop-1.com\n0.0.0.0 login-paypa1.net\n',
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 
 const feeds = () => [
-  { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
-  { id: 'more', url: `${base}/more.txt`, format: 'plain', category: 'spam' },
-  { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'phishing' },
+  { id: 'ips', url: server.url('/ips.txt'), format: 'plain', category: 'scanner' },
+  { id: 'more', url: server.url('/more.txt'), format: 'plain', category: 'spam' },
+  { id: 'hosts', url: server.url('/hosts.txt'), format: 'hosts', category: 'phishing' },
 ];
-
-async function text(res: RouterResponse | undefined): Promise<string> {
-  const body = res?.body;
-  if (body === undefined) return '';
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  let out = '';
-  for await (const chunk of body) out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-  return out;
-}
 
 describe.each(testDialects())('GET /api/blacklist/explain/:value on %s', (dialect) => {
   it('returns the service verdict as JSON; 400 naming the value for a non-indicator', async () => {
@@ -53,7 +28,7 @@ describe.each(testDialects())('GET /api/blacklist/explain/:value on %s', (dialec
     const router = new RouteRouter(t.app.routes(), { log: t.app.log, servedScopes: ['read'] });
     const get = async (value: string) => {
       const res = await router.handle({ method: 'GET', url: `/api/blacklist/explain/${encodeURIComponent(value)}` });
-      return { status: res!.status, body: JSON.parse(await text(res)) as Record<string, unknown> };
+      return { status: res!.status, body: JSON.parse(await responseText(res)) as Record<string, unknown> };
     };
     const svc = t.app.get(BlacklistToken);
     const ip = await get('45.95.146.7');
@@ -79,19 +54,10 @@ describe.each(testDialects())('GET /api/blacklist/explain/:value on %s', (dialec
 });
 
 describe.skipIf(!built)('tip blacklist explain', () => {
-  let dir = '';
-  let config = '';
-  const tip = (args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-      execFile(process.execPath, [BIN, ...args, '-c', config], { timeout: 60_000 }, (err, stdout, stderr) =>
-        done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    });
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tip-bl-explain-'));
-    config = join(dir, 'tip.config.json');
-    writeFileSync(config, JSON.stringify({ plugins: [PLUGIN], database: { url: 'sqlite:./tip.sqlite' }, blacklist: { feeds: feeds() } }));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = tipCli('tip-bl-explain-');
+  const tip = cli.tip;
+  beforeAll(() => cli.configure({ feeds: feeds() }));
+  afterAll(() => cli.remove());
 
   it('prints a readable explanation, --json the verdict, and refuses a non-indicator', async () => {
     expect((await tip(['trigger', 'blacklist'])).code).toBe(0);

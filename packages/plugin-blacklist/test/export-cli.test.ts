@@ -1,53 +1,29 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveFeeds, type FeedServer } from '@tip/core/testing';
+import { built, tipCli } from './tip-cli.js';
 
 // `tip blacklist export` through the built binary: the message counts what the file holds,
 // --aggregate / --no-aggregate, the ipset/nftables formats and the MISP feed directory.
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const BIN = join(ROOT, 'packages/cli/dist/bin.js');
-const PLUGIN = join(ROOT, 'packages/plugin-blacklist/dist/index.js');
-const built = existsSync(BIN) && existsSync(PLUGIN);
 if (!built) console.warn('export-cli: packages are not built (./dev build): skipped');
-const fixture = (name: string) => readFileSync(join(ROOT, 'packages/plugin-blacklist/test/fixtures/exports', name), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`fixtures/exports/${name}`, import.meta.url), 'utf8');
 
-let server: Server;
-let dir = '';
-let config = '';
-const tip = (args: string[]) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
-    execFile(process.execPath, [BIN, ...args, '-c', config], { timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-  });
+let feeds: FeedServer;
+const cli = tipCli('tip-bl-export-cli-');
+const tip = cli.tip;
 const lines = (text: string) => text.split('\n').filter((l) => l && !l.startsWith('#'));
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/a.txt') return void res.end(fixture('aggregate-a.txt'));
-    if (req.url === '/b.txt') return void res.end(fixture('aggregate-b.txt'));
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  dir = mkdtempSync(join(tmpdir(), 'tip-bl-export-cli-'));
-  config = join(dir, 'tip.config.json');
-  writeFileSync(config, JSON.stringify({
-    plugins: [PLUGIN],
-    database: { url: 'sqlite:./tip.sqlite' },
-    blacklist: { feeds: [
-      { id: 'a', url: `${base}/a.txt`, format: 'plain', category: 'scanner' },
-      { id: 'b', url: `${base}/b.txt`, format: 'plain', category: 'spam' },
-    ] },
-  }));
+  feeds = await serveFeeds({ '/a.txt': fixture('aggregate-a.txt'), '/b.txt': fixture('aggregate-b.txt') });
+  cli.configure({ feeds: [
+    { id: 'a', url: feeds.url('/a.txt'), format: 'plain', category: 'scanner' },
+    { id: 'b', url: feeds.url('/b.txt'), format: 'plain', category: 'spam' },
+  ] });
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
-  rmSync(dir, { recursive: true, force: true });
+  await feeds.close();
+  cli.remove();
 });
 
 describe.skipIf(!built)('tip blacklist export', () => {
@@ -55,7 +31,7 @@ describe.skipIf(!built)('tip blacklist export', () => {
     expect((await tip(['trigger', 'blacklist'])).code).toBe(0);
 
     // hosts: "wrote N indicators" counts the domains in the file, bytes are the file's size
-    const hostsFile = join(dir, 'bl.hosts');
+    const hostsFile = join(cli.dir, 'bl.hosts');
     const hosts = await tip(['blacklist', 'export', '-f', 'hosts', '-o', hostsFile]);
     expect(hosts.code).toBe(0);
     const held = lines(readFileSync(hostsFile, 'utf8')).length;
@@ -64,7 +40,7 @@ describe.skipIf(!built)('tip blacklist export', () => {
 
     // plain --aggregate: fewer lines than without, same message shape
     const raw = lines((await tip(['blacklist', 'export', '--type', 'ip,cidr'])).stdout);
-    const aggFile = join(dir, 'agg.txt');
+    const aggFile = join(cli.dir, 'agg.txt');
     const agg = await tip(['blacklist', 'export', '--type', 'ip,cidr', '--aggregate', '-o', aggFile]);
     const aggregated = lines(readFileSync(aggFile, 'utf8'));
     expect(aggregated.length).toBeLessThan(raw.length);
@@ -83,7 +59,7 @@ describe.skipIf(!built)('tip blacklist export', () => {
     expect((await tip(['blacklist', 'export', '-f', 'nftables'])).stdout).toContain('flush set inet tip tip-blacklist-v4\n');
 
     // misp with -o: the feed directory
-    const feedDir = join(dir, 'misp');
+    const feedDir = join(cli.dir, 'misp');
     const misp = await tip(['blacklist', 'export', '-f', 'misp', '-o', feedDir]);
     expect(misp.code).toBe(0);
     const files = readdirSync(feedDir).sort();

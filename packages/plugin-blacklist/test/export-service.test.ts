@@ -6,14 +6,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { definePlugin, RouteRouter, type RouterResponse } from '@tip/core';
-import { startTestTip, testDialects } from '@tip/core/testing';
+import { definePlugin, RouteRouter } from '@tip/core';
+import { responseText, serveFeeds, startTestTip, testDialects, type FeedServer } from '@tip/core/testing';
 import blacklist, { blacklistWriters, BlacklistToken, type ExportWriter } from '../src/index.js';
 import { rangeOf, RangeSet } from '../src/indicators/ip.js';
 
@@ -23,19 +21,12 @@ const hasIprange = spawnSync('iprange', ['--has-compare']).status === 0;
 if (!hasIprange) console.warn('export-service: iprange not found (apt-get install iprange): the iprange reference check is SKIPPED');
 const tmp = mkdtempSync(path.join(tmpdir(), 'tip-export-service-'));
 
-let server: Server;
-let base = '';
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/a.txt') return void res.end(fixture('aggregate-a.txt'));
-    if (req.url === '/b.txt') return void res.end(fixture('aggregate-b.txt'));
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  feeds = await serveFeeds({ '/a.txt': fixture('aggregate-a.txt'), '/b.txt': fixture('aggregate-b.txt') });
 });
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await feeds.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -56,21 +47,11 @@ const countWriter: ExportWriter = {
 const writerPlugin = (writer: ExportWriter, name = 'third-party-writer') =>
   definePlugin({ name, version: '0.0.0', core: '^0.2.0', register: (ctx) => void ctx.extend(blacklistWriters).add(writer) });
 
-async function text(res: RouterResponse | undefined): Promise<string> {
-  const body = res?.body;
-  if (body === undefined) return '';
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  let out = '';
-  for await (const chunk of body) out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-  return out;
-}
-
 const config = () => ({
   blacklist: {
     feeds: [
-      { id: 'a', url: `${base}/a.txt`, format: 'plain', category: 'scanner' },
-      { id: 'b', url: `${base}/b.txt`, format: 'plain', category: 'spam' },
+      { id: 'a', url: feeds.url('/a.txt'), format: 'plain', category: 'scanner' },
+      { id: 'b', url: feeds.url('/b.txt'), format: 'plain', category: 'spam' },
     ],
     export: { nftables: { table: 'filter' } },
   },
@@ -84,7 +65,7 @@ describe.each(testDialects())('exports through the plugin on %s', (dialect) => {
     const router = new RouteRouter(t.app.routes(), { log: t.app.log, servedScopes: ['read'] });
     const get = async (url: string) => {
       const res = await router.handle({ method: 'GET', url: `/api/blacklist${url}` });
-      return { status: res!.status, headers: res!.headers, body: await text(res) };
+      return { status: res!.status, headers: res!.headers, body: await responseText(res) };
     };
     const svc = t.app.get(BlacklistToken);
 

@@ -1,9 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTip, definePlugin, executeRaw, isTipError, TipErrorCodes } from '@tip/core';
-import { startTestTip, tempDatabase, tempSqlite, testDialects, type TestTip } from '@tip/core/testing';
+import { serveFeeds, startTestTip, tempDatabase, tempSqlite, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import { blacklistEntities } from '../src/db/entities.js';
 import { blacklistMigrations } from '../src/db/migrations.js';
 import { IndicatorSet } from '../src/ingest/IndicatorSet.js';
@@ -13,39 +11,33 @@ import blacklist, { BlacklistToken } from '../src/index.js';
 // Ingest limits end to end: the line cap, identical bodies answered with 200, failed fetches'
 // HTTP facts, and a correctly framed body cut in half. Feeds come from a local server.
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-const routes = new Map<string, Handler>();
-let server: Server;
-let base = '';
-const answer = (body: string | Buffer): Handler => (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => (routes.get(req.url ?? '') ?? ((_q, r) => void r.writeHead(404).end()))(req, res));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  feeds = await serveFeeds();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => feeds.close());
 
 const addresses = (n: number, third = 0) => Array.from({ length: n }, (_, i) => `198.51.${third + Math.floor(i / 250)}.${(i % 250) + 1}`);
 const scalar = async (t: TestTip, sql: string) => Number(Object.values((await executeRaw<Record<string, unknown>>(t.app.em(), sql)).rows[0]!)[0]);
 const lastRun = async (t: TestTip, source: string) =>
   (await executeRaw<Record<string, unknown>>(t.app.em(), `select * from bl_source_run where source_id = '${source}' order by id desc`)).rows[0]!;
 const listedCount = (t: TestTip, source: string) => scalar(t, `select count(*) as n from bl_listing where source_id = '${source}' and removed_at is null`);
-const feed = (id: string, extra: Record<string, unknown> = {}) => ({ id, url: `${base}/${id}`, format: 'plain', category: 'scanner', ...extra });
+const feed = (id: string, extra: Record<string, unknown> = {}) => ({ id, url: feeds.url(`/${id}`), format: 'plain', category: 'scanner', ...extra });
 const start = (dialect: 'sqlite' | 'postgresql', blacklistConfig: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   startTestTip({ database: dialect, plugins: [blacklist()], config: { blacklist: blacklistConfig, ...extra }, start: { schedule: false } });
 
 describe.each(testDialects())('ingest limits on %s', (dialect) => {
   it('maxLines rejects a longer feed while parsing (section default and per-feed override), keeping the listings', async () => {
-    routes.set('/capped', answer(addresses(40).join('\n')));
-    routes.set('/roomy', answer(addresses(40).join('\n')));
+    feeds.set('/capped', addresses(40).join('\n'));
+    feeds.set('/roomy', addresses(40).join('\n'));
     await using t = await start(dialect, { maxLines: 50, feeds: [feed('capped'), feed('roomy', { maxLines: 1000 })] });
     await t.app.scheduler.trigger('blacklist');
     expect(await listedCount(t, 'capped')).toBe(40);
 
     // 60 lines, half of them comments: the cap counts lines, not indicators
     const longer = [...addresses(30), ...Array.from({ length: 30 }, (_, i) => `# note ${i}`)].join('\n');
-    routes.set('/capped', answer(longer));
-    routes.set('/roomy', answer(longer));
+    feeds.set('/capped', longer);
+    feeds.set('/roomy', longer);
     await t.clock!.advance(60_000);
     const run = await t.app.scheduler.trigger('blacklist');
     expect(run.status).toBe('partial');
@@ -66,7 +58,7 @@ describe.each(testDialects())('ingest limits on %s', (dialect) => {
 
   it('an identical body answered with 200 is recorded unchanged without parsing or writing; other parse options are new data', async () => {
     const body = gzipSync([...addresses(120), 'evil.example.com'].join('\n'));
-    routes.set('/same', answer(body));
+    feeds.set('/same', body);
     const database = await tempDatabase(dialect);
     try {
       {
@@ -126,19 +118,19 @@ describe.each(testDialects())('ingest limits on %s', (dialect) => {
 
   it('a correctly framed gzip body cut in half is refused by the shrink guard; an oversized stream records status and bytes', async () => {
     const all = addresses(2000);
-    routes.set('/half', answer(gzipSync(all.join('\n'))));
-    routes.set('/big', answer(all.join('\n')));
+    feeds.set('/half', gzipSync(all.join('\n')));
+    feeds.set('/big', all.join('\n'));
     await using t = await start(dialect, { feeds: [feed('half'), feed('big', { maxBytes: 20_000 })] }, {});
     await t.app.scheduler.trigger('blacklist');
     expect(await listedCount(t, 'half')).toBe(2000);
     expect(await lastRun(t, 'big')).toMatchObject({ status: 'failed', http_status: 200 });
     // a streamed (chunked) body over the limit: the status and what arrived are recorded
-    routes.set('/big', (_req, res) => {
+    feeds.set('/big', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       for (let i = 0; i < 10; i++) res.write(`${all.slice(i * 200, (i + 1) * 200).join('\n')}\n`);
       res.end();
     });
-    routes.set('/half', answer(gzipSync(all.slice(0, 1000).join('\n'))));
+    feeds.set('/half', gzipSync(all.slice(0, 1000).join('\n')));
     await t.clock!.advance(60_000);
     await t.app.scheduler.trigger('blacklist');
     const half = await lastRun(t, 'half');

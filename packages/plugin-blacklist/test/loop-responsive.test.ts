@@ -1,28 +1,17 @@
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTip, executeRaw } from '@tip/core';
-import { startTestTip, testDialects, type TestTip } from '@tip/core/testing';
+import { serveFeeds, startTestTip, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import { pino } from 'pino';
 import blacklist, { BlacklistToken, IndicatorSet } from '../src/index.js';
 
 // Proves that ingestion yields to the event loop (no timing is asserted): a 5 ms ticker keeps
 // ticking while a large feed is ingested, and a feed run leaves `running` rows while it runs.
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-const routes = new Map<string, Handler>();
-let server: Server;
-let base = '';
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const h = routes.get(req.url ?? '');
-    if (h) h(req, res);
-    else res.writeHead(404).end('not found');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  feeds = await serveFeeds();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => feeds.close());
 
 /** `n` distinct public IPv4 addresses, deterministic. */
 function addresses(n: number, offset = 0): string[] {
@@ -31,7 +20,7 @@ function addresses(n: number, offset = 0): string[] {
   return out;
 }
 
-const feedConfig = (path: string) => ({ blacklist: { interval: '1h', feeds: [{ id: 'big', url: `${base}${path}`, format: 'plain', category: 'scanner' }] } });
+const feedConfig = (path: string) => ({ blacklist: { interval: '1h', feeds: [{ id: 'big', url: feeds.url(path), format: 'plain', category: 'scanner' }] } });
 
 /** Counts the ticks of a 5 ms interval while `fn` runs. */
 async function ticksDuring(fn: () => Promise<unknown>): Promise<number> {
@@ -50,7 +39,7 @@ describe('blacklist ingestion keeps the event loop turning on sqlite', () => {
 
   it('a 200k-entry feed ingested through the plugin lets a 5 ms ticker run many times', async () => {
     const body = `# big feed\n${addresses(N).join('\n')}\n`;
-    routes.set('/big.txt', (_req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
+    feeds.set('/big.txt', body);
     await using t = await startTestTip({ database: 'sqlite', clock: 'system', plugins: [blacklist()], config: feedConfig('/big.txt'), start: { schedule: false } });
     let status = '';
     const ticks = await ticksDuring(async () => {
@@ -80,7 +69,7 @@ describe.each(testDialects())('a running feed leaves a trace on %s', (dialect) =
   it('the cycle and its feed child have `running` rows in tip_job_run while the feed is fetched', async () => {
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
-    routes.set('/slow.txt', (_req, res) => void released.then(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('45.95.146.7\n')));
+    feeds.set('/slow.txt', (_req, res) => void released.then(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('45.95.146.7\n')));
     await using t: TestTip = await startTestTip({ database: dialect, clock: 'system', plugins: [blacklist()], config: feedConfig('/slow.txt'), start: { schedule: false } });
     // A second connection, as `tip status` (or an operator after kill -9) would read the table.
     const reader = await createTip({ logger: pino({ level: 'silent' }), config: { database: { url: t.database.url } } });

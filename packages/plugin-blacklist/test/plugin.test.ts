@@ -1,32 +1,15 @@
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { definePlugin, defineSource, executeRaw, TipError, TipErrorCodes } from '@tip/core';
-import { startTestTip, tempDatabase, testDialects, type TestTip } from '@tip/core/testing';
+import { serveFeeds, startTestTip, tempDatabase, testDialects, type FeedAnswer, type FeedServer, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistErrors, BlacklistToken } from '../src/index.js';
 
 // A local feed server whose answers each test sets per path.
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-const routes = new Map<string, Handler>();
-let server: Server;
-let base = '';
-const text = (body: string | Buffer, headers: Record<string, string> = {}): Handler => (req, res) => {
-  const etag = headers.etag;
-  if (etag && req.headers['if-none-match'] === etag) return void res.writeHead(304).end();
-  res.writeHead(200, { 'content-type': 'text/plain', ...headers }).end(body);
-};
-
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const h = routes.get(req.url ?? '');
-    if (h) h(req, res);
-    else res.writeHead(404).end('not found');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  feeds = await serveFeeds();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => feeds.close());
 
 const IPS_V1 = ['# demo ip feed', '45.95.146.7', '89.248.165.12', '185.156.73.0/24', '10.1.2.3', 'garbage line', ''].join('\n');
 const IPS_V2 = ['45.95.146.7', '193.163.125.7', '185.156.73.0/24', '10.1.2.3'].join('\n');
@@ -37,9 +20,9 @@ const config = () => ({
   blacklist: {
     interval: '1h',
     feeds: [
-      { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
-      { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'malware' },
-      { id: 'urls', url: `${base}/urls.csv.gz`, format: 'csv', options: { column: 'url' }, category: 'phishing' },
+      { id: 'ips', url: feeds.url('/ips.txt'), format: 'plain', category: 'scanner' },
+      { id: 'hosts', url: feeds.url('/hosts.txt'), format: 'hosts', category: 'malware' },
+      { id: 'urls', url: feeds.url('/urls.csv.gz'), format: 'csv', options: { column: 'url' }, category: 'phishing' },
     ],
   },
 });
@@ -55,9 +38,9 @@ const lastRun = async (t: TestTip, source: string) =>
 
 describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
   it('runs a cycle: one child per feed, diff ingestion, weights, cycle event, exports', async () => {
-    routes.set('/ips.txt', text(IPS_V1, { etag: '"ips-1"' }));
-    routes.set('/hosts.txt', text(HOSTS));
-    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    feeds.set('/ips.txt', { body: IPS_V1, headers: { etag: '"ips-1"' } });
+    feeds.set('/hosts.txt', HOSTS);
+    feeds.set('/urls.csv.gz', gzipSync(CSV));
     await using t = await open(dialect);
     const cycles: unknown[] = [];
     t.app.events.on('blacklist.cycle.completed', (e) => void cycles.push(e));
@@ -89,7 +72,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(fpr.map((r) => [r.source_id, Number(r.false_positive_rate)])).toEqual([['hosts', 1 / 3], ['ips', 1 / 4], ['urls', 0]]);
 
     // second cycle: ips changed (1 added, 1 removed), the unchanged feed answers 304 for ips next time
-    routes.set('/ips.txt', text(IPS_V2, { etag: '"ips-2"' }));
+    feeds.set('/ips.txt', { body: IPS_V2, headers: { etag: '"ips-2"' } });
     await t.clock!.advance(60_000);
     await t.app.scheduler.trigger('blacklist');
     expect(await listed(t, 'ips')).toEqual(['10.1.2.3', '185.156.73.0/24', '193.163.125.7', '45.95.146.7']);
@@ -117,9 +100,9 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
   });
 
   it('a feed that fails in any way keeps its previous listings and records why', async () => {
-    routes.set('/ips.txt', text(IPS_V1));
-    routes.set('/hosts.txt', text(HOSTS));
-    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    feeds.set('/ips.txt', IPS_V1);
+    feeds.set('/hosts.txt', HOSTS);
+    feeds.set('/urls.csv.gz', gzipSync(CSV));
     await using t = await open(dialect, {
       http: { timeout: '1s', maxBytes: 4096 },
     });
@@ -128,16 +111,16 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
     expect(before).toHaveLength(4);
     const html = '<html>\n<body>\n<h1>Service unavailable</h1>\n<p>try later</p>\n</body>\n</html>\n';
     // [what, answer, error code, recorded HTTP status, recorded bytes]
-    const failures: Array<[string, Handler, string, number | null, number | undefined]> = [
-      ['HTTP 500', (_req, res) => void res.writeHead(500).end('boom'), 'TIP_HTTP_STATUS', 500, undefined],
+    const failures: Array<[string, FeedAnswer, string, number | null, number | undefined]> = [
+      ['HTTP 500', { status: 500, body: 'boom' }, 'TIP_HTTP_STATUS', 500, undefined],
       ['timeout', () => undefined, 'TIP_HTTP_TIMEOUT', null, 0],
       ['truncated', (_req, res) => { res.writeHead(200, { 'content-length': '1000' }); res.write('45.95.146.7\n'); setTimeout(() => res.destroy(), 20); }, 'TIP_HTTP_TRUNCATED', 200, 12],
-      ['oversized', text(`${'45.95.146.7\n'.repeat(1000)}`), 'TIP_HTTP_TOO_LARGE', 200, undefined],
-      ['html error page', text(html), 'BL_FEED_REJECTED', 200, Buffer.byteLength(html)],
-      ['empty list', text('# nothing today\n'), 'BL_FEED_REJECTED', 200, 16],
+      ['oversized', '45.95.146.7\n'.repeat(1000), 'TIP_HTTP_TOO_LARGE', 200, undefined],
+      ['html error page', html, 'BL_FEED_REJECTED', 200, Buffer.byteLength(html)],
+      ['empty list', '# nothing today\n', 'BL_FEED_REJECTED', 200, 16],
     ];
-    for (const [what, handler, code, status, bytes] of failures) {
-      routes.set('/ips.txt', handler);
+    for (const [what, answer, code, status, bytes] of failures) {
+      feeds.set('/ips.txt', answer);
       const rec = await t.app.scheduler.trigger('blacklist');
       expect(rec.status, what).toBe('partial');
       expect(await listed(t, 'ips'), what).toEqual(before);
@@ -150,9 +133,9 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
   }, 60_000);
 
   it('other plugins submit indicators under their own source identity', async () => {
-    routes.set('/ips.txt', text(IPS_V1));
-    routes.set('/hosts.txt', text(HOSTS));
-    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    feeds.set('/ips.txt', IPS_V1);
+    feeds.set('/hosts.txt', HOSTS);
+    feeds.set('/urls.csv.gz', gzipSync(CSV));
     const spamtrapLike = definePlugin({
       name: 'spamtrap-like',
       version: '1.0.0',
@@ -175,7 +158,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
 
   it('a third-party source without parse statistics records what core reported', async () => {
     const body = '45.95.146.7\nnot an indicator\nevil-domain-9.com\n';
-    routes.set('/third.txt', text(body));
+    feeds.set('/third.txt', body);
     const third = definePlugin({
       name: 'third-party-source',
       version: '1.0.0',
@@ -186,7 +169,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
           id: 'third',
           kind: 'blacklist',
           async *fetch(run) {
-            const res = await run.http.request(`${base}/third.txt`);
+            const res = await run.http.request(feeds.url('/third.txt'));
             yield new TextDecoder().decode(res.body).split('\n').filter(Boolean);
           },
         }));
@@ -213,9 +196,9 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
   });
 
   it('a feed removed from the configuration is disabled at the next cycle, keeping its metadata and history', async () => {
-    routes.set('/ips.txt', text(IPS_V1));
-    routes.set('/hosts.txt', text(HOSTS));
-    routes.set('/urls.csv.gz', text(gzipSync(CSV)));
+    feeds.set('/ips.txt', IPS_V1);
+    feeds.set('/hosts.txt', HOSTS);
+    feeds.set('/urls.csv.gz', gzipSync(CSV));
     const database = await tempDatabase(dialect);
     try {
       const first = await startTestTip({ database, plugins: [blacklist()], config: config(), start: { schedule: false } });
@@ -227,7 +210,7 @@ describe.each(testDialects())('blacklist plugin on %s', (dialect) => {
       const hosts = (await second.app.get(BlacklistToken).sources()).find((x) => x.id === 'hosts')!;
       expect(hosts).toMatchObject({ enabled: false, listed: 3 });
       const row = (await executeRaw<{ url: string; format: string }>(second.app.em(), `select url, format from bl_source where id = 'hosts'`)).rows[0]!;
-      expect(row).toEqual({ url: `${base}/hosts.txt`, format: 'hosts' });
+      expect(row).toEqual({ url: feeds.url('/hosts.txt'), format: 'hosts' });
     } finally {
       await database.drop();
     }

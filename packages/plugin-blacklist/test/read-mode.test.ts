@@ -1,27 +1,18 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorePoints, executeRaw, type TipApp } from '@tip/core';
-import { startTestTip, tempDatabase, testDialects, type TestTip } from '@tip/core/testing';
+import { serveFeeds, startTestTip, tempDatabase, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '../src/index.js';
 
 // Read-only commands start the app in mode "read": init and the commands must not write.
-let server: Server;
-let base = '';
+let server: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/ips.txt') return void res.end('45.95.146.7\n89.248.165.12\n185.156.73.0/24\n');
-    if (req.url === '/hosts.txt') return void res.end('0.0.0.0 malware-drop-1.com\n');
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveFeeds({ '/ips.txt': '45.95.146.7\n89.248.165.12\n185.156.73.0/24\n', '/hosts.txt': '0.0.0.0 malware-drop-1.com\n' });
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 
 const feeds = () => [
-  { id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' },
-  { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'malware' },
+  { id: 'ips', url: server.url('/ips.txt'), format: 'plain', category: 'scanner' },
+  { id: 'hosts', url: server.url('/hosts.txt'), format: 'hosts', category: 'malware' },
 ];
 
 /** Every row of the plugin's tables, to compare before and after. */
@@ -53,7 +44,7 @@ describe.each(testDialects())('blacklist in read mode on %s', (dialect) => {
       await writer.close();
 
       // another configuration: one feed dropped, one new — a writing init would upsert/disable them
-      const other = { blacklist: { feeds: [feeds()[0]!, { id: 'new-feed', url: `${base}/new.txt`, format: 'plain', category: 'spam' }] } };
+      const other = { blacklist: { feeds: [feeds()[0]!, { id: 'new-feed', url: server.url('/new.txt'), format: 'plain', category: 'spam' }] } };
       await using reader = await startTestTip({ database, plugins: [blacklist()], config: other, start: { mode: 'read' } });
       expect(reader.app.mode).toBe('read');
       const before = await dump(reader);

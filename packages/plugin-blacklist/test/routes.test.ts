@@ -1,40 +1,24 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RouteRouter, type RouterResponse } from '@tip/core';
-import { startTestTip, testDialects } from '@tip/core/testing';
+import { RouteRouter } from '@tip/core';
+import { responseText, serveFeeds, startTestTip, testDialects, type FeedServer } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '../src/index.js';
 
 // The plugin's HTTP API, served by core's framework-free router (no server, no port).
-let server: Server;
-let base = '';
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    if (req.url === '/ips.txt') return void res.end('45.95.146.7\n89.248.165.12\n185.156.73.0/24\n10.1.2.3\n');
-    if (req.url === '/hosts.txt') return void res.end('0.0.0.0 malware-drop-1.com\n0.0.0.0 login-paypa1.net\n');
-    res.writeHead(404).end();
+  feeds = await serveFeeds({
+    '/ips.txt': '45.95.146.7\n89.248.165.12\n185.156.73.0/24\n10.1.2.3\n',
+    '/hosts.txt': '0.0.0.0 malware-drop-1.com\n0.0.0.0 login-paypa1.net\n',
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-async function text(res: RouterResponse | undefined): Promise<string> {
-  const body = res?.body;
-  if (body === undefined) return '';
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  let out = '';
-  for await (const chunk of body) out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-  return out;
-}
+afterAll(() => feeds.close());
 
 describe.each(testDialects())('blacklist routes on %s', (dialect) => {
   it('export, sources, weights and indicator lookups', async () => {
     await using t = await startTestTip({
       database: dialect,
       plugins: [blacklist()],
-      config: { blacklist: { feeds: [{ id: 'ips', url: `${base}/ips.txt`, format: 'plain', category: 'scanner' }, { id: 'hosts', url: `${base}/hosts.txt`, format: 'hosts', category: 'phishing' }] } },
+      config: { blacklist: { feeds: [{ id: 'ips', url: feeds.url('/ips.txt'), format: 'plain', category: 'scanner' }, { id: 'hosts', url: feeds.url('/hosts.txt'), format: 'hosts', category: 'phishing' }] } },
       start: { schedule: false },
     });
     expect((await t.app.scheduler.trigger('blacklist')).status).toBe('succeeded');
@@ -42,7 +26,7 @@ describe.each(testDialects())('blacklist routes on %s', (dialect) => {
     const get = async (url: string) => {
       const res = await router.handle({ method: 'GET', url: `/api/blacklist${url}` });
       expect(res, url).toBeDefined();
-      return { status: res!.status, headers: res!.headers, body: await text(res) };
+      return { status: res!.status, headers: res!.headers, body: await responseText(res) };
     };
     const svc = t.app.get(BlacklistToken);
 

@@ -1,29 +1,24 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestTip, testDialects } from '@tip/core/testing';
+import { serveFeeds, startTestTip, testDialects, type FeedServer } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '../src/index.js';
 
 // 400 addresses; a "truncated" answer carries the first half of them.
 const all = Array.from({ length: 400 }, (_, i) => `198.51.${Math.floor(i / 200)}.${(i % 200) + 1}`);
-let body = all.join('\n');
-let server: Server;
-let url = '';
+let feeds: FeedServer;
 beforeAll(async () => {
-  server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(body));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/list.txt`;
+  feeds = await serveFeeds();
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => feeds.close());
+const serve = (body: string) => feeds.set('/list.txt', body);
 
-const feedConfig = (extra: Record<string, unknown> = {}) => ({ blacklist: { feeds: [{ id: 'half', url, format: 'plain', category: 'scanner', ...extra }] } });
+const feedConfig = (extra: Record<string, unknown> = {}) => ({ blacklist: { feeds: [{ id: 'half', url: feeds.url('/list.txt'), format: 'plain', category: 'scanner', ...extra }] } });
 
 describe.each(testDialects())('shrink guard on %s', (dialect) => {
   it('rejects a run that would remove more than maxRemovedRatio of the listings, keeping them', async () => {
-    body = all.join('\n');
+    serve(all.join('\n'));
     await using t = await startTestTip({ database: dialect, plugins: [blacklist()], config: feedConfig(), start: { schedule: false } });
     await t.app.scheduler.trigger('blacklist');
-    body = all.slice(0, 200).join('\n'); // cut in half: 50% would go
+    serve(all.slice(0, 200).join('\n')); // cut in half: 50% would go
     const run = await t.app.scheduler.trigger('blacklist');
     const [child] = await t.app.scheduler.history({ parentId: run.id });
     expect(child).toMatchObject({ status: 'failed', error: expect.stringContaining('BL_FEED_REJECTED') });
@@ -31,17 +26,17 @@ describe.each(testDialects())('shrink guard on %s', (dialect) => {
     const sources = await t.app.get(BlacklistToken).sources();
     expect(sources.find((s) => s.id === 'half')?.listed).toBe(400);
     // A normal change (10% removed) goes through.
-    body = all.slice(0, 360).join('\n');
+    serve(all.slice(0, 360).join('\n'));
     const next = await t.app.scheduler.trigger('blacklist');
     const [ok] = await t.app.scheduler.history({ parentId: next.id });
     expect(ok).toMatchObject({ status: 'succeeded', counts: expect.objectContaining({ removed: 40 }) });
   });
 
   it('a feed may allow more shrinking', async () => {
-    body = all.join('\n');
+    serve(all.join('\n'));
     await using t = await startTestTip({ database: dialect, plugins: [blacklist()], config: feedConfig({ maxRemovedRatio: 0.9 }), start: { schedule: false } });
     await t.app.scheduler.trigger('blacklist');
-    body = all.slice(0, 200).join('\n');
+    serve(all.slice(0, 200).join('\n'));
     const run = await t.app.scheduler.trigger('blacklist');
     const [child] = await t.app.scheduler.history({ parentId: run.id });
     expect(child).toMatchObject({ status: 'succeeded', counts: expect.objectContaining({ removed: 200 }) });

@@ -1,28 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeRaw } from '@tip/core';
-import { startTestTip, testDialects, type TestTip } from '@tip/core/testing';
+import { serveFeeds, startTestTip, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistToken } from '../src/index.js';
 import { parseFeed, ParserRegistry } from '../src/parsers/index.js';
 
 // One plugin object, two apps in one process: each app's feeds, rows and service stay its own.
 const FIXTURES = new URL('./fixtures/feeds/', import.meta.url);
 const feeds = { '/a.txt': readFileSync(new URL('hosts.txt', FIXTURES)), '/b.txt': readFileSync(new URL('drop.txt', FIXTURES)) };
-let server: Server;
-let base = '';
+let server: FeedServer;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const body = feeds[req.url as keyof typeof feeds];
-    if (body) res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
-    else res.writeHead(404).end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveFeeds(feeds);
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => server.close());
 
 const expected = (file: keyof typeof feeds, format: string) =>
   parseFeed(ParserRegistry.withDefaults(), format, feeds[file]).indicators.map((i) => i.value).sort();
@@ -35,7 +26,7 @@ describe.each(testDialects())('one blacklist plugin object in two apps on %s', (
   it('keeps each app in its own database', async () => {
     const plugin = blacklist();
     const app = (id: string, file: string, format: string) =>
-      startTestTip({ database: dialect, plugins: [plugin], config: { blacklist: { maxInvalidRatio: 0.5, feeds: [{ id, url: `${base}${file}`, format, category: 'malware' }] } }, start: { schedule: false } });
+      startTestTip({ database: dialect, plugins: [plugin], config: { blacklist: { maxInvalidRatio: 0.5, feeds: [{ id, url: server.url(file), format, category: 'malware' }] } }, start: { schedule: false } });
     await using first = await app('feed-a', '/a.txt', 'hosts');
     await using second = await app('feed-b', '/b.txt', 'drop');
 

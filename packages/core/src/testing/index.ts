@@ -4,6 +4,7 @@ import { ManualClock } from './ManualClock.js';
 import { tempDatabase, type TestDatabase } from './databases.js';
 
 export { ManualClock, settle } from './ManualClock.js';
+export { responseText, serveFeeds, type FeedAnswer, type FeedHandler, type FeedResponse, type FeedServer } from './feeds.js';
 export { tempDatabase, tempPostgres, tempSqlite, testDialects, testPostgresUrl, type TestDatabase } from './databases.js';
 
 /** Options of {@link startTestTip}. */
