@@ -109,8 +109,19 @@ export const coreConfigSchema = z
         drainTimeout: durationSchema({ min: 0, max: '1h' }).prefault('30s'),
         /** How long run history is kept (at least 1h, default 30d). */
         historyRetention: durationSchema({ min: '1h' }).prefault('30d'),
+        /** How often a worker (an app that runs jobs) refreshes its row in `tip_worker` (100ms to 1h, default 10s). */
+        heartbeat: durationSchema({ min: '100ms', max: '1h' }).prefault('10s'),
+        /**
+         * How long after its last heartbeat a worker counts as dead, its running jobs then marked
+         * aborted by the other workers (longer than `heartbeat`, at most 1d; default 3 × heartbeat).
+         */
+        lease: durationSchema({ min: '200ms', max: '1d' }).optional(),
       })
       .strict()
+      .refine((s) => s.lease === undefined || s.lease > s.heartbeat, {
+        message: 'scheduler.lease must be longer than scheduler.heartbeat',
+        path: ['lease'],
+      })
       .prefault({}),
     /** The HTTP client sources fetch feeds with. */
     http: z

@@ -13,13 +13,14 @@ export const JobRunEntity = defineEntity({
     parentId: p.string().length(36).nullable().index(),
     plugin: p.string().length(200).nullable(),
     reason: p.string().length(32),
-    status: p.string().length(16),
+    status: p.string().length(16).index(),
     attempt: p.integer(),
     startedAt: p.datetime().index(),
     endedAt: p.datetime().nullable(),
     durationMs: p.integer().nullable(),
     error: p.text().nullable(),
     counts: p.json<Record<string, number>>().nullable(),
+    workerId: p.string().length(36).nullable(),
   },
 });
 /** A row of {@link JobRunEntity}. @internal */
@@ -56,5 +57,25 @@ export const SourceStateEntity = defineEntity({
 /** A row of {@link SourceStateEntity}. @internal */
 export type SourceStateRow = InferEntity<typeof SourceStateEntity>;
 
+/** One app that runs jobs (a worker), with its heartbeat. @internal */
+export const WorkerEntity = defineEntity({
+  name: 'TipWorker',
+  tableName: 'tip_worker',
+  properties: {
+    id: p.string().primary().length(36),
+    host: p.string().length(255),
+    pid: p.integer(),
+    mode: p.string().length(16),
+    scheduling: p.boolean(),
+    version: p.string().length(64),
+    leaseMs: p.integer(),
+    startedAt: p.datetime(),
+    heartbeatAt: p.datetime(),
+    stoppedAt: p.datetime().nullable(),
+  },
+});
+/** A row of {@link WorkerEntity}. @internal */
+export type WorkerRow = InferEntity<typeof WorkerEntity>;
+
 /** Every entity core owns. @internal */
-export const coreEntities = [JobRunEntity, JobStateEntity, SourceStateEntity] as const;
+export const coreEntities = [JobRunEntity, JobStateEntity, SourceStateEntity, WorkerEntity] as const;

@@ -48,7 +48,7 @@ export function sqlMigration(name: string, sql: Record<Dialect, readonly string[
   };
 }
 
-/** Core's own tables: job runs, job plan state, source state. */
+/** Core's own tables: job runs, job plan state, source state, workers. */
 export const coreMigrations: readonly TipMigration[] = [
   sqlMigration('0001-kernel', {
     sqlite: [
@@ -66,6 +66,21 @@ export const coreMigrations: readonly TipMigration[] = [
       'create index "tip_job_run_started_at_index" on "tip_job_run" ("started_at")',
       'create table "tip_job_state" ("job_id" varchar(200) not null, "last_run_id" varchar(36) null, "last_status" varchar(16) null, "last_started_at" timestamptz null, "last_ended_at" timestamptz null, "next_run_at" timestamptz null, "updated_at" timestamptz not null, primary key ("job_id"))',
       'create table "tip_source_state" ("source_id" varchar(200) not null, "key" varchar(500) not null, "value" jsonb not null, "updated_at" timestamptz not null, primary key ("source_id", "key"))',
+    ],
+  }),
+  // Issue [5/8]: several workers on one database. Each app that runs jobs registers a row in
+  // `tip_worker` and heartbeats it; the runs it records carry its id, so a worker starting (or
+  // sweeping) marks aborted only runs whose owner stopped or whose lease expired.
+  sqlMigration('0002-workers', {
+    sqlite: [
+      'create table `tip_worker` (`id` text not null primary key, `host` text not null, `pid` integer not null, `mode` text not null, `scheduling` integer not null, `version` text not null, `lease_ms` integer not null, `started_at` datetime not null, `heartbeat_at` datetime not null, `stopped_at` datetime null)',
+      'alter table `tip_job_run` add column `worker_id` text null',
+      'create index `tip_job_run_status_index` on `tip_job_run` (`status`)',
+    ],
+    postgresql: [
+      'create table "tip_worker" ("id" varchar(36) not null, "host" varchar(255) not null, "pid" int not null, "mode" varchar(16) not null, "scheduling" boolean not null, "version" varchar(64) not null, "lease_ms" int not null, "started_at" timestamptz not null, "heartbeat_at" timestamptz not null, "stopped_at" timestamptz null, primary key ("id"))',
+      'alter table "tip_job_run" add column "worker_id" varchar(36) null',
+      'create index "tip_job_run_status_index" on "tip_job_run" ("status")',
     ],
   }),
 ];
