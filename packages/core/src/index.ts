@@ -52,6 +52,7 @@ export { every, cron, at, after, nextDue, type PlanState } from './scheduler/tri
 export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';
 export { RunHistory, type JobPlanRow, type RunHistoryOptions } from './scheduler/RunHistory.js';
 export type { ConcurrencyOptions } from './scheduler/ConcurrencyLimiter.js';
+export { WorkerRegistry, type WorkerRegistryOptions } from './scheduler/WorkerRegistry.js';
 export type {
   Trigger,
   EveryTrigger,
@@ -65,6 +66,9 @@ export type {
   JobRunRecord,
   JobRunStatus,
   JobInfo,
+  JobPlan,
+  WorkerInfo,
+  WorkerStatus,
   RunReason,
   RetryPolicy,
   MissedRunPolicy,

@@ -14,6 +14,7 @@ import { orderPlugins } from '../plugins/order.js';
 import type { RunMode } from '../plugins/types.js';
 import type { MountedRoute } from '../routes/RouteRouter.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
+import { WorkerRegistry } from '../scheduler/WorkerRegistry.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
 import { ServiceSupervisor } from '../services/ServiceSupervisor.js';
 import { SourceRunner } from '../sources/SourceRunner.js';
@@ -63,6 +64,7 @@ export class TipApp implements AsyncDisposable {
   #db: Database | undefined;
   #scheduler: Scheduler | undefined;
   #history: RunHistory | undefined;
+  #workers: WorkerRegistry | undefined;
   #sourceRunner: SourceRunner | undefined;
 
   /** Use {@link createTip}. */
@@ -109,6 +111,13 @@ export class TipApp implements AsyncDisposable {
   /** The scheduler (after start). */
   get scheduler(): Scheduler {
     return this.#need(this.#scheduler, 'scheduler');
+  }
+  /**
+   * This app's worker registry (after start): its id once registered (modes `serve` and `run`),
+   * every worker on the database. Read them through `scheduler.workers()`.
+   */
+  get workers(): WorkerRegistry {
+    return this.#need(this.#workers, 'worker registry');
   }
   /** Runs sources (after start). */
   get sources(): SourceRunner {
@@ -215,7 +224,9 @@ export class TipApp implements AsyncDisposable {
       }
       this.#scheduleJobs();
       this.#checkStop();
-      if (!read && (options.schedule ?? this.config.scheduler.enabled)) await this.scheduler.start();
+      const scheduling = !read && (options.schedule ?? this.config.scheduler.enabled);
+      if (!read) this.#history!.workerId = await this.#workers!.register(this.#mode, scheduling);
+      if (scheduling) await this.scheduler.start();
       if (this.#mode === 'serve') this.#startServices();
       if (!read) this.#untrackLoop = trackEventLoopDelay(this.metrics);
       if (!read) this.#pruning = this.#prune();
@@ -310,7 +321,26 @@ export class TipApp implements AsyncDisposable {
     const cfg = this.config;
     const db = this.db;
     this.#history = new RunHistory(db, this.#log.child({ component: 'history' }));
-    const deps: SchedulerDeps = { clock: this.clock, events: this.events, history: this.#history, log: this.#log.child({ component: 'scheduler' }), metrics: this.metrics, config: cfg, db };
+    const heartbeatMs = cfg.scheduler.heartbeat;
+    this.#workers = new WorkerRegistry({
+      db,
+      clock: this.clock,
+      log: this.#log.child({ component: 'workers' }),
+      metrics: this.metrics,
+      heartbeatMs,
+      leaseMs: cfg.scheduler.lease ?? 3 * heartbeatMs,
+      version: CORE_VERSION,
+    });
+    const deps: SchedulerDeps = {
+      clock: this.clock,
+      events: this.events,
+      history: this.#history,
+      log: this.#log.child({ component: 'scheduler' }),
+      metrics: this.metrics,
+      config: cfg,
+      db,
+      workers: this.#workers,
+    };
     this.#scheduler = buildScheduler(deps, this.#options.scheduler);
     provideCoreTokens(this.container, { ...deps, log: this.#log, scheduler: this.#scheduler, sourceRunner: this.sources });
   }
@@ -344,6 +374,8 @@ export class TipApp implements AsyncDisposable {
     };
     await step('stopping services', () => this.#services?.stop());
     await step('stopping the scheduler', () => this.#scheduler?.stop({ drainTimeout: this.#config?.scheduler.drainTimeout }));
+    // After the drain: a clean stop marks the worker stopped (its runs are all recorded by now).
+    await step('stopping the worker', () => this.#workers?.stop());
     if (this.#config) await this.#host.stopAll(parseDuration(this.#config.lifecycle.hookTimeout, 'lifecycle.hookTimeout'));
     await this.#pruning;
     await step('closing the database', () => this.#db?.close({ timeoutMs: 10_000 }));
@@ -355,8 +387,11 @@ export class TipApp implements AsyncDisposable {
   async #prune(): Promise<void> {
     try {
       const keep = parseDuration(this.config.scheduler.historyRetention, 'scheduler.historyRetention');
-      const removed = await this.#history!.prune(new Date(this.clock.now() - keep));
+      const before = new Date(this.clock.now() - keep);
+      const removed = await this.#history!.prune(before);
       if (removed > 0) this.#log.info({ removed }, 'pruned old job runs');
+      const workers = await this.#workers!.prune(before);
+      if (workers > 0) this.#log.info({ workers }, 'pruned workers without a heartbeat since the history retention');
     } catch (err) {
       this.#log.warn({ err }, 'pruning job history failed');
     }

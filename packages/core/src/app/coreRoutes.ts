@@ -36,6 +36,14 @@ export function coreRoutes(app: TipApp): RouteDefinition[] {
       handler: ({ query }) => app.scheduler.history({ jobId: query.job, parentId: query.parent, status: query.status, limit: query.limit }),
     }),
     defineRoute({
+      id: 'core.workers',
+      method: 'GET',
+      path: '/workers',
+      scope: 'read',
+      summary: 'Workers on the database with their heartbeat age and status (live, expired, stopped)',
+      handler: () => app.scheduler.workers(),
+    }),
+    defineRoute({
       id: 'core.health',
       method: 'GET',
       path: '/health',

@@ -53,6 +53,7 @@ export function buildScheduler(deps: SchedulerDeps, custom?: (deps: SchedulerDep
     defaultTimeout: s.defaultTimeout,
     drainTimeout: s.drainTimeout,
     onDrainTimeout: () => deps.db.cancelInFlight(),
+    workers: deps.workers,
   });
 }
 

@@ -8,6 +8,7 @@ import type { RunMode, TipPlugin } from '../plugins/types.js';
 import type { RunHistory } from '../scheduler/RunHistory.js';
 import type { Scheduler } from '../scheduler/types.js';
 import type { Clock } from '../util/clock.js';
+import type { WorkerRegistry } from '../scheduler/WorkerRegistry.js';
 
 /** Everything a scheduler backend is built from. */
 export interface SchedulerDeps {
@@ -25,6 +26,8 @@ export interface SchedulerDeps {
   config: Readonly<CoreConfig>;
   /** The app's database. */
   db: Database;
+  /** The app's worker registry (run ownership, heartbeats, the worker list). */
+  workers: WorkerRegistry;
 }
 
 /** Options of {@link createTip}. */

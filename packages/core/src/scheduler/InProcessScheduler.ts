@@ -11,8 +11,9 @@ import { validateJob } from './jobValidation.js';
 import type { RunContext } from './RunContext.js';
 import { RunExecutor } from './RunExecutor.js';
 import type { RunHistory } from './RunHistory.js';
-import { triggerList } from './triggers.js';
-import type { HistoryQuery, JobDefinition, JobInfo, JobRunRecord, RunReason, Scheduler, TriggerOptions } from './types.js';
+import { nextDue, triggerList } from './triggers.js';
+import type { HistoryQuery, JobDefinition, JobInfo, JobPlan, JobRunRecord, RunReason, Scheduler, TriggerOptions, WorkerInfo } from './types.js';
+import type { WorkerRegistry } from './WorkerRegistry.js';
 
 /** Options of {@link InProcessScheduler}. */
 export interface InProcessSchedulerOptions extends ConcurrencyOptions {
@@ -38,6 +39,12 @@ export interface InProcessSchedulerOptions extends ConcurrencyOptions {
    * signal inside a transaction end now instead of holding the database through shutdown.
    */
   onDrainTimeout?: () => Promise<unknown>;
+  /**
+   * The app's worker registry: at start only runs of workers that stopped or whose lease expired
+   * (and runs without an owner) are marked aborted, and {@link InProcessScheduler.workers} lists
+   * it. Without one, every `running` row is marked aborted at start (a single-process database).
+   */
+  workers?: WorkerRegistry;
 }
 
 /** A trigger that arrived while its job was running: coalesced into one rerun right after. */
@@ -165,6 +172,37 @@ export class InProcessScheduler implements Scheduler {
     return this.#o.history.query(query);
   }
 
+  /** {@inheritDoc Scheduler.plans} */
+  async plans(): Promise<JobPlan[]> {
+    const stored = await this.#o.history.loadPlans();
+    const now = this.#o.clock.now();
+    const live = this.#state === 'started';
+    const out: JobPlan[] = [];
+    for (const e of [...this.#jobs.values()].sort((a, b) => a.def.id.localeCompare(b.def.id))) {
+      const [last] = await this.#o.history.query({ jobId: e.def.id, limit: 1 });
+      const plan = stored.get(e.def.id);
+      // Started: this scheduler's own plan (unset while the job runs). Otherwise (read mode, or
+      // timers off) the stored plan, or for a job never planned when a start would run it.
+      let next: number | undefined = live ? e.nextRunAt : plan?.nextRunAt?.getTime();
+      if (!live && !plan) next = nextDue(e.triggers, {}, now);
+      out.push({
+        id: e.def.id,
+        plugin: e.owner,
+        group: typeof e.def.children === 'function',
+        triggers: e.triggers,
+        running: e.running !== undefined,
+        lastRun: last,
+        nextRunAt: next === undefined ? undefined : new Date(next),
+      });
+    }
+    return out;
+  }
+
+  /** {@inheritDoc Scheduler.workers} */
+  workers(): Promise<WorkerInfo[]> {
+    return this.#o.workers?.list() ?? Promise.resolve([]);
+  }
+
   /** {@inheritDoc Scheduler.idle} */
   async idle(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
@@ -176,8 +214,13 @@ export class InProcessScheduler implements Scheduler {
       throw new TipError(TipErrorCodes.APP_STATE, `scheduler cannot start from state "${this.#state}"`);
     }
     await this.#planner.load();
-    const interrupted = await this.#o.history.markInterrupted(new Date(this.#o.clock.now()));
-    if (interrupted > 0) this.#o.log.warn({ interrupted }, `${interrupted} run(s) of a previous process never finished; marked aborted`);
+    if (this.#o.workers) {
+      // Only runs whose worker is gone (stopped, lease expired, unknown) or that have no owner.
+      await this.#o.workers.sweep({ orphans: true });
+    } else {
+      const interrupted = await this.#o.history.markInterrupted(new Date(this.#o.clock.now()));
+      if (interrupted > 0) this.#o.log.warn({ interrupted }, `${interrupted} run(s) of a previous process never finished; marked aborted`);
+    }
     this.#state = 'started';
     this.#planner.activate();
     for (const entry of this.#jobs.values()) {

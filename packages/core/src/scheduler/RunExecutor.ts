@@ -36,6 +36,7 @@ export class RunExecutor {
       attempt: 1,
       startedAt: new Date(clock.now()),
     };
+    if (history.workerId) record.workerId = history.workerId;
     metrics?.jobStarted(def.id);
     // Top-level runs get their `running` row at the next flush; children only if still running then.
     history.recordStart(record, { lazy: parent !== undefined });

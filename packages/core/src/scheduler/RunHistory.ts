@@ -88,6 +88,12 @@ export class RunHistory {
     this.#delayMs = this.#flushMs;
   }
 
+  /**
+   * The worker (this app's row in `tip_worker`) that owns the runs recorded from now on; set when
+   * the app registers. Rows are written with it as `worker_id`.
+   */
+  workerId: string | undefined;
+
   /** Rows queued and not yet written (runs, upserts and plans). */
   get pendingRows(): number {
     return this.#runs.length + this.#upserts.size + this.#plans.size;
@@ -131,8 +137,9 @@ export class RunHistory {
   }
 
   /**
-   * Marks runs left `running` by a process that ended without finishing them as `aborted`.
-   * Called when the in-process scheduler starts (it is the only writer of its database).
+   * Marks every run left `running` as `aborted`, whoever owns it. The in-process scheduler calls
+   * it at start only when the app has no worker registry; with one, `WorkerRegistry.sweep()`
+   * aborts only runs of workers that stopped or whose lease expired.
    * @returns how many were marked
    */
   async markInterrupted(at: Date): Promise<number> {
@@ -202,6 +209,7 @@ export class RunHistory {
       durationMs: r.durationMs ?? undefined,
       error: r.error ?? undefined,
       counts: r.counts ?? undefined,
+      workerId: r.workerId ?? undefined,
     }));
   }
 
@@ -257,7 +265,7 @@ export class RunHistory {
     this.#upserts = new Map();
     this.#plans = new Map();
     try {
-      await writeHistoryBatch(db, { runs, upserts, plans });
+      await writeHistoryBatch(db, { runs, upserts, plans, workerId: this.workerId });
     } catch (err) {
       // Keep what failed for the next attempt rather than dropping history.
       this.#runs = runs.concat(this.#runs);

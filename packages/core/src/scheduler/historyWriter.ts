@@ -16,15 +16,17 @@ export interface HistoryBatch {
   readonly upserts: readonly JobRunRecord[];
   /** Job plans, upserted by job id. */
   readonly plans: readonly JobPlanRow[];
+  /** The owner written for runs that do not name their worker. */
+  readonly workerId?: string;
 }
 
 /** Rows per statement: each statement binds one JSON array of rows. */
 const ROWS_PER_STATEMENT = 5000;
 
-const RUN_COLUMNS = ['id', 'job_id', 'parent_id', 'plugin', 'reason', 'status', 'attempt', 'started_at', 'ended_at', 'duration_ms', 'error', 'counts'] as const;
+const RUN_COLUMNS = ['id', 'job_id', 'parent_id', 'plugin', 'reason', 'status', 'attempt', 'started_at', 'ended_at', 'duration_ms', 'error', 'counts', 'worker_id'] as const;
 const PLAN_COLUMNS = ['job_id', 'last_run_id', 'last_status', 'last_started_at', 'last_ended_at', 'next_run_at', 'updated_at'] as const;
 /** PostgreSQL casts of each column read from a JSON array element (`v->>i`). */
-const RUN_PG = ['', '', '', '', '', '', '::int', '::timestamptz', '::timestamptz', '::int', '', 'json'];
+const RUN_PG = ['', '', '', '', '', '', '::int', '::timestamptz', '::timestamptz', '::int', '', 'json', ''];
 const PLAN_PG = ['', '', '', '::timestamptz', '::timestamptz', '::timestamptz', '::timestamptz'];
 
 /**
@@ -52,6 +54,7 @@ export async function writeHistoryBatch(db: Database, batch: HistoryBatch): Prom
     r.durationMs ?? null,
     r.error ? r.error.slice(0, 4000) : null,
     r.counts ?? null,
+    r.workerId ?? batch.workerId ?? null,
   ];
   const now = new Date();
   const planRow = (p: JobPlanRow): unknown[] => [p.jobId, p.lastRunId ?? null, p.lastStatus ?? null, ts(p.lastStartedAt), ts(p.lastEndedAt), ts(p.nextRunAt), ts(now)];

@@ -175,6 +175,8 @@ export interface JobRunRecord {
   error?: string;
   /** Counters the job returned (for a group: `children`, `succeeded`, `failed`). */
   counts?: Record<string, number>;
+  /** The worker that ran it (see {@link WorkerInfo}); unset for runs recorded before worker tracking. */
+  workerId?: string;
 }
 
 /** A job as the scheduler sees it now. */
@@ -204,6 +206,62 @@ export interface JobInfo {
     /** When it ended. */
     endedAt?: Date;
   };
+}
+
+/** A job's last and next run, as `tip status` shows it ({@link Scheduler.plans}). */
+export interface JobPlan {
+  /** The job's id. */
+  id: string;
+  /** The plugin that registered it. */
+  plugin?: string;
+  /** Whether it is a group. */
+  group: boolean;
+  /** Its triggers (empty: manual only). */
+  triggers: readonly Trigger[];
+  /** Whether a top-level run of it is in progress in this process. */
+  running: boolean;
+  /** Its latest top-level run in the run history (any worker's), if it ever ran. */
+  lastRun?: JobRunRecord;
+  /**
+   * When it runs next: this scheduler's plan when it is started, else the plan stored in the
+   * database, else (a job never planned) when a start would run it.
+   */
+  nextRunAt?: Date;
+}
+
+/** `live`: heartbeating within its lease; `expired`: its lease passed without a heartbeat; `stopped`: it stopped cleanly. */
+export type WorkerStatus = 'live' | 'expired' | 'stopped';
+
+/** A worker: an app (process) that runs jobs on the shared database ({@link Scheduler.workers}). */
+export interface WorkerInfo {
+  /** The worker id (a UUID), recorded with each of its runs as `workerId`. */
+  id: string;
+  /** The host it runs on. */
+  host: string;
+  /** Its process id on that host. */
+  pid: number;
+  /** How the app was started (`serve`: `tip run`; `run`: one-shot commands such as `tip trigger`). */
+  mode: string;
+  /** Whether its scheduler runs timers and event triggers. */
+  scheduling: boolean;
+  /** The TIP core version it runs. */
+  version: string;
+  /** Its lease in ms: it counts as dead once `heartbeatAt + leaseMs` passed. */
+  leaseMs: number;
+  /** When it registered. */
+  startedAt: Date;
+  /** Its last heartbeat. */
+  heartbeatAt: Date;
+  /** When it stopped cleanly. */
+  stoppedAt?: Date;
+  /** Milliseconds since its last heartbeat (on the reader's clock). */
+  heartbeatAgeMs: number;
+  /** Live, expired or stopped (on the reader's clock). */
+  status: WorkerStatus;
+  /** Its runs still recorded as `running`. */
+  running: number;
+  /** Whether it is the app asking. */
+  self: boolean;
 }
 
 /** Filter for {@link Scheduler.history}. */
@@ -241,7 +299,20 @@ export interface Scheduler {
   trigger(id: string, options?: TriggerOptions): Promise<JobRunRecord>;
   /** Past runs, newest first (flushes buffered history first). */
   history(query?: HistoryQuery): Promise<JobRunRecord[]>;
-  /** Resolves when no run is in progress or queued. */
+  /**
+   * Each job with its last run and next run, sorted by id (what `tip status` and `/api/jobs`
+   * consumers show). Reads the run history and the stored plan; works in read mode too.
+   */
+  plans(): Promise<JobPlan[]>;
+  /**
+   * The workers registered on the database (every app that ran jobs, this one included), newest
+   * heartbeat first, each live, expired or stopped. Empty without a database.
+   */
+  workers(): Promise<WorkerInfo[]>;
+  /**
+   * Resolves when no run is in progress or queued **in this process**. It is local: runs of other
+   * workers sharing the database are not waited for.
+   */
   idle(): Promise<void>;
   /** Loads the plan from the database and starts the timers. */
   start(): Promise<void>;
