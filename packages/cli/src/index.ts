@@ -16,5 +16,5 @@ export { startStatusServer, type StatusServer, type StatusServerOptions } from '
 export { renderStatusPage, escapeHtml, type StatusPageData } from './statusPage.js';
 export { formatTrigger, formatTriggers, formatTime, formatWhen, formatCounts, jobInfoJson, table, triggerJson, toJson, describeRun } from './format.js';
 export { parseListen } from './commands/run.js';
-export { collectStatus, type JobStatus } from './commands/status.js';
+export { collectStatus, type JobStatus, type StatusReport } from './commands/status.js';
 export { jobSummary, type JobSummary } from './commands/jobs.js';

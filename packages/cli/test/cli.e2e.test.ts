@@ -65,7 +65,7 @@ describe('tip one-shot commands', { timeout: SPAWN_TEST_TIMEOUT }, () => {
 
     const status = await tip(['status', '--json', '-c', config]);
     expect(status.code, status.stderr).toBe(0);
-    const rows = JSON.parse(status.stdout) as Array<{ id: string; lastRun: { status: string; error?: string } | null }>;
+    const rows = (JSON.parse(status.stdout) as { jobs: Array<{ id: string; lastRun: { status: string; error?: string } | null }> }).jobs;
     const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
     expect(byId['fixture.ok']!.lastRun).toMatchObject({ status: 'succeeded' });
     expect(byId['fixture.fail']!.lastRun).toMatchObject({ status: 'failed', error: 'deliberate failure for the test' });
@@ -163,7 +163,7 @@ describe('tip run', { timeout: SPAWN_TEST_TIMEOUT }, () => {
     expect(p.stdout()).toContain('"msg":"TIP stopped"');
 
     const status = await tip(['status', '--json', '-c', config]);
-    const slow = (JSON.parse(status.stdout) as Array<{ id: string; lastRun: { status: string; endedAt?: string } | null }>).find((r) => r.id === 'fixture.slow');
+    const slow = (JSON.parse(status.stdout) as { jobs: Array<{ id: string; lastRun: { status: string; endedAt?: string } | null }> }).jobs.find((r) => r.id === 'fixture.slow');
     expect(slow?.lastRun).toMatchObject({ status: 'succeeded', endedAt: expect.any(String) });
   });
 

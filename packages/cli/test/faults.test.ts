@@ -22,7 +22,7 @@ describe.each(testDialects())('SIGTERM during a transaction that ignores its abo
       expect(p.stdout()).toContain('"msg":"TIP stopped"');
       const status = await tip(['status', '--json', '-c', config]);
       expect(status.code, status.stderr).toBe(0);
-      const stuck = (JSON.parse(status.stdout) as Array<{ id: string; lastRun: { status: string; error?: string } | null }>).find((r) => r.id === 'fixture.stuck');
+      const stuck = (JSON.parse(status.stdout) as { jobs: Array<{ id: string; lastRun: { status: string; error?: string } | null }> }).jobs.find((r) => r.id === 'fixture.stuck');
       expect(stuck?.lastRun).toMatchObject({ status: 'aborted' });
     } finally {
       await db.drop();

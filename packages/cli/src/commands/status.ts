@@ -1,4 +1,4 @@
-import type { JobRunRecord, TipApp } from '@tip/core';
+import type { JobRunRecord, TipApp, WorkerInfo } from '@tip/core';
 import type { Command } from '../commandSpec.js';
 import type { triggerJson } from '../format.js';
 
@@ -20,67 +20,88 @@ export interface JobStatus {
   nextRunAt: Date | null;
 }
 
-/**
- * Each job with its last run (from the run history) and its next run: the plan the running
- * deployment stored, or, for a job never planned, when a start would run it.
- */
-export async function collectStatus(app: TipApp, now = Date.now()): Promise<JobStatus[]> {
-  const [{ RunHistory, nextDue }, { formatTriggers, triggerJson }] = await Promise.all([import('@tip/core'), import('../format.js')]);
-  const plans = await new RunHistory(app.db, app.log).loadPlans();
-  const out: JobStatus[] = [];
-  for (const job of app.scheduler.jobs()) {
-    const [last] = await app.scheduler.history({ jobId: job.id, limit: 1 });
-    const plan = plans.get(job.id);
-    let next = plan?.nextRunAt ?? job.nextRunAt;
-    if (!next && !plan) {
-      const due = nextDue(job.triggers, {}, now);
-      if (due !== undefined) next = new Date(due);
-    }
-    out.push({
-      id: job.id,
-      plugin: job.plugin ?? null,
-      group: job.group,
-      triggers: job.triggers.map(triggerJson),
-      triggerText: formatTriggers(job.triggers),
-      lastRun: last ?? null,
-      nextRunAt: next ?? null,
-    });
-  }
-  return out.sort((a, b) => a.id.localeCompare(b.id));
+/** What `tip status --json` prints. */
+export interface StatusReport {
+  /** Each job with its last and next run, by id. */
+  jobs: Array<Omit<JobStatus, 'triggerText'>>;
+  /** The workers registered on the database, newest heartbeat first. */
+  workers: WorkerInfo[];
 }
 
-/** `tip status`: jobs with their last and next run. Listed in `COMMANDS`.
+/**
+ * Each job with its last run (from the run history) and its next run: the plan the running
+ * deployment stored, or, for a job never planned, when a start would run it. Read through
+ * `scheduler.plans()`.
+ */
+export async function collectStatus(app: TipApp): Promise<JobStatus[]> {
+  const { formatTriggers, triggerJson } = await import('../format.js');
+  const plans = await app.scheduler.plans();
+  return plans.map((p) => ({
+    id: p.id,
+    plugin: p.plugin ?? null,
+    group: p.group,
+    triggers: p.triggers.map(triggerJson),
+    triggerText: formatTriggers(p.triggers),
+    lastRun: p.lastRun ?? null,
+    nextRunAt: p.nextRunAt ?? null,
+  }));
+}
+
+/** `tip status`: jobs with their last and next run, and the workers. Listed in `COMMANDS`.
  * @internal
  */
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'show each job with its last run and next run',
-  options: { json: { type: 'boolean', description: 'print JSON' } },
+  summary: 'show each job with its last run and next run, and the workers with their heartbeats',
+  options: { json: { type: 'boolean', description: 'print JSON: { jobs, workers }' } },
   description:
     'Opens the existing database read-only in spirit (no migrations, no scheduling, no services, plugins\n' +
-    'initialised in read mode), reads the run history and the stored plan, and stops. A missing database\n' +
-    'is an error: it is never created here.',
+    'initialised in read mode), reads the run history, the stored plan and the worker registry, and stops.\n' +
+    'A missing database is an error: it is never created here.',
   async run(ctx) {
     const now = Date.now();
-    const [{ withStartedApp }, { formatWhen, table, toJson }] = await Promise.all([import('../command.js'), import('../format.js')]);
-    const rows = await withStartedApp(ctx, { mode: 'read' }, ({ app }) => collectStatus(app, now));
+    const [{ withStartedApp }, { formatWhen, table, toJson }, { formatDuration }] = await Promise.all([import('../command.js'), import('../format.js'), import('@tip/core')]);
+    const { rows, workers } = await withStartedApp(ctx, { mode: 'read' }, async ({ app }) => ({
+      rows: await collectStatus(app),
+      workers: await app.scheduler.workers(),
+    }));
     if (ctx.values.json) {
-      ctx.io.out(toJson(rows.map(({ triggerText: _, ...row }) => row)));
+      const report: StatusReport = { jobs: rows.map(({ triggerText: _, ...row }) => row), workers };
+      ctx.io.out(toJson(report));
       return 0;
     }
     if (rows.length === 0) {
       ctx.io.out('no jobs: the configured plugins define none\n');
+    } else {
+      ctx.io.out(
+        table(
+          ['JOB', 'PLUGIN', 'TRIGGERS', 'LAST RUN', 'NEXT RUN'],
+          rows.map((r) => [
+            r.id,
+            r.plugin ?? '-',
+            r.triggerText,
+            r.lastRun ? `${r.lastRun.status} ${formatWhen(r.lastRun.endedAt ?? r.lastRun.startedAt, now)}` : 'never',
+            r.nextRunAt ? formatWhen(r.nextRunAt, now) : '-',
+          ]),
+        ),
+      );
+    }
+    ctx.io.out('\n');
+    if (workers.length === 0) {
+      ctx.io.out('no workers: no app has run jobs on this database yet\n');
       return 0;
     }
     ctx.io.out(
       table(
-        ['JOB', 'PLUGIN', 'TRIGGERS', 'LAST RUN', 'NEXT RUN'],
-        rows.map((r) => [
-          r.id,
-          r.plugin ?? '-',
-          r.triggerText,
-          r.lastRun ? `${r.lastRun.status} ${formatWhen(r.lastRun.endedAt ?? r.lastRun.startedAt, now)}` : 'never',
-          r.nextRunAt ? formatWhen(r.nextRunAt, now) : '-',
+        ['WORKER', 'HOST', 'PID', 'MODE', 'STATUS', 'LAST HEARTBEAT', 'RUNNING'],
+        workers.map((w) => [
+          w.id,
+          w.host,
+          String(w.pid),
+          w.scheduling ? w.mode : `${w.mode} (no timers)`,
+          w.status,
+          `${formatDuration(w.heartbeatAgeMs)} ago`,
+          String(w.running),
         ]),
       ),
     );
