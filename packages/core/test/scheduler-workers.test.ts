@@ -1,6 +1,9 @@
+import { pino } from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { JobRunEntity, WorkerEntity } from '../src/database/entities.js';
-import { definePlugin, every, executeRaw, RouteRouter, TipErrorCodes, type JobDefinition, type TipApp } from '../src/index.js';
+import { Database } from '../src/database/Database.js';
+import { coreEntities, JobRunEntity, WorkerEntity } from '../src/database/entities.js';
+import { coreMigrations } from '../src/database/migrations.js';
+import { definePlugin, every, executeRaw, RouteRouter, TipErrorCodes, WorkerRegistry, type JobDefinition, type TipApp } from '../src/index.js';
 import { ManualClock, responseText, startTestTip, tempDatabase, testDialects, type TestDatabase, type TestTip } from '../src/testing/index.js';
 import { deferred } from './helpers.js';
 
@@ -208,4 +211,32 @@ describe.each(testDialects())('workers and run ownership on %s', (dialect) => {
       message: expect.stringContaining('scheduler.lease'),
     });
   });
+});
+
+describe.each(testDialects())('worker registry on a failing %s database', (dialect) => {
+  it('a heartbeat that fails is logged once and never throws; stop() returns within its bound', async () => {
+    const target = await tempDatabase(dialect);
+    const db = await Database.open({ url: target.url, entities: [...coreEntities], migrations: coreMigrations.map((m) => ({ owner: '@tip/core', migration: m })) });
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as { level: number; msg: string }) });
+    try {
+      await db.migrate();
+      const clock = new ManualClock();
+      expect(() => new WorkerRegistry({ db, clock, log, heartbeatMs: 1000, leaseMs: 1000, version: 't' })).toThrow(
+        expect.objectContaining({ code: TipErrorCodes.CONFIG_INVALID, message: expect.stringContaining('scheduler.lease') }),
+      );
+      const registry = new WorkerRegistry({ db, clock, log, heartbeatMs: 1000, leaseMs: 3000, version: 't' });
+      const id = await registry.register('serve', true);
+      await beat(clock, 2000);
+      expect((await db.em().findOne(WorkerEntity, { id: id! }))?.heartbeatAt.getTime()).toBeGreaterThan(Date.UTC(2026, 0, 1));
+      await db.close();
+      await beat(clock, 4000);
+      await vi.waitFor(() => expect(lines.filter((l) => l.msg.startsWith('worker heartbeat failed'))).toHaveLength(1), { timeout: 10_000 });
+      await registry.stop();
+      expect(lines.some((l) => l.level === 40 && l.msg.includes(`marking worker ${id} stopped failed`))).toBe(true);
+    } finally {
+      await db.close().catch(() => undefined);
+      await target.drop();
+    }
+  }, 60_000);
 });
