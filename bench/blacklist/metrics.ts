@@ -1,14 +1,16 @@
 // Benchmark: source metrics (entry- and address-level) and the service's weights step.
 //   (a) metrics of the 10 FireHOL corpus lists vs `iprange --compare` on the same files, same run;
 //   (b) weights step on SQLite at 1M listings after 30 cycles of history (1% churn per cycle):
-//       full computation and reuse (nothing changed), each in a child process for its peak RSS,
-//       against the ingest of the same feed (first load and one 1%-churn cycle) as the baseline;
+//       full computation without the listing cache (one child process, for its peak RSS); then in
+//       another child: the cold step that fills the app's listing cache, one more 1%-churn ingest,
+//       the incremental step after it (reads only the delta) and a step with nothing changed
+//       (reuse) — each against the 1%-churn ingest (measured in the same run, and in the child);
 //   (c) the address sweep alone on S sources × N entries each (default 50 × 1M).
 // Usage: node --expose-gc bench/blacklist/metrics.ts [--n 1000000] [--cycles 30] [--sweep-sources 50] [--sweep-per 1000000] [--parts a,b,c]
 // Goals: (a) metrics ≤ 5× iprange --compare; (b) the weights step a small fraction of the ingest,
 // peak RSS a small multiple of the listing count; (c) seconds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,7 @@ import { Allowlist } from '../../packages/plugin-blacklist/dist/allowlists/index
 import { computeSourceMetrics, type ListingRecord } from '../../packages/plugin-blacklist/dist/weighting/index.js';
 import { IntervalCollector, mergeIntervals, sweep, type Intervals } from '../../packages/plugin-blacklist/dist/weighting/intervals.js';
 import { weightsStep } from '../../packages/plugin-blacklist/dist/service/weights.js';
+import { ListingCache } from '../../packages/plugin-blacklist/dist/weighting/listingCache.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     child: { type: 'string' },
     url: { type: 'string' },
     now: { type: 'string' },
+    feed: { type: 'string' },
     // options of the other blacklist benches (`./dev bench` passes the same arguments to all): ignored
     dialects: { type: 'string' },
     churn: { type: 'string' },
@@ -51,11 +55,58 @@ if (values.child) {
   await app.start();
   const base = mib();
   let out: Record<string, unknown> = { baseRss: base };
-  if (values.child !== 'idle') {
+  const now = Number(values.now);
+  const options = { windowMs: WINDOW, overlap: 'containment' as const, allowlist: Allowlist.builtIn() };
+  if (values.child === 'full') {
     globalThis.gc?.();
     const t = process.hrtime.bigint();
-    const r = await weightsStep(app.db, { now: Number(values.now), windowMs: WINDOW, overlap: 'containment', allowlist: Allowlist.builtIn(), incremental: values.child === 'reuse' });
+    const r = await weightsStep(app.db, { ...options, now, incremental: false });
     out = { ...out, ms: ms(t), reused: r.reused, loaded: r.loaded, sources: r.metrics.length };
+  } else if (values.child === 'incremental') {
+    // the cache is per app (the service holds one); here the bench holds it to read its size
+    const cache = new ListingCache();
+    const heap = () => {
+      globalThis.gc?.();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const before = heap();
+    let t = process.hrtime.bigint();
+    const cold = await weightsStep(app.db, { ...options, now, cache });
+    const coldMs = ms(t);
+    const coldRss = mib();
+    const retained = heap() - before;
+    // one more 1%-churn cycle of the big feed, one hour later
+    const set = parseFeed(ParserRegistry.withDefaults(), 'plain', readFileSync(values.feed!, 'utf8'), {}, 256 * 1024 * 1024).set;
+    const at = now - 60_000 + 3_600_000;
+    t = process.hrtime.bigint();
+    await app.get(BlacklistToken).ingester.snapshot({ sourceId: 'big', startedAt: at, now: at }, set, { maxInvalidRatio: 0.25, allowEmpty: false, maxRemovedRatio: 1 });
+    const ingestMs = ms(t);
+    globalThis.gc?.();
+    t = process.hrtime.bigint();
+    const inc = await weightsStep(app.db, { ...options, now: at + 60_000, cache });
+    const incMs = ms(t);
+    t = process.hrtime.bigint();
+    const same = await weightsStep(app.db, { ...options, now: at + 120_000, cache });
+    const sameMs = ms(t);
+    out = {
+      ...out,
+      coldMs,
+      coldRss,
+      coldLoad: cold.load,
+      loaded: cold.loaded,
+      retained,
+      cacheBytes: inc.cacheBytes,
+      cacheRows: inc.cacheRows,
+      ingestMs,
+      incMs,
+      incLoad: inc.load,
+      incRead: inc.read,
+      incReused: inc.reused,
+      sameMs,
+      sameReused: same.reused,
+      sameRead: same.read,
+    };
   }
   await app.stop();
   console.log(JSON.stringify({ ...out, rss: mib() }));
@@ -177,20 +228,32 @@ if (parts.has('b')) {
     if (r.status !== 0) throw new Error(`child ${mode}: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; rss: number; baseRss: number; reused: boolean; loaded: number };
   };
+  const feedFile = join(dir, 'next-cycle.txt');
+  writeFileSync(feedFile, `${all.slice((CYCLES + 1) * CHURN, (CYCLES + 1) * CHURN + N).join('\n')}\n`);
   const idle = child('idle', now);
   const full = child('full', now);
-  const reuse = child('reuse', now + 60_000);
+  const inc = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', 'incremental', '--url', url, '--now', String(now), '--feed', feedFile], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (inc.status !== 0) throw new Error(`child incremental: ${inc.stderr}`);
+  const c = JSON.parse(inc.stdout.trim().split('\n').pop()!) as Record<string, number | string | boolean>;
   rmSync(dir, { recursive: true, force: true });
-  if (full.reused || !reuse.reused) throw new Error('unexpected reuse state');
+  if (full.reused || c.coldLoad !== 'full' || c.incLoad !== 'delta' || c.incReused || !c.sameReused) throw new Error(`unexpected step kinds: ${JSON.stringify(c)}`);
   const churn = median(churnMs);
+  const n = (k: string) => Number(c[k]);
   console.log(`\n(b) weights step on SQLite: ${N.toLocaleString('en')}-entry feed + 2 × 20,200 entries, ${CYCLES} cycles of 1% churn → ${full.loaded.toLocaleString('en')} listing rows in the 30-day window`);
-  console.log(`${'step'.padEnd(50)}${'ms'.padStart(9)}${'vs 1% ingest'.padStart(14)}${'peak RSS MiB'.padStart(14)}${'RSS − app MiB'.padStart(15)}`);
-  console.log(`${'ingest: first load of the feed (baseline)'.padEnd(50)}${f(firstMs, 9)}${''.padStart(14)}${''.padStart(14)}${''.padStart(15)}`);
-  console.log(`${'ingest: one 1%-churn cycle (baseline, median)'.padEnd(50)}${f(churn, 9)}${f(1, 13, 2)}x${''.padStart(14)}${''.padStart(15)}`);
-  console.log(`${'app started, no weights step (child)'.padEnd(50)}${''.padStart(9)}${''.padStart(14)}${f(idle.rss, 14)}${f(0, 15)}`);
-  console.log(`${'weights step, full computation (child)'.padEnd(50)}${f(full.ms, 9)}${f(full.ms / churn, 13, 2)}x${f(full.rss, 14)}${f(full.rss - idle.rss, 15)}`);
-  console.log(`${'weights step, nothing changed: reused (child)'.padEnd(50)}${f(reuse.ms, 9)}${f(reuse.ms / churn, 13, 2)}x${f(reuse.rss, 14)}${f(reuse.rss - idle.rss, 15)}`);
-  console.log(`bytes of extra peak RSS per listing row (full): ${(((full.rss - idle.rss) * 1048576) / full.loaded).toFixed(0)}`);
+  console.log(`${'step'.padEnd(58)}${'ms'.padStart(9)}${'vs 1% ingest'.padStart(14)}${'peak RSS MiB'.padStart(14)}${'RSS − app MiB'.padStart(15)}`);
+  const row = (name: string, v: number | null, rss?: number) =>
+    console.log(`${name.padEnd(58)}${v === null ? ''.padStart(9) : f(v, 9)}${v === null ? ''.padStart(14) : `${f(v / churn, 13, 2)}x`}${rss === undefined ? ''.padStart(14) : f(rss, 14)}${rss === undefined ? ''.padStart(15) : f(rss - idle.rss, 15)}`);
+  console.log(`${'ingest: first load of the feed (baseline)'.padEnd(58)}${f(firstMs, 9)}`);
+  row('ingest: one 1%-churn cycle (baseline, median of the run)', churn);
+  row('app started, no weights step (child)', null, idle.rss);
+  row('weights step, full, no cache (child 1)', full.ms, full.rss);
+  row('weights step, cold: fills the listing cache (child 2)', n('coldMs'), n('coldRss'));
+  row('ingest: one more 1%-churn cycle (child 2)', n('ingestMs'));
+  row(`weights step, incremental after it: ${n('incRead').toLocaleString('en')} rows read (child 2)`, n('incMs'));
+  row('weights step, nothing changed: reused (child 2)', n('sameMs'));
+  console.log(`incremental step vs the child's own 1%-churn ingest: ${(n('incMs') / n('ingestMs')).toFixed(2)}x; goal ≤ 0.5x: ${n('incMs') / Math.max(churn, n('ingestMs')) <= 0.5 ? 'met' : 'NOT met'}`);
+  console.log(`bytes of extra peak RSS per listing row: full ${(((full.rss - idle.rss) * 1048576) / full.loaded).toFixed(0)}, cold with cache ${(((n('coldRss') - idle.rss) * 1048576) / n('loaded')).toFixed(0)}`);
+  console.log(`listing cache: ${n('cacheRows').toLocaleString('en')} rows, ${(n('cacheBytes') / 1048576).toFixed(1)} MiB = ${(n('cacheBytes') / n('cacheRows')).toFixed(0)} B/row (columns); heap + array buffers retained after the cold step ${(n('retained') / 1048576).toFixed(1)} MiB = ${(n('retained') / n('loaded')).toFixed(0)} B/row`);
 }
 
 // ---- (c) the sweep alone on many large sources ---------------------------------------------------

@@ -371,9 +371,11 @@ class Sweeper {
   readonly only: Array<{ lo: F64List; hi: F64List }>;
   readonly byKey = new Map<number | string, CoverClass & { index: number }>();
   readonly classes: Array<CoverClass & { index: number }> = [];
-  readonly segLo = new F64List(1024);
-  readonly segHi = new F64List(1024);
-  readonly segCls = new F64List(1024);
+  // segments ≤ distinct boundary positions − 1: sized once (no growth, no copies at the peak)
+  readonly segLo: F64List;
+  readonly segHi: F64List;
+  readonly segCls: Int32Array;
+  segN = 0;
   readonly small: boolean;
   maskLo = 0;
   maskHi = 0;
@@ -397,7 +399,13 @@ class Sweeper {
     this.inside = new Uint8Array(S);
     this.key = new Float64Array(S);
     this.heap = new Int32Array(S);
-    this.only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
+    this.only = sets.map((x) => ({ lo: new F64List(x.start.length), hi: new F64List(x.start.length) }));
+    let boundaries = 0;
+    for (const x of sets) boundaries += 2 * x.start.length;
+    const cap = recordSegments ? Math.max(1, boundaries) : 1;
+    this.segLo = new F64List(cap);
+    this.segHi = new F64List(cap);
+    this.segCls = new Int32Array(cap);
     this.small = S <= 52;
     this.act = new Int32Array(S);
     this.actAt = new Int32Array(S);
@@ -504,7 +512,7 @@ class Sweeper {
           if (this.recordSegments) {
             this.segLo.push(prev);
             this.segHi.push(pos);
-            this.segCls.push(current ? current.index : -1);
+            this.segCls[this.segN++] = current ? current.index : -1;
           }
         }
         if (this.active === 1) {
@@ -551,7 +559,7 @@ class Sweeper {
     return {
       classes: this.classes,
       only: this.only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })),
-      segments: { lo: this.segLo.toArray(), hi: this.segHi.toArray(), cls: Int32Array.from(this.segCls.toArray()) },
+      segments: { lo: this.segLo.toArray(), hi: this.segHi.toArray(), cls: this.segCls.subarray(0, this.segN) },
       direct: this.direct,
     };
   }

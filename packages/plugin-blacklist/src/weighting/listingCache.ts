@@ -18,6 +18,9 @@ export interface SourceListingStats {
   lastRemoved: number | null;
 }
 
+/** Spare room of the columns after a full load (a share of the rows): deltas fill it without new arrays. */
+const SPARE = 0.25;
+
 /** Rows a delta read found missing in its id range (rolled back, or not yet committed): re-read this many steps. */
 const GAP_STEPS = 16;
 /** More missing ids than this: reload in full instead. */
@@ -34,7 +37,7 @@ interface Row {
   removed_at: number | string | null;
 }
 
-/** The columns, sorted by (key, listing id). */
+/** The columns, sorted by (key, listing id): rows [0, L) (the arrays may be longer: spare room). */
 interface Columns {
   L: number;
   key: Float64Array;
@@ -163,7 +166,19 @@ export class ListingCache {
       const r6 = s.v6.get(s.id[r]!);
       if (r6) v6.set(r, r6);
     }
-    return { length: s.L, source, indicator: s.ind, indicators: s.indicators, firstSeen: s.first, removedAt: s.removed, v4lo: s.lo, v4hi: s.hi, v6, allowed: s.allowed };
+    const L = s.L;
+    return {
+      length: L,
+      source,
+      indicator: s.ind.subarray(0, L),
+      indicators: s.indicators,
+      firstSeen: s.first.subarray(0, L),
+      removedAt: s.removed.subarray(0, L),
+      v4lo: s.lo.subarray(0, L),
+      v4hi: s.hi.subarray(0, L),
+      v6,
+      allowed: s.allowed.subarray(0, L),
+    };
   }
 
   async #load(db: Database, now: number, windowMs: number, allowlist: Allowlist | undefined, allowKey: string, migrations: string, pageSize: number, reason: string): Promise<CacheRefresh> {
@@ -172,7 +187,9 @@ export class ListingCache {
     const top = await maxListingId(db);
     const from = now - windowMs;
     const stats = await aggregate(db, top);
-    const acc = new Accumulator(allowlist);
+    let total = 0;
+    for (const st of stats.values()) total += st.n;
+    const acc = new Accumulator(allowlist, [], new Map(), Math.min(total, 1 << 21));
     const y = new Yielder();
     const limit = Math.max(1, Math.floor(pageSize));
     for (let after = 0; ; ) {
@@ -191,7 +208,7 @@ export class ListingCache {
       await y.checkpoint();
     }
     await y.checkpoint();
-    const cols = acc.sorted();
+    const cols = acc.sorted(SPARE);
     this.#s = { ...cols, db, allowKey, windowMs, from, maxId: top, readAt: now, migrations, sources: acc.sources, sourceIndex: acc.sourceIndex, stats, v6: acc.v6, gaps: new Map() };
     return { mode: 'cold', read: cols.L, reason };
   }
@@ -292,7 +309,7 @@ export class ListingCache {
     if (acc.length === 0 && flips.length === 0) return { mode: 'unchanged', read };
     const fresh = acc.sorted();
     for (const [id, r6] of acc.v6) s.v6.set(id, r6);
-    Object.assign(s, mergeColumns(s, fresh, from));
+    mergeInto(s, fresh, from);
     s.from = from;
     if (s.v6.size > 0) {
       const kept = new Map<number, IpRange>();
@@ -371,7 +388,7 @@ class Accumulator {
   readonly sources: string[];
   readonly sourceIndex: Map<string, number>;
   readonly v6 = new Map<number, IpRange>();
-  readonly #cols = { key: new F64List(), id: new F64List(), src: new F64List(), first: new F64List(), removed: new F64List(), lo: new F64List(), hi: new F64List(), allowed: new F64List() };
+  readonly #cols: Record<'key' | 'id' | 'src' | 'first' | 'removed' | 'lo' | 'hi' | 'allowed', F64List>;
   readonly #scratch = new Float64Array(4);
   readonly #out = new Float64Array(4);
   readonly #per = new Map<string, SourceListingStats>();
@@ -380,9 +397,12 @@ class Accumulator {
     private readonly allowlist: Allowlist | undefined,
     sources: string[] = [],
     sourceIndex = new Map<string, number>(),
+    capacity = 16,
   ) {
     this.sources = sources;
     this.sourceIndex = sourceIndex;
+    const l = () => new F64List(capacity);
+    this.#cols = { key: l(), id: l(), src: l(), first: l(), removed: l(), lo: l(), hi: l(), allowed: l() };
   }
 
   get length(): number {
@@ -439,9 +459,10 @@ class Accumulator {
   }
 
   /** The rows sorted by (key, id) (stable on the id order they came in; gap rows are re-sorted by id first). */
-  sorted(): Columns {
+  sorted(spare = 0): Columns {
     const c = this.#cols;
     const L = this.length;
+    const cap = L + Math.ceil(L * spare);
     const ids = c.id.a.subarray(0, L);
     let inOrder = true;
     for (let i = 1; i < L && inOrder; i++) if (ids[i]! < ids[i - 1]!) inOrder = false;
@@ -455,14 +476,14 @@ class Accumulator {
     const perm = new Int32Array(L);
     for (let i = 0; i < L; i++) perm[i] = at(order[i]!);
     const f64 = (col: F64List) => {
-      const out = new Float64Array(L);
+      const out = new Float64Array(cap);
       for (let i = 0; i < L; i++) out[i] = col.a[perm[i]!]!;
       return out;
     };
     const key = f64(c.key);
-    const src = new Int32Array(L);
-    const allowed = new Uint8Array(L);
-    const ind = new Int32Array(L);
+    const src = new Int32Array(cap);
+    const allowed = new Uint8Array(cap);
+    const ind = new Int32Array(cap);
     let n = 0;
     for (let i = 0; i < L; i++) {
       const r = perm[i]!;
@@ -475,55 +496,81 @@ class Accumulator {
   }
 }
 
-/** Merges two (key, id)-sorted column sets, dropping rows closed before `from`, renumbering the indicators. */
-function mergeColumns(a: Columns, b: Columns, from: number): Columns {
-  let keep = 0;
-  for (let r = 0; r < a.L; r++) if (!(a.removed[r]! < from)) keep++;
-  for (let r = 0; r < b.L; r++) if (!(b.removed[r]! < from)) keep++;
-  const L = keep;
-  const o: Columns = {
-    L,
-    key: new Float64Array(L),
-    id: new Float64Array(L),
-    src: new Int32Array(L),
-    ind: new Int32Array(L),
-    indicators: 0,
-    first: new Float64Array(L),
-    removed: new Float64Array(L),
-    lo: new Float64Array(L),
-    hi: new Float64Array(L),
-    allowed: new Uint8Array(L),
-  };
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  let n = -1;
-  let lastKey = NaN;
-  const put = (c: Columns, r: number) => {
-    const key = c.key[r]!;
-    if (k === 0 || key !== lastKey) n++;
-    lastKey = key;
-    o.key[k] = key;
-    o.id[k] = c.id[r]!;
-    o.src[k] = c.src[r]!;
-    o.ind[k] = n;
-    o.first[k] = c.first[r]!;
-    o.removed[k] = c.removed[r]!;
-    o.lo[k] = c.lo[r]!;
-    o.hi[k] = c.hi[r]!;
-    o.allowed[k] = c.allowed[r]!;
-    k++;
-  };
-  while (i < a.L || j < b.L) {
-    const takeA = j >= b.L || (i < a.L && (a.key[i]! < b.key[j]! || (a.key[i] === b.key[j] && a.id[i]! < b.id[j]!)));
-    if (takeA) {
-      if (!(a.removed[i]! < from)) put(a, i);
-      i++;
-    } else {
-      if (!(b.removed[j]! < from)) put(b, j);
-      j++;
+const COLUMNS = ['key', 'id', 'src', 'first', 'removed', 'lo', 'hi', 'allowed'] as const;
+
+/**
+ * Merges the (key, id)-sorted rows `b` into `s` in place, dropping rows closed before `from` and
+ * renumbering the indicators. The columns keep spare capacity (a quarter) so that a delta moves
+ * each row at most once (block moves from the end, no new arrays, no garbage); they grow only when
+ * the spare room is used up.
+ */
+function mergeInto(s: Columns, b: Columns, from: number): void {
+  // 1. drop the rows closed before the window (a forward compaction, only when there are some)
+  let drop = 0;
+  for (let r = 0; r < s.L; r++) if (s.removed[r]! < from) drop++;
+  if (drop > 0) {
+    let w = 0;
+    for (let r = 0; r < s.L; r++) {
+      if (s.removed[r]! < from) continue;
+      if (w !== r) for (const c of COLUMNS) s[c][w] = s[c][r]!;
+      w++;
+    }
+    s.L = w;
+  }
+  let bl = 0;
+  const keepB = new Int32Array(b.L);
+  for (let j = 0; j < b.L; j++) if (!(b.removed[j]! < from)) keepB[bl++] = j;
+  // 2. room for the new rows
+  const need = s.L + bl;
+  if (need > s.key.length) {
+    const cap = need + Math.ceil(need * SPARE) + 16;
+    for (const c of COLUMNS) {
+      const old = s[c];
+      const grown = new (old.constructor as Float64ArrayConstructor)(cap);
+      grown.set(old.subarray(0, s.L));
+      (s as unknown as Record<string, unknown>)[c] = grown;
+    }
+    const ind = new Int32Array(cap);
+    s.ind = ind;
+  }
+  // 3. where each new row goes (before the first row with a greater (key, id)), then block moves from the end
+  const at = new Int32Array(bl);
+  for (let x = 0, lo0 = 0; x < bl; x++) {
+    const j = keepB[x]!;
+    const key = b.key[j]!;
+    const id = b.id[j]!;
+    let lo = lo0;
+    let hi = s.L;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (s.key[m]! < key || (s.key[m] === key && s.id[m]! < id)) lo = m + 1;
+      else hi = m;
+    }
+    at[x] = lo0 = lo;
+  }
+  for (const c of COLUMNS) {
+    const col = s[c];
+    const src = b[c];
+    let i = s.L;
+    let k = need;
+    for (let x = bl - 1; x >= 0; x--) {
+      const p = at[x]!;
+      const n = i - p;
+      if (n > 0) col.copyWithin(k - n, p, i);
+      k -= n;
+      i = p;
+      col[--k] = src[keepB[x]!]!;
     }
   }
-  o.indicators = n + 1;
-  return o;
+  s.L = need;
+  // 4. dense indicator ids
+  let n = 0;
+  const key = s.key;
+  const ind = s.ind;
+  if (need > 0) ind[0] = 0;
+  for (let r = 1; r < need; r++) {
+    if (key[r] !== key[r - 1]) n++;
+    ind[r] = n;
+  }
+  s.indicators = need > 0 ? n + 1 : 0;
 }

@@ -57,14 +57,17 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
 
   // 1. One pass over the records: window membership, lifetimes, churn counts, raw address sets.
   const inWindow = new Uint8Array(L);
-  const lifetimes: number[][] = sources.map(() => []);
+  // per source its records' lifetimes (sized by its record count: no growth)
+  const lifetimes: Float64Array[] = [];
+  const nLife = new Int32Array(S);
   const changes = new Array<number>(S).fill(0);
   const perSource = new Int32Array(S);
   for (let r = 0; r < L; r++) if (table.source[r]! >= 0) perSource[table.source[r]!]!++;
+  for (let i = 0; i < S; i++) lifetimes.push(new Float64Array(perSource[i]!));
   const raw4 = {
     window: sources.map((_, i) => new IntervalCollector(perSource[i])),
-    before: sources.map(() => new IntervalCollector()),
-    atNow: sources.map(() => new IntervalCollector()),
+    before: [] as IntervalCollector[],
+    atNow: [] as IntervalCollector[],
   };
   const raw6 = { window: sources.map((): IpRange[] => []), before: sources.map((): IpRange[] => []), atNow: sources.map((): IpRange[] => []) };
   // per source: records in W, of which listed before W, listed at now (equal counts → same set)
@@ -87,7 +90,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
       nWin[si]!++;
       if (isBefore) nBefore[si]!++;
       if (isNow) nNow[si]!++;
-      lifetimes[si]!.push(Math.max(0, Math.min(listed ? Infinity : removed, now) - first));
+      lifetimes[si]![nLife[si]!++] = Math.max(0, Math.min(listed ? Infinity : removed, now) - first);
       const lo = table.v4lo[r]!;
       if (!Number.isNaN(lo)) raw4.window[si]!.add(lo, table.v4hi[r]!);
       else {
@@ -98,6 +101,10 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   };
   yield* chunked(L, rowPass);
   const same = { before: sources.map((_, i) => nBefore[i] === nWin[i]), atNow: sources.map((_, i) => nNow[i] === nWin[i]) };
+  for (let i = 0; i < S; i++) {
+    raw4.before.push(new IntervalCollector(same.before[i] ? 1 : nBefore[i]));
+    raw4.atNow.push(new IntervalCollector(same.atNow[i] ? 1 : nNow[i]));
+  }
   // The sets before W and at now, only for the sources where they differ from the window's.
   if (same.before.includes(false) || same.atNow.includes(false)) {
     const edgePass = (from: number, to: number): void => {
@@ -261,7 +268,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     yield; // between big steps: each median sorts up to a million numbers
     const latencyMedianMs = fastMedian(latencies[a]!);
     yield;
-    const persistenceMedianMs = fastMedian(lifetimes[a]!);
+    const persistenceMedianMs = fastMedian(lifetimes[a]!.subarray(0, nLife[a]!));
     yield;
     const addresses: AddressMetrics = { ipv4: addr4[a]!, ipv6: addr6[a]! };
     const m: Omit<SourceMetrics, 'weight'> = {
@@ -433,9 +440,10 @@ export function* runTerms(
  * native numeric sort; both much faster than `Array#sort` with a comparator on a million numbers);
  * the same value for finite numbers.
  */
-function fastMedian(values: readonly number[]): number | null {
+function fastMedian(values: readonly number[] | Float64Array): number | null {
   if (values.length === 0) return null;
-  const sorted = sortCoordinates(Float64Array.from(values));
+  // a Float64Array is sorted in place (the caller's own scratch)
+  const sorted = sortCoordinates(values instanceof Float64Array ? values : Float64Array.from(values));
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
