@@ -60,7 +60,8 @@ if (values.child) {
   if (values.child === 'full') {
     globalThis.gc?.();
     const t = process.hrtime.bigint();
-    const r = await weightsStep(app.db, { ...options, now, incremental: false });
+    // not stored: the next child's cold step must compute, not reuse these rows
+    const r = await weightsStep(app.db, { ...options, now, incremental: false, store: false });
     out = { ...out, ms: ms(t), reused: r.reused, loaded: r.loaded, sources: r.metrics.length };
   } else if (values.child === 'incremental') {
     // the cache is per app (the service holds one); here the bench holds it to read its size
@@ -191,7 +192,7 @@ if (parts.has('b')) {
     return `${a}.${rnd() % 256}.${rnd() % 256}.${1 + (rnd() % 254)}`;
   };
   const unique = new Set<string>();
-  while (unique.size < N + CHURN * CYCLES) unique.add(ip());
+  while (unique.size < N + CHURN * (CYCLES + 1)) unique.add(ip());
   const all = [...unique];
   const registry = ParserRegistry.withDefaults();
   const feed = (k: number) => parseFeed(registry, 'plain', `${all.slice(k * CHURN, k * CHURN + N).join('\n')}\n`, {}, 256 * 1024 * 1024).set;
@@ -251,9 +252,9 @@ if (parts.has('b')) {
   row('ingest: one more 1%-churn cycle (child 2)', n('ingestMs'));
   row(`weights step, incremental after it: ${n('incRead').toLocaleString('en')} rows read (child 2)`, n('incMs'));
   row('weights step, nothing changed: reused (child 2)', n('sameMs'));
-  console.log(`incremental step vs the child's own 1%-churn ingest: ${(n('incMs') / n('ingestMs')).toFixed(2)}x; goal ≤ 0.5x: ${n('incMs') / Math.max(churn, n('ingestMs')) <= 0.5 ? 'met' : 'NOT met'}`);
+  console.log(`incremental step: ${(n('incMs') / churn).toFixed(2)}x the median 1%-churn ingest (${(n('incMs') / n('ingestMs')).toFixed(2)}x the child's own); goal ≤ 0.5x: ${n('incMs') / churn <= 0.5 ? 'met' : 'NOT met'}`);
   console.log(`bytes of extra peak RSS per listing row: full ${(((full.rss - idle.rss) * 1048576) / full.loaded).toFixed(0)}, cold with cache ${(((n('coldRss') - idle.rss) * 1048576) / n('loaded')).toFixed(0)}`);
-  console.log(`listing cache: ${n('cacheRows').toLocaleString('en')} rows, ${(n('cacheBytes') / 1048576).toFixed(1)} MiB = ${(n('cacheBytes') / n('cacheRows')).toFixed(0)} B/row (columns); heap + array buffers retained after the cold step ${(n('retained') / 1048576).toFixed(1)} MiB = ${(n('retained') / n('loaded')).toFixed(0)} B/row`);
+  console.log(`listing cache: ${n('cacheRows').toLocaleString('en')} rows, ${(n('cacheBytes') / 1048576).toFixed(1)} MiB = ${(n('cacheBytes') / n('cacheRows')).toFixed(0)} B/row (57 B/row of columns + spare room); heap + array buffers retained after the cold step ${(n('retained') / 1048576).toFixed(1)} MiB = ${(n('retained') / n('loaded')).toFixed(0)} B/row`);
 }
 
 // ---- (c) the sweep alone on many large sources ---------------------------------------------------

@@ -3,6 +3,7 @@ import { executeRaw } from '@tip/core';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type Indicator } from '../src/index.js';
 import { weightsStep, type WeightRunOptions } from '../src/service/weights.js';
+import { fastMedian } from '../src/weighting/metricsSteps.js';
 import { ListingCache } from '../src/weighting/listingCache.js';
 
 const DAY = 86_400_000;
@@ -135,5 +136,29 @@ describe.each(testDialects())('incremental weights step on %s', (dialect) => {
     const r = await weightsStep(other.app.db, { ...o, windowMs: 2 * DAY, allowlist: undefined, now: now - 1 });
     expect(r.load).toBe('full');
     expect(r.metrics.map((m) => m.volume)).toEqual([0]);
+  });
+});
+
+describe('medians by selection (fastMedian)', () => {
+  it('equal the sorted median on large inputs with many ties, sorted or reversed runs, odd and even counts', () => {
+    const random = rng(7);
+    const median = (xs: ArrayLike<number>) => {
+      const v = Array.from(xs).sort((x, y) => x - y);
+      return v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+    };
+    const inputs: number[][] = [[5], [3, 1], [2, 2, 2, 2]];
+    for (const n of [4999, 5000, 100_000]) {
+      inputs.push(Array.from({ length: n }, () => Math.floor(random() * 20) * 3_600_000)); // many ties
+      inputs.push(Array.from({ length: n }, () => random() * 1e6)); // fractions
+      inputs.push(Array.from({ length: n }, (_, i) => i)); // sorted
+      inputs.push(Array.from({ length: n }, (_, i) => n - i)); // reversed
+      inputs.push(Array.from({ length: n }, (_, i) => (i % 2 ? i : n - i))); // organ pipe
+    }
+    for (const xs of inputs) {
+      const expected = median(xs);
+      expect(fastMedian(xs)).toBe(expected);
+      expect(fastMedian(Float64Array.from(xs))).toBe(expected);
+    }
+    expect(fastMedian([])).toBeNull();
   });
 });
