@@ -94,7 +94,8 @@ export const EMPTY: Intervals = Object.freeze({ start: new Float64Array(0), end:
 export function mergeIntervals(raw: IntervalCollector): Intervals {
   const n = raw.size;
   if (n === 0) return EMPTY;
-  // records sorted by indicator come in address order: often no sort is needed
+  // records sorted by indicator come in address order: then one pass with a running end, no sort
+  if (isSorted(raw.lo.a, n)) return mergeSortedStarts(raw.lo.a, raw.hi.a, n);
   const s = sortIfNeeded(raw.lo.toArray());
   const e = sortIfNeeded(raw.hi.toArray());
   const outS = new Float64Array(n);
@@ -117,6 +118,36 @@ export function mergeIntervals(raw: IntervalCollector): Intervals {
       j++;
     }
   }
+  return k * 2 >= n ? { start: outS.subarray(0, k), end: outE.subarray(0, k) } : { start: outS.slice(0, k), end: outE.slice(0, k) };
+}
+
+function isSorted(a: Float64Array, n: number): boolean {
+  for (let i = 1; i < n; i++) if (a[i]! < a[i - 1]!) return false;
+  return true;
+}
+
+/** {@link mergeIntervals} of pairs whose starts ascend: a new interval starts past the running end. */
+function mergeSortedStarts(lo: Float64Array, hi: Float64Array, n: number): Intervals {
+  const outS = new Float64Array(n);
+  const outE = new Float64Array(n);
+  let k = 0;
+  let open = lo[0]!;
+  let end = hi[0]!;
+  for (let i = 1; i < n; i++) {
+    const l = lo[i]!;
+    const h = hi[i]!;
+    if (l <= end) {
+      // overlapping or adjacent: joined
+      if (h > end) end = h;
+    } else {
+      outS[k] = open;
+      outE[k++] = end;
+      open = l;
+      end = h;
+    }
+  }
+  outS[k] = open;
+  outE[k++] = end;
   return k * 2 >= n ? { start: outS.subarray(0, k), end: outE.subarray(0, k) } : { start: outS.slice(0, k), end: outE.slice(0, k) };
 }
 
