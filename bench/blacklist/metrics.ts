@@ -258,16 +258,16 @@ if (parts.has('b')) {
   const churn = median(churnMs);
   const n = (k: string) => Number(c[k]);
   console.log(`\n(b) weights step on SQLite: ${N.toLocaleString('en')}-entry feed + 2 × 20,200 entries, ${CYCLES} cycles of 1% churn → ${full.loaded.toLocaleString('en')} listing rows in the 30-day window`);
-  console.log(`${'step'.padEnd(58)}${'ms'.padStart(9)}${'vs 1% ingest'.padStart(14)}${'peak RSS MiB'.padStart(14)}${'RSS − app MiB'.padStart(15)}`);
+  console.log(`${'step'.padEnd(80)}${'ms'.padStart(9)}${'vs 1% ingest'.padStart(14)}${'peak RSS MiB'.padStart(14)}${'RSS − app MiB'.padStart(15)}`);
   const row = (name: string, v: number | null, rss?: number) =>
-    console.log(`${name.padEnd(58)}${v === null ? ''.padStart(9) : f(v, 9)}${v === null ? ''.padStart(14) : `${f(v / churn, 13, 2)}x`}${rss === undefined ? ''.padStart(14) : f(rss, 14)}${rss === undefined ? ''.padStart(15) : f(rss - idle.rss, 15)}`);
-  console.log(`${'ingest: first load of the feed (baseline)'.padEnd(58)}${f(firstMs, 9)}`);
+    console.log(`${name.padEnd(80)}${v === null ? ''.padStart(9) : f(v, 9)}${v === null ? ''.padStart(14) : `${f(v / churn, 13, 2)}x`}${rss === undefined ? ''.padStart(14) : f(rss, 14)}${rss === undefined ? ''.padStart(15) : f(rss - idle.rss, 15)}`);
+  console.log(`${'ingest: first load of the feed (baseline)'.padEnd(80)}${f(firstMs, 9)}`);
   row('ingest: one 1%-churn cycle (baseline, median of the run)', churn);
   row('app started, no weights step (child)', null, idle.rss);
   row('weights step, full, no cache (child 1)', full.ms, full.rss);
   row('weights step, cold: fills the listing cache (child 2)', n('coldMs'), n('coldRss'));
-  row(`ingest: ${EXTRA} more 1%-churn cycles (child 2, median of ${c.ingests})`, n('ingestMs'));
-  row(`weights step, incremental after each (median of ${c.steps}; ${n('incRead').toLocaleString('en')} rows read)`, n('incMs'));
+  row(`ingest: ${EXTRA} more 1%-churn cycles (child 2; ${c.ingests})`, n('ingestMs'));
+  row(`weights step, incremental after each (${c.steps}; ${n('incRead').toLocaleString('en')} rows read)`, n('incMs'));
   row('weights step, nothing changed: reused (child 2)', n('sameMs'));
   console.log(`incremental step: ${(n('incMs') / churn).toFixed(2)}x the median 1%-churn ingest (${(n('incMs') / n('ingestMs')).toFixed(2)}x the child's own); goal ≤ 0.5x: ${n('incMs') / churn <= 0.5 ? 'met' : 'NOT met'}`);
   console.log(`bytes of extra peak RSS per listing row: full ${(((full.rss - idle.rss) * 1048576) / full.loaded).toFixed(0)}, cold with cache ${(((n('coldRss') - idle.rss) * 1048576) / n('loaded')).toFixed(0)}`);
