@@ -2,7 +2,7 @@ import { executeRaw, type Database } from '@tip/core';
 import type { Allowlist } from '../allowlists/allowlist.js';
 import type { IpRange } from '../indicators/ip.js';
 import type { IndicatorType } from '../indicators/types.js';
-import { Yielder } from '../ingest/Yielder.js';
+import { runSliced, runToEnd, Yielder } from '../ingest/Yielder.js';
 import { F64List } from './intervals.js';
 import { parseRecord, stableKeyOrder, type ListingTable } from './listingTable.js';
 
@@ -208,7 +208,7 @@ export class ListingCache {
       await y.checkpoint();
     }
     await y.checkpoint();
-    const cols = acc.sorted(SPARE);
+    const cols = await runSliced(acc.sortedSteps(SPARE), y);
     this.#s = { ...cols, db, allowKey, windowMs, from, maxId: top, readAt: now, migrations, sources: acc.sources, sourceIndex: acc.sourceIndex, stats, v6: acc.v6, gaps: new Map() };
     return { mode: 'cold', read: cols.L, reason };
   }
@@ -309,7 +309,7 @@ export class ListingCache {
     if (acc.length === 0 && flips.length === 0) return { mode: 'unchanged', read };
     const fresh = acc.sorted();
     for (const [id, r6] of acc.v6) s.v6.set(id, r6);
-    mergeInto(s, fresh, from);
+    await runSliced(mergeSteps(s, fresh, from), new Yielder());
     s.from = from;
     if (s.v6.size > 0) {
       const kept = new Map<number, IpRange>();
@@ -458,8 +458,16 @@ class Accumulator {
     }
   }
 
-  /** The rows sorted by (key, id) (stable on the id order they came in; gap rows are re-sorted by id first). */
+  /** {@link sortedSteps} at once (a delta's few rows). */
   sorted(spare = 0): Columns {
+    return runToEnd(this.sortedSteps(spare));
+  }
+
+  /**
+   * The rows sorted by (key, id) (stable on the id order they came in; gap rows are re-sorted by
+   * id first), in steps: it yields after the sort and after each column (for `runSliced`).
+   */
+  *sortedSteps(spare = 0): Generator<void, Columns, void> {
     const c = this.#cols;
     const L = this.length;
     const cap = L + Math.ceil(L * spare);
@@ -473,6 +481,7 @@ class Accumulator {
     const keys = new Float64Array(L);
     for (let i = 0; i < L; i++) keys[i] = c.key.a[at(i)]!;
     const order = stableKeyOrder(keys);
+    yield;
     const perm = new Int32Array(L);
     for (let i = 0; i < L; i++) perm[i] = at(order[i]!);
     const f64 = (col: F64List) => {
@@ -481,6 +490,7 @@ class Accumulator {
       return out;
     };
     const key = f64(c.key);
+    yield;
     const src = new Int32Array(cap);
     const allowed = new Uint8Array(cap);
     const ind = new Int32Array(cap);
@@ -492,7 +502,17 @@ class Accumulator {
       if (i > 0 && key[i] !== key[i - 1]) n++;
       ind[i] = n;
     }
-    return { L, key, id: f64(c.id), src, ind, indicators: L > 0 ? n + 1 : 0, first: f64(c.first), removed: f64(c.removed), lo: f64(c.lo), hi: f64(c.hi), allowed };
+    yield;
+    const id = f64(c.id);
+    yield;
+    const first = f64(c.first);
+    yield;
+    const removed = f64(c.removed);
+    yield;
+    const lo = f64(c.lo);
+    yield;
+    const hi = f64(c.hi);
+    return { L, key, id, src, ind, indicators: L > 0 ? n + 1 : 0, first, removed, lo, hi, allowed };
   }
 }
 
@@ -504,7 +524,7 @@ const COLUMNS = ['key', 'id', 'src', 'first', 'removed', 'lo', 'hi', 'allowed'] 
  * each row at most once (block moves from the end, no new arrays, no garbage); they grow only when
  * the spare room is used up.
  */
-function mergeInto(s: Columns, b: Columns, from: number): void {
+function* mergeSteps(s: Columns, b: Columns, from: number): Generator<void, void, void> {
   // 1. drop the rows closed before the window (a forward compaction, only when there are some)
   let drop = 0;
   for (let r = 0; r < s.L; r++) if (s.removed[r]! < from) drop++;
@@ -561,6 +581,7 @@ function mergeInto(s: Columns, b: Columns, from: number): void {
       i = p;
       col[--k] = src[keepB[x]!]!;
     }
+    yield;
   }
   s.L = need;
   // 4. dense indicator ids
