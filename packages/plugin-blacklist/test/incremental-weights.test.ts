@@ -118,6 +118,36 @@ describe.each(testDialects())('incremental weights step on %s', (dialect) => {
     expect(own.bytes).toBeLessThanOrEqual(57 * Math.ceil(own.rows * 1.25 + 16) + 64 * 32);
   });
 
+  it('runs concurrent steps of one app one at a time (each equal to a full recomputation)', async () => {
+    await using t = await startTestTip({ database: dialect, plugins: [blacklist()], start: { schedule: false } });
+    const svc = t.app.get(BlacklistToken);
+    const clock = t.clock!;
+    const t0 = clock.now();
+    for (const id of ['A', 'B']) await svc.ingester.upsertSource({ id, title: id, format: 'plain', category: 'spam', origin: 'feed', enabled: true }, t0);
+    const cache = new ListingCache();
+    const random = rng(3);
+    for (let k = 0; k < 4; k++) {
+      await clock.advanceTo(t0 + k * 3_600_000 + 1);
+      const now = clock.now();
+      for (const id of ['A', 'B']) await svc.ingester.snapshot({ sourceId: id, startedAt: now, now }, POOL.filter(() => random() < 0.5), policy);
+      const o: WeightRunOptions = { now, windowMs: DAY, overlap: 'containment', allowlist: svc.allowlist, store: false };
+      const full = async () => normalise((await weightsStep(t.app.db, { ...o, incremental: false })).metrics);
+      // two steps on one cache at once (a cycle and an API call): both right
+      const before = await full();
+      const [x, y] = await Promise.all([weightsStep(t.app.db, { ...o, cache }), weightsStep(t.app.db, { ...o, cache })]);
+      expect(normalise(x.metrics)).toEqual(before);
+      expect(normalise(y.metrics)).toEqual(before);
+      // a step racing an ingest and a step after it: the first sees the ingest or not, the second does
+      const [w, z] = await Promise.all([
+        weightsStep(t.app.db, { ...o, cache }),
+        svc.ingester.snapshot({ sourceId: 'B', startedAt: now, now }, POOL.slice(0, 5 + k), policy).then(() => weightsStep(t.app.db, { ...o, cache })),
+      ]);
+      const after = await full();
+      expect([before, after]).toContainEqual(normalise(w.metrics));
+      expect(normalise(z.metrics)).toEqual(after);
+    }
+  });
+
   it('reloads in full when the allow-list, the window or the database changes', async () => {
     await using t = await startTestTip({ database: dialect, plugins: [blacklist()], start: { schedule: false } });
     const svc = t.app.get(BlacklistToken);

@@ -130,6 +130,12 @@ export async function computeAndStoreWeights(db: Database, o: WeightRunOptions):
  * @internal
  */
 export async function weightsStep(db: Database, o: WeightRunOptions): Promise<WeightStepResult> {
+  // one step at a time per cache: a step reads the cache's columns while it computes
+  if (o.cache && o.incremental !== false) return o.cache.exclusive(() => step(db, o));
+  return step(db, o);
+}
+
+async function step(db: Database, o: WeightRunOptions): Promise<WeightStepResult> {
   const em = db.em();
   const ph = (n: number) => (db.dialect === 'sqlite' ? '?' : `$${n}`);
   const from = o.now - o.windowMs;

@@ -98,6 +98,17 @@ export interface CacheRefresh {
  */
 export class ListingCache {
   #s: State | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` after every earlier call has settled: a step refreshes the cache and computes over
+   * its columns (which a concurrent refresh would move), so the steps of one app run one at a time.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
 
   /** Drops everything (the next refresh loads in full). */
   clear(): void {
@@ -139,13 +150,19 @@ export class ListingCache {
     else if (s.allowKey !== allowKey) reason = 'allow-list changed';
     else if (s.windowMs !== windowMs || from < s.from) reason = 'window changed';
     else if (now < s.readAt) reason = 'clock went back';
-    if (!reason) {
-      const r = await this.#delta(s!, db, now, from, allowlist, pageSize);
-      if (typeof r !== 'string') return r;
-      reason = r;
+    try {
+      if (!reason) {
+        const r = await this.#delta(s!, db, now, from, allowlist, pageSize);
+        if (typeof r !== 'string') return r;
+        reason = r;
+      }
+      this.#s = null;
+      return await this.#load(db, now, windowMs, allowlist, allowKey, migrations, pageSize, reason);
+    } catch (err) {
+      // a failed read or merge may have left the columns half updated: the next step loads in full
+      this.#s = null;
+      throw err;
     }
-    this.#s = null;
-    return this.#load(db, now, windowMs, allowlist, allowKey, migrations, pageSize, reason);
   }
 
   /**
