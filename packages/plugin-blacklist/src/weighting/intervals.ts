@@ -408,6 +408,8 @@ class Sweeper {
   readonly segCls: Int32Array;
   segN = 0;
   readonly small: boolean;
+  /** S ≤ 16: class index by covering mask (−1 = none yet). */
+  readonly byMask: Int32Array | null;
   maskLo = 0;
   maskHi = 0;
   active = 0;
@@ -438,6 +440,7 @@ class Sweeper {
     this.segHi = new F64List(cap);
     this.segCls = new Int32Array(cap);
     this.small = S <= 52;
+    this.byMask = S <= 16 ? new Int32Array(1 << S).fill(-1) : null;
     this.act = new Int32Array(S);
     this.actAt = new Int32Array(S);
     this.direct = space.coords ? null : { volume: new Float64Array(S), own: new Float64Array(S), common: new Float64Array(S * S) };
@@ -489,6 +492,17 @@ class Sweeper {
 
   /** The class of the current covering set; `lookupOnly`: null instead of creating one. */
   classFor(lookupOnly = false): (CoverClass & { index: number }) | null {
+    // S ≤ 16: a table indexed by the mask (no hashing: this runs at every segment)
+    const byMask = this.byMask;
+    if (byMask) {
+      const at = byMask[this.maskLo]!;
+      if (at >= 0) return this.classes[at]!;
+      if (lookupOnly) return null;
+      const c = { members: Int32Array.from(this.activeList()), measure: new Measure(this.space), index: this.classes.length };
+      byMask[this.maskLo] = c.index;
+      this.classes.push(c);
+      return c;
+    }
     // S ≤ 52: the covering set as a 52-bit mask (exact); more sources: the list of their indices
     const k: number | string = this.small ? this.maskHi * 4294967296 + (this.maskLo >>> 0) : this.activeList().join(',');
     let c = this.byKey.get(k);
