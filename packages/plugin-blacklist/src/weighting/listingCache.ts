@@ -152,7 +152,12 @@ export class ListingCache {
     else if (now < s.readAt) reason = 'clock went back';
     try {
       if (!reason) {
-        const r = await this.#delta(s!, db, now, from, allowlist, pageSize);
+        // the delta is read in one transaction: one snapshot of the database (PostgreSQL: repeatable
+        // read; SQLite: the connection is held, so no ingest commits between its statements)
+        const r = await db.em().transactional(async (tx) => {
+          if (db.dialect === 'postgresql') await executeRaw(tx, 'set transaction isolation level repeatable read');
+          return this.#delta(s!, tx, db.dialect, now, from, allowlist, pageSize);
+        });
         if (typeof r !== 'string') return r;
         reason = r;
       }
@@ -201,7 +206,7 @@ export class ListingCache {
   async #load(db: Database, now: number, windowMs: number, allowlist: Allowlist | undefined, allowKey: string, migrations: string, pageSize: number, reason: string): Promise<CacheRefresh> {
     const em = db.em();
     const sqlite = db.dialect === 'sqlite';
-    const top = await maxListingId(db);
+    const top = await maxListingId(em);
     const from = now - windowMs;
     const stats = await aggregate(db, top);
     let total = 0;
@@ -231,11 +236,10 @@ export class ListingCache {
   }
 
   /** Applies the delta since the last read; a string (the reason) when a full load is needed instead. */
-  async #delta(s: State, db: Database, now: number, from: number, allowlist: Allowlist | undefined, pageSize: number): Promise<CacheRefresh | string> {
-    const em = db.em();
-    const sqlite = db.dialect === 'sqlite';
+  async #delta(s: State, em: Em, dialect: Database['dialect'], now: number, from: number, allowlist: Allowlist | undefined, pageSize: number): Promise<CacheRefresh | string> {
+    const sqlite = dialect === 'sqlite';
     const ph = (n: number) => (sqlite ? '?' : `$${n}`);
-    const top = await maxListingId(db);
+    const top = await maxListingId(em);
     if (top < s.maxId) return 'listing rows deleted';
     // 1. New rows (id in (maxId, top]) and the gaps of earlier reads.
     const acc = new Accumulator(allowlist, s.sources, s.sourceIndex);
@@ -342,8 +346,10 @@ export class ListingCache {
 
 const SELECT = `select l.id, l.source_id, l.indicator_id, i.type, i.value, l.first_seen, l.removed_at from bl_listing l join bl_indicator i on i.id = l.indicator_id`;
 
-async function maxListingId(db: Database): Promise<number> {
-  const { rows } = await executeRaw<{ m: number | string | null }>(db.em(), 'select max(id) as m from bl_listing');
+type Em = ReturnType<Database['em']>;
+
+async function maxListingId(em: Em): Promise<number> {
+  const { rows } = await executeRaw<{ m: number | string | null }>(em, 'select max(id) as m from bl_listing');
   return Number(rows[0]?.m ?? 0);
 }
 
