@@ -1,14 +1,16 @@
 // Benchmark: source metrics (entry- and address-level) and the service's weights step.
 //   (a) metrics of the 10 FireHOL corpus lists vs `iprange --compare` on the same files, same run;
 //   (b) weights step on SQLite at 1M listings after 30 cycles of history (1% churn per cycle):
-//       full computation and reuse (nothing changed), each in a child process for its peak RSS,
-//       against the ingest of the same feed (first load and one 1%-churn cycle) as the baseline;
+//       full computation without the listing cache (one child process, for its peak RSS); then in
+//       another child: the cold step that fills the app's listing cache, one more 1%-churn ingest,
+//       the incremental step after it (reads only the delta) and a step with nothing changed
+//       (reuse) — each against the 1%-churn ingest (measured in the same run, and in the child);
 //   (c) the address sweep alone on S sources × N entries each (default 50 × 1M).
 // Usage: node --expose-gc bench/blacklist/metrics.ts [--n 1000000] [--cycles 30] [--sweep-sources 50] [--sweep-per 1000000] [--parts a,b,c]
 // Goals: (a) metrics ≤ 5× iprange --compare; (b) the weights step a small fraction of the ingest,
 // peak RSS a small multiple of the listing count; (c) seconds.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,7 @@ import { Allowlist } from '../../packages/plugin-blacklist/dist/allowlists/index
 import { computeSourceMetrics, type ListingRecord } from '../../packages/plugin-blacklist/dist/weighting/index.js';
 import { IntervalCollector, mergeIntervals, sweep, type Intervals } from '../../packages/plugin-blacklist/dist/weighting/intervals.js';
 import { weightsStep } from '../../packages/plugin-blacklist/dist/service/weights.js';
+import { ListingCache } from '../../packages/plugin-blacklist/dist/weighting/listingCache.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     child: { type: 'string' },
     url: { type: 'string' },
     now: { type: 'string' },
+    feed: { type: 'string' },
     // options of the other blacklist benches (`./dev bench` passes the same arguments to all): ignored
     dialects: { type: 'string' },
     churn: { type: 'string' },
@@ -51,11 +55,75 @@ if (values.child) {
   await app.start();
   const base = mib();
   let out: Record<string, unknown> = { baseRss: base };
-  if (values.child !== 'idle') {
+  const now = Number(values.now);
+  const options = { windowMs: WINDOW, overlap: 'containment' as const, allowlist: Allowlist.builtIn() };
+  if (values.child === 'full') {
     globalThis.gc?.();
     const t = process.hrtime.bigint();
-    const r = await weightsStep(app.db, { now: Number(values.now), windowMs: WINDOW, overlap: 'containment', allowlist: Allowlist.builtIn(), incremental: values.child === 'reuse' });
+    // not stored: the next child's cold step must compute, not reuse these rows
+    const r = await weightsStep(app.db, { ...options, now, incremental: false, store: false });
     out = { ...out, ms: ms(t), reused: r.reused, loaded: r.loaded, sources: r.metrics.length };
+  } else if (values.child === 'incremental') {
+    // the cache is per app (the service holds one); here the bench holds it to read its size
+    const cache = new ListingCache();
+    const heap = async () => {
+      // twice, with a turn between: array buffers are freed once their wrappers are collected
+      for (let i = 0; i < 2; i++) {
+        globalThis.gc?.();
+        await new Promise((r) => setImmediate(r));
+      }
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const before = await heap();
+    let t = process.hrtime.bigint();
+    const cold = await weightsStep(app.db, { ...options, now, cache });
+    const coldMs = ms(t);
+    const coldRss = mib();
+    const retained = (await heap()) - before;
+    // more 1%-churn cycles of the big feed, one hour apart, each followed by the incremental step
+    const ingests: number[] = [];
+    const steps: number[] = [];
+    let inc = cold;
+    let at = now - 60_000;
+    for (const file of values.feed!.split(',')) {
+      const set = parseFeed(ParserRegistry.withDefaults(), 'plain', readFileSync(file, 'utf8'), {}, 256 * 1024 * 1024).set;
+      at += 3_600_000;
+      t = process.hrtime.bigint();
+      await app.get(BlacklistToken).ingester.snapshot({ sourceId: 'big', startedAt: at, now: at }, set, { maxInvalidRatio: 0.25, allowEmpty: false, maxRemovedRatio: 1 });
+      ingests.push(ms(t));
+      globalThis.gc?.();
+      t = process.hrtime.bigint();
+      inc = await weightsStep(app.db, { ...options, now: at + 60_000, cache });
+      steps.push(ms(t));
+      if (inc.load !== 'delta' || inc.reused) throw new Error(`expected an incremental step: ${JSON.stringify({ load: inc.load, reused: inc.reused })}`);
+    }
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    const ingestMs = mid(ingests);
+    const incMs = mid(steps);
+    t = process.hrtime.bigint();
+    const same = await weightsStep(app.db, { ...options, now: at + 120_000, cache });
+    const sameMs = ms(t);
+    out = {
+      ...out,
+      coldMs,
+      coldRss,
+      coldLoad: cold.load,
+      loaded: cold.loaded,
+      retained,
+      cacheBytes: inc.cacheBytes,
+      cacheRows: inc.cacheRows,
+      ingestMs,
+      ingests: ingests.map((x) => Math.round(x)).join(', '),
+      incMs,
+      steps: steps.map((x) => Math.round(x)).join(', '),
+      incLoad: inc.load,
+      incRead: inc.read,
+      incReused: inc.reused,
+      sameMs,
+      sameReused: same.reused,
+      sameRead: same.read,
+    };
   }
   await app.stop();
   console.log(JSON.stringify({ ...out, rss: mib() }));
@@ -126,6 +194,8 @@ if (parts.has('b')) {
   const N = Number(values.n);
   const CYCLES = Number(values.cycles);
   const CHURN = Math.round(N * 0.01);
+  // churn cycles after the history, run in the incremental child (an ingest, then the incremental step)
+  const EXTRA = 3;
   let seed = 7;
   const rnd = () => {
     seed ^= seed << 13;
@@ -140,7 +210,7 @@ if (parts.has('b')) {
     return `${a}.${rnd() % 256}.${rnd() % 256}.${1 + (rnd() % 254)}`;
   };
   const unique = new Set<string>();
-  while (unique.size < N + CHURN * CYCLES) unique.add(ip());
+  while (unique.size < N + CHURN * (CYCLES + EXTRA)) unique.add(ip());
   const all = [...unique];
   const registry = ParserRegistry.withDefaults();
   const feed = (k: number) => parseFeed(registry, 'plain', `${all.slice(k * CHURN, k * CHURN + N).join('\n')}\n`, {}, 256 * 1024 * 1024).set;
@@ -177,20 +247,35 @@ if (parts.has('b')) {
     if (r.status !== 0) throw new Error(`child ${mode}: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number; rss: number; baseRss: number; reused: boolean; loaded: number };
   };
+  const feedFiles = Array.from({ length: EXTRA }, (_, i) => {
+    const file = join(dir, `cycle-${CYCLES + 1 + i}.txt`);
+    writeFileSync(file, `${all.slice((CYCLES + 1 + i) * CHURN, (CYCLES + 1 + i) * CHURN + N).join('\n')}\n`);
+    return file;
+  });
   const idle = child('idle', now);
   const full = child('full', now);
-  const reuse = child('reuse', now + 60_000);
+  const inc = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), '--child', 'incremental', '--url', url, '--now', String(now), '--feed', feedFiles.join(',')], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (inc.status !== 0) throw new Error(`child incremental: ${inc.stderr}`);
+  const c = JSON.parse(inc.stdout.trim().split('\n').pop()!) as Record<string, number | string | boolean>;
   rmSync(dir, { recursive: true, force: true });
-  if (full.reused || !reuse.reused) throw new Error('unexpected reuse state');
+  if (full.reused || c.coldLoad !== 'full' || c.incLoad !== 'delta' || c.incReused || !c.sameReused) throw new Error(`unexpected step kinds: ${JSON.stringify(c)}`);
   const churn = median(churnMs);
+  const n = (k: string) => Number(c[k]);
   console.log(`\n(b) weights step on SQLite: ${N.toLocaleString('en')}-entry feed + 2 × 20,200 entries, ${CYCLES} cycles of 1% churn → ${full.loaded.toLocaleString('en')} listing rows in the 30-day window`);
-  console.log(`${'step'.padEnd(50)}${'ms'.padStart(9)}${'vs 1% ingest'.padStart(14)}${'peak RSS MiB'.padStart(14)}${'RSS − app MiB'.padStart(15)}`);
-  console.log(`${'ingest: first load of the feed (baseline)'.padEnd(50)}${f(firstMs, 9)}${''.padStart(14)}${''.padStart(14)}${''.padStart(15)}`);
-  console.log(`${'ingest: one 1%-churn cycle (baseline, median)'.padEnd(50)}${f(churn, 9)}${f(1, 13, 2)}x${''.padStart(14)}${''.padStart(15)}`);
-  console.log(`${'app started, no weights step (child)'.padEnd(50)}${''.padStart(9)}${''.padStart(14)}${f(idle.rss, 14)}${f(0, 15)}`);
-  console.log(`${'weights step, full computation (child)'.padEnd(50)}${f(full.ms, 9)}${f(full.ms / churn, 13, 2)}x${f(full.rss, 14)}${f(full.rss - idle.rss, 15)}`);
-  console.log(`${'weights step, nothing changed: reused (child)'.padEnd(50)}${f(reuse.ms, 9)}${f(reuse.ms / churn, 13, 2)}x${f(reuse.rss, 14)}${f(reuse.rss - idle.rss, 15)}`);
-  console.log(`bytes of extra peak RSS per listing row (full): ${(((full.rss - idle.rss) * 1048576) / full.loaded).toFixed(0)}`);
+  console.log(`${'step'.padEnd(80)}${'ms'.padStart(9)}${'vs 1% ingest'.padStart(14)}${'peak RSS MiB'.padStart(14)}${'RSS − app MiB'.padStart(15)}`);
+  const row = (name: string, v: number | null, rss?: number) =>
+    console.log(`${name.padEnd(80)}${v === null ? ''.padStart(9) : f(v, 9)}${v === null ? ''.padStart(14) : `${f(v / churn, 13, 2)}x`}${rss === undefined ? ''.padStart(14) : f(rss, 14)}${rss === undefined ? ''.padStart(15) : f(rss - idle.rss, 15)}`);
+  console.log(`${'ingest: first load of the feed (baseline)'.padEnd(80)}${f(firstMs, 9)}`);
+  row('ingest: one 1%-churn cycle (baseline, median of the run)', churn);
+  row('app started, no weights step (child)', null, idle.rss);
+  row('weights step, full, no cache (child 1)', full.ms, full.rss);
+  row('weights step, cold: fills the listing cache (child 2)', n('coldMs'), n('coldRss'));
+  row(`ingest: ${EXTRA} more 1%-churn cycles (child 2; ${c.ingests})`, n('ingestMs'));
+  row(`weights step, incremental after each (${c.steps}; ${n('incRead').toLocaleString('en')} rows read)`, n('incMs'));
+  row('weights step, nothing changed: reused (child 2)', n('sameMs'));
+  console.log(`incremental step: ${(n('incMs') / churn).toFixed(2)}x the median 1%-churn ingest (${(n('incMs') / n('ingestMs')).toFixed(2)}x the child's own); goal ≤ 0.5x: ${n('incMs') / churn <= 0.5 ? 'met' : 'NOT met'}`);
+  console.log(`bytes of extra peak RSS per listing row: full ${(((full.rss - idle.rss) * 1048576) / full.loaded).toFixed(0)}, cold with cache ${(((n('coldRss') - idle.rss) * 1048576) / n('loaded')).toFixed(0)}`);
+  console.log(`listing cache: ${n('cacheRows').toLocaleString('en')} rows, ${(n('cacheBytes') / 1048576).toFixed(1)} MiB = ${(n('cacheBytes') / n('cacheRows')).toFixed(0)} B/row (57 B/row of columns + spare room); heap + array buffers retained after the cold step ${(n('retained') / 1048576).toFixed(1)} MiB = ${(n('retained') / n('loaded')).toFixed(0)} B/row`);
 }
 
 // ---- (c) the sweep alone on many large sources ---------------------------------------------------

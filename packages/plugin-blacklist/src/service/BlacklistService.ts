@@ -27,6 +27,7 @@ import { listedEntries, type EntryFilter, type ScoringContext } from './entries.
 import { explainIndicator, explainTarget, type Verdict } from './explain.js';
 import { lookupIndicator, type IndicatorLookup } from './lookup.js';
 import { lastRuns, type SourceRunSummary } from './runs.js';
+import { ListingCache } from '../weighting/listingCache.js';
 import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
 
 /** A source another plugin submits indicators under (spamtrap relays, flux domains…). */
@@ -104,6 +105,8 @@ export class BlacklistService {
   readonly #config: BlacklistConfig;
   readonly #decay: DecayModel;
   readonly #log: Logger;
+  /** The listings the last weights step loaded (this app's only: the next step reads the delta). */
+  readonly #listingCache = new ListingCache();
 
   constructor(deps: { db: Database; clock: Clock; log: Logger; config: BlacklistConfig; baseDir?: string; writers?: Iterable<ExportWriter> }) {
     this.#db = deps.db;
@@ -199,6 +202,7 @@ export class BlacklistService {
       allowlist: this.allowlist,
       intervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
       store: options.store,
+      cache: this.#listingCache,
     });
   }
 

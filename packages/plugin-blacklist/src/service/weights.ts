@@ -5,6 +5,7 @@ import type { Allowlist } from '../allowlists/index.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { computeWeight, type AddressMetrics, type ListingRecord, type OverlapMode, type RunRecord, type SourceMetrics, type WeightFormula } from '../weighting/index.js';
 import { ListingTableBuilder, type ListingTable } from '../weighting/listingTable.js';
+import type { ListingCache, SourceListingStats } from '../weighting/listingCache.js';
 import { computeTableMetricsAsync } from '../weighting/metrics.js';
 import { runTerms } from '../weighting/metricsSteps.js';
 
@@ -35,6 +36,12 @@ export interface WeightRunOptions {
    * @internal
    */
   pageSize?: number;
+  /**
+   * The app's listing cache (the service passes its own): the step reads only the rows changed
+   * since the last one and recomputes from the cached columns. Ignored when `incremental` is false.
+   * @internal
+   */
+  cache?: ListingCache;
 }
 
 /**
@@ -84,8 +91,15 @@ export interface WeightStepResult {
   metrics: SourceMetrics[];
   /** True when the listing-derived metrics were reused (no source changed), false when computed. */
   reused: boolean;
-  /** Listing rows loaded (0 when reused). */
+  /** Listing rows the metrics were computed over (0 when reused). */
   loaded: number;
+  /** Listing rows read from the database by this step (a full load, or the delta with a cache). */
+  read: number;
+  /** How the listings were brought up to date: 'full' (no cache, or a cold or invalidated cache), 'delta' (from the cache). */
+  load: 'full' | 'delta';
+  /** Rows and bytes the cache holds after the step (0 without one). */
+  cacheRows: number;
+  cacheBytes: number;
 }
 
 /** Stored in `bl_source_metric.fingerprint`: when a full computation's listing-derived metrics still hold. */
@@ -116,16 +130,31 @@ export async function computeAndStoreWeights(db: Database, o: WeightRunOptions):
  * @internal
  */
 export async function weightsStep(db: Database, o: WeightRunOptions): Promise<WeightStepResult> {
+  // one step at a time per cache: a step reads the cache's columns while it computes
+  if (o.cache && o.incremental !== false) return o.cache.exclusive(() => step(db, o));
+  return step(db, o);
+}
+
+async function step(db: Database, o: WeightRunOptions): Promise<WeightStepResult> {
   const em = db.em();
   const ph = (n: number) => (db.dialect === 'sqlite' ? '?' : `$${n}`);
   const from = o.now - o.windowMs;
   const sources = (await executeRaw<{ id: string }>(em, `select id from bl_source where enabled = ${db.dialect === 'sqlite' ? 1 : 'true'} order by id`)).rows.map((r) => r.id);
-  if (sources.length === 0) return { metrics: [], reused: false, loaded: 0 };
+  if (sources.length === 0) return { metrics: [], reused: false, loaded: 0, read: 0, load: 'full', cacheRows: o.cache?.rows ?? 0, cacheBytes: o.cache?.bytes ?? 0 };
   const runs: RunRecord[] = (
     await executeRaw<{ source_id: string; started_at: number | string; status: string }>(em, `select source_id, started_at, status from bl_source_run where started_at >= ${ph(1)}`, [from])
   ).rows.map((r) => ({ source: r.source_id, startedAt: Number(r.started_at), ok: r.status === 'succeeded' || r.status === 'unchanged' }));
   const expected = o.intervalMs ? Object.fromEntries(sources.map((s) => [s, o.intervalMs!])) : undefined;
-  const data = await dataFingerprint(db, sources, o);
+  const cache = o.incremental !== false ? o.cache : undefined;
+  let read = 0;
+  let load: 'full' | 'delta' = 'full';
+  let data: string;
+  if (cache) {
+    const r = await cache.refresh(db, o.now, o.windowMs, o.allowlist, o.pageSize ?? LISTING_PAGE_ROWS);
+    read = r.read;
+    if (r.mode !== 'cold') load = 'delta';
+    data = fingerprintText(sources, statsState(cache.stats), o);
+  } else data = await dataFingerprint(db, sources, o);
   const input = { now: o.now, windowMs: o.windowMs, sources, runs, allowlist: o.allowlist, expectedIntervalMs: expected, overlapMode: o.overlap };
 
   let metrics: SourceMetrics[] | null = null;
@@ -145,12 +174,14 @@ export async function weightsStep(db: Database, o: WeightRunOptions): Promise<We
   const reused = metrics !== null;
   let loaded = 0;
   if (!metrics) {
-    const table = await loadListingTable(db, sources, from, o.pageSize ?? LISTING_PAGE_ROWS, o.allowlist);
+    const table = cache ? cache.table(sources) : await loadListingTable(db, sources, from, o.pageSize ?? LISTING_PAGE_ROWS, o.allowlist);
+    if (!cache) read = table.length;
     loaded = table.length;
     metrics = await computeTableMetricsAsync(input, table, o.formula);
     fp = { data, fullAt: o.now, validUntil: validUntil(table, o.now, o.windowMs) };
   }
-  if (o.store === false) return { metrics, reused, loaded };
+  const done = { metrics, reused, loaded, read, load, cacheRows: cache?.rows ?? 0, cacheBytes: cache?.bytes ?? 0 };
+  if (o.store === false) return done;
   const fpText = JSON.stringify(fp);
   await db.em().transactional(async (tx) => {
     for (const m of metrics) {
@@ -166,7 +197,7 @@ export async function weightsStep(db: Database, o: WeightRunOptions): Promise<We
       );
     }
   });
-  return { metrics, reused, loaded };
+  return done;
 }
 
 /**
@@ -189,15 +220,24 @@ async function dataFingerprint(db: Database, sources: readonly string[], o: Weig
       await y.checkpoint();
     }
   } else rows = (await executeRaw<Row>(db.em(), `${agg} group by source_id`)).rows;
-  const enabled = new Set(sources);
   const per = new Map<string, [number, number, number, number | null]>();
   for (const r of rows) {
-    if (!enabled.has(r.source_id)) continue;
     const p = per.get(r.source_id) ?? [0, 0, 0, null];
     const removed = r.last_removed === null ? null : Number(r.last_removed);
     per.set(r.source_id, [p[0] + Number(r.n), Math.max(p[1], Number(r.max_id ?? 0)), p[2] + Number(r.closed), removed === null ? p[3] : Math.max(p[3] ?? removed, removed)]);
   }
-  const state = [...per].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  return fingerprintText(sources, per, o);
+}
+
+/** The per-source aggregates of a {@link ListingCache} in the form {@link dataFingerprint} reads them. */
+function statsState(stats: ReadonlyMap<string, SourceListingStats>): Map<string, [number, number, number, number | null]> {
+  return new Map([...stats].filter(([, st]) => st.n > 0).map(([id, st]) => [id, [st.n, st.maxId, st.closed, st.lastRemoved]]));
+}
+
+/** The fingerprint of the enabled sources' listing aggregates and the options that shape the metrics. */
+function fingerprintText(sources: readonly string[], per: ReadonlyMap<string, [number, number, number, number | null]>, o: WeightRunOptions): string {
+  const enabled = new Set(sources);
+  const state = [...per].filter(([id]) => enabled.has(id)).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const allow = o.allowlist ? [o.allowlist.lists, o.allowlist.ipRanges().length] : null;
   return createHash('sha256').update(JSON.stringify({ v: 1, sources, state, windowMs: o.windowMs, overlap: o.overlap, allow })).digest('hex');
 }

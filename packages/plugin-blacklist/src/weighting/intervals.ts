@@ -94,7 +94,8 @@ export const EMPTY: Intervals = Object.freeze({ start: new Float64Array(0), end:
 export function mergeIntervals(raw: IntervalCollector): Intervals {
   const n = raw.size;
   if (n === 0) return EMPTY;
-  // records sorted by indicator come in address order: often no sort is needed
+  // records sorted by indicator come in address order: then one pass with a running end, no sort
+  if (isSorted(raw.lo.a, n)) return mergeSortedStarts(raw.lo.a, raw.hi.a, n);
   const s = sortIfNeeded(raw.lo.toArray());
   const e = sortIfNeeded(raw.hi.toArray());
   const outS = new Float64Array(n);
@@ -117,6 +118,36 @@ export function mergeIntervals(raw: IntervalCollector): Intervals {
       j++;
     }
   }
+  return k * 2 >= n ? { start: outS.subarray(0, k), end: outE.subarray(0, k) } : { start: outS.slice(0, k), end: outE.slice(0, k) };
+}
+
+function isSorted(a: Float64Array, n: number): boolean {
+  for (let i = 1; i < n; i++) if (a[i]! < a[i - 1]!) return false;
+  return true;
+}
+
+/** {@link mergeIntervals} of pairs whose starts ascend: a new interval starts past the running end. */
+function mergeSortedStarts(lo: Float64Array, hi: Float64Array, n: number): Intervals {
+  const outS = new Float64Array(n);
+  const outE = new Float64Array(n);
+  let k = 0;
+  let open = lo[0]!;
+  let end = hi[0]!;
+  for (let i = 1; i < n; i++) {
+    const l = lo[i]!;
+    const h = hi[i]!;
+    if (l <= end) {
+      // overlapping or adjacent: joined
+      if (h > end) end = h;
+    } else {
+      outS[k] = open;
+      outE[k++] = end;
+      open = l;
+      end = h;
+    }
+  }
+  outS[k] = open;
+  outE[k++] = end;
   return k * 2 >= n ? { start: outS.subarray(0, k), end: outE.subarray(0, k) } : { start: outS.slice(0, k), end: outE.slice(0, k) };
 }
 
@@ -371,10 +402,14 @@ class Sweeper {
   readonly only: Array<{ lo: F64List; hi: F64List }>;
   readonly byKey = new Map<number | string, CoverClass & { index: number }>();
   readonly classes: Array<CoverClass & { index: number }> = [];
-  readonly segLo = new F64List(1024);
-  readonly segHi = new F64List(1024);
-  readonly segCls = new F64List(1024);
+  // segments ≤ distinct boundary positions − 1: sized once (no growth, no copies at the peak)
+  readonly segLo: F64List;
+  readonly segHi: F64List;
+  readonly segCls: Int32Array;
+  segN = 0;
   readonly small: boolean;
+  /** S ≤ 16: class index by covering mask (−1 = none yet). */
+  readonly byMask: Int32Array | null;
   maskLo = 0;
   maskHi = 0;
   active = 0;
@@ -397,8 +432,15 @@ class Sweeper {
     this.inside = new Uint8Array(S);
     this.key = new Float64Array(S);
     this.heap = new Int32Array(S);
-    this.only = sets.map(() => ({ lo: new F64List(), hi: new F64List() }));
+    this.only = sets.map((x) => ({ lo: new F64List(x.start.length), hi: new F64List(x.start.length) }));
+    let boundaries = 0;
+    for (const x of sets) boundaries += 2 * x.start.length;
+    const cap = recordSegments ? Math.max(1, boundaries) : 1;
+    this.segLo = new F64List(cap);
+    this.segHi = new F64List(cap);
+    this.segCls = new Int32Array(cap);
     this.small = S <= 52;
+    this.byMask = S <= 16 ? new Int32Array(1 << S).fill(-1) : null;
     this.act = new Int32Array(S);
     this.actAt = new Int32Array(S);
     this.direct = space.coords ? null : { volume: new Float64Array(S), own: new Float64Array(S), common: new Float64Array(S * S) };
@@ -450,6 +492,17 @@ class Sweeper {
 
   /** The class of the current covering set; `lookupOnly`: null instead of creating one. */
   classFor(lookupOnly = false): (CoverClass & { index: number }) | null {
+    // S ≤ 16: a table indexed by the mask (no hashing: this runs at every segment)
+    const byMask = this.byMask;
+    if (byMask) {
+      const at = byMask[this.maskLo]!;
+      if (at >= 0) return this.classes[at]!;
+      if (lookupOnly) return null;
+      const c = { members: Int32Array.from(this.activeList()), measure: new Measure(this.space), index: this.classes.length };
+      byMask[this.maskLo] = c.index;
+      this.classes.push(c);
+      return c;
+    }
     // S ≤ 52: the covering set as a 52-bit mask (exact); more sources: the list of their indices
     const k: number | string = this.small ? this.maskHi * 4294967296 + (this.maskLo >>> 0) : this.activeList().join(',');
     let c = this.byKey.get(k);
@@ -504,7 +557,7 @@ class Sweeper {
           if (this.recordSegments) {
             this.segLo.push(prev);
             this.segHi.push(pos);
-            this.segCls.push(current ? current.index : -1);
+            this.segCls[this.segN++] = current ? current.index : -1;
           }
         }
         if (this.active === 1) {
@@ -551,7 +604,7 @@ class Sweeper {
     return {
       classes: this.classes,
       only: this.only.map((o) => ({ start: o.lo.toArray(), end: o.hi.toArray() })),
-      segments: { lo: this.segLo.toArray(), hi: this.segHi.toArray(), cls: Int32Array.from(this.segCls.toArray()) },
+      segments: { lo: this.segLo.toArray(), hi: this.segHi.toArray(), cls: this.segCls.subarray(0, this.segN) },
       direct: this.direct,
     };
   }

@@ -82,6 +82,95 @@ function* steps(n: number, fn: (from: number, to: number) => void): Generator<vo
 }
 
 /**
+ * The per-record columns of one listing (what {@link ListingTableBuilder.add} stores), written into
+ * `out`: [key, v4lo, v4hi, allowed]. The key identifies (type, value): an IPv4 ip/cidr in canonical
+ * form is keyed by its address (`written · 128 + (ip ? 0 : 65 − 2·prefix)`), any other by
+ * `−1 − indicatorKey` (NaN when `indicatorKey` is NaN: the caller numbers it). The range and the
+ * allow-list flag are only worked out for `measured` records (else NaN, NaN, 0). Returns the
+ * record's IPv6 range, if it has one (and is measured).
+ * @internal
+ */
+export function parseRecord(indicatorKey: number, type: IndicatorType, value: string, measured: boolean, allowlist: Allowlist | undefined, scratch: Float64Array, out: Float64Array): IpRange | undefined {
+  let key = NaN;
+  let parsed = false;
+  if (isRangeType(type)) parsed = ipv4RangeOf(value, scratch);
+  if (parsed) {
+    const prefix = scratch[3]!;
+    if (type === 'ip' && prefix === -1) key = scratch[2]! * 128;
+    else if (type === 'cidr' && prefix >= 0) key = scratch[2]! * 128 + 65 - 2 * prefix;
+  }
+  if (Number.isNaN(key) && !Number.isNaN(indicatorKey)) key = -1 - indicatorKey;
+  out[0] = key;
+  let lo = NaN;
+  let hi = NaN;
+  let allowed = false;
+  let r6: IpRange | undefined;
+  if (measured && isRangeType(type)) {
+    if (parsed) {
+      lo = scratch[0]!;
+      hi = scratch[1]! + 1;
+      allowed = allowlist?.matchesIpv4(type as 'ip' | 'cidr', value, lo, hi - 1) ?? false;
+    } else {
+      if (value.includes(':')) {
+        const r = rangeOf(value);
+        if (r && r.version === 6) r6 = r;
+      }
+      allowed = allowlist !== undefined && allowlist.match({ type, value }) !== null;
+    }
+  } else if (measured && allowlist) allowed = allowlist.match({ type, value }) !== null;
+  out[1] = lo;
+  out[2] = hi;
+  out[3] = allowed ? 1 : 0;
+  return r6;
+}
+
+/** Keys are integers in [-2^32, 2^39): shifted by this they are non-negative (radix digits). */
+const KEY_SHIFT = 4294967296;
+
+/**
+ * The stable ascending order of `keys` (integers in [-2^32, 2^39)): `perm[i]` = index of the i-th
+ * smallest, equal keys in index order. LSD radix sort on 11-bit digits of the shifted keys
+ * (digit passes where every key has the same digit are skipped).
+ * @internal
+ */
+export function stableKeyOrder(keys: Float64Array): Int32Array {
+  const n = keys.length;
+  let k: Float64Array = new Float64Array(n);
+  let p = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    k[i] = keys[i]! + KEY_SHIFT;
+    p[i] = i;
+  }
+  let k2: Float64Array = new Float64Array(n);
+  let p2 = new Int32Array(n);
+  const count = new Int32Array(2048);
+  for (let pass = 0, div = 1; pass < 4; pass++, div *= 2048) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[Math.floor(k[i]! / div) & 2047]!++;
+    if (n === 0 || count[Math.floor(k[0]! / div) & 2047] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < 2048; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const v = k[i]!;
+      const at = count[Math.floor(v / div) & 2047]!++;
+      k2[at] = v;
+      p2[at] = p[i]!;
+    }
+    const tk = k;
+    k = k2;
+    k2 = tk;
+    const tp = p;
+    p = p2;
+    p2 = tp;
+  }
+  return p;
+}
+
+/**
  * Builds a {@link ListingTable} one record at a time. Indicator keys are any integers identifying
  * (type, value) (database ids, or ids from a map); {@link build} renumbers them densely.
  * @internal
@@ -96,6 +185,7 @@ export class ListingTableBuilder {
   readonly #allowed: U8List;
   readonly #v6 = new Map<number, IpRange>();
   readonly #scratch = new Float64Array(4);
+  readonly #out = new Float64Array(4);
   readonly #byValue = new Map<IndicatorType, Map<string, number>>();
   #nextString = 0;
 
@@ -129,56 +219,33 @@ export class ListingTableBuilder {
    */
   add(source: number, indicatorKey: number, type: IndicatorType, value: string, firstSeen: number, removedAt: number | undefined): void {
     const row = this.#source.length;
-    let key = NaN;
-    let parsed = false;
-    if (isRangeType(type)) parsed = ipv4RangeOf(value, this.#scratch);
-    if (parsed) {
-      const prefix = this.#scratch[3]!;
-      if (type === 'ip' && prefix === -1) key = this.#scratch[2]! * 128;
-      else if (type === 'cidr' && prefix >= 0) key = this.#scratch[2]! * 128 + 65 - 2 * prefix;
-    }
+    const out = this.#out;
+    const r6 = parseRecord(indicatorKey, type, value, source >= 0, this.allowlist, this.#scratch, out);
+    let key = out[0]!;
     if (Number.isNaN(key)) {
-      if (!Number.isNaN(indicatorKey)) key = -1 - indicatorKey;
-      else {
-        let m = this.#byValue.get(type);
-        if (!m) this.#byValue.set(type, (m = new Map()));
-        let id = m.get(value);
-        if (id === undefined) {
-          id = -1 - this.#nextString++;
-          m.set(value, id);
-        }
-        key = id;
+      let m = this.#byValue.get(type);
+      if (!m) this.#byValue.set(type, (m = new Map()));
+      let id = m.get(value);
+      if (id === undefined) {
+        id = -1 - this.#nextString++;
+        m.set(value, id);
       }
+      key = id;
     }
     this.#source.push(source);
     this.#key.push(key);
     this.#first.push(firstSeen);
     this.#removed.push(removedAt ?? NaN);
-    let lo = NaN;
-    let hi = NaN;
-    let allowed = false;
-    if (source >= 0 && isRangeType(type)) {
-      if (parsed) {
-        lo = this.#scratch[0]!;
-        hi = this.#scratch[1]! + 1;
-        allowed = this.allowlist?.matchesIpv4(type as 'ip' | 'cidr', value, lo, hi - 1) ?? false;
-      } else {
-        if (value.includes(':')) {
-          const r = rangeOf(value);
-          if (r && r.version === 6) this.#v6.set(row, r);
-        }
-        allowed = this.allowlist !== undefined && this.allowlist.match({ type, value }) !== null;
-      }
-    } else if (source >= 0 && this.allowlist) allowed = this.allowlist.match({ type, value }) !== null;
-    this.#lo.push(lo);
-    this.#hi.push(hi);
-    this.#allowed.push(allowed ? 1 : 0);
+    if (r6) this.#v6.set(row, r6);
+    this.#lo.push(out[1]!);
+    this.#hi.push(out[2]!);
+    this.#allowed.push(out[3]!);
   }
 
   /**
-   * The table: indicator keys renumbered 0..n-1 in key order (sorted unique keys, galloping search
-   * per record), and the records sorted by indicator (stable), so that each indicator's records
-   * are contiguous and IPv4 indicators come in address order.
+   * The table: the records in the stable order of their keys ({@link stableKeyOrder}, a radix
+   * sort), indicators numbered 0..n-1 in it, so that each indicator's records are contiguous (in
+   * insertion order) and IPv4 indicators come in address order.
    */
   build(): ListingTable {
     return runToEnd(this.buildSteps());
@@ -188,49 +255,18 @@ export class ListingTableBuilder {
   *buildSteps(): Generator<void, ListingTable, void> {
     const keys = this.#key.toArray();
     const L = keys.length;
-    // keys are integers in [-2^32, 2^39): shifted by 2^32 for the radix sort
-    const uniq = keys.slice();
-    for (let i = 0; i < L; i++) uniq[i]! += 4294967296;
-    sortCoordinates(uniq);
+    // stable order by key (records of one indicator stay in insertion order), dense ids in it
+    const perm = stableKeyOrder(keys);
     yield;
-    let n = 0;
-    for (let i = 0; i < L; i++) if (i === 0 || uniq[i] !== uniq[i - 1]) uniq[n++] = uniq[i]! - 4294967296;
-    yield;
-    const indicator = new Int32Array(L);
-    // Feeds are often sorted: search from the previous position first (galloping), else bisect.
-    let at = 0;
-    yield* steps(L, (from, to) => {
-      for (let r = from; r < to; r++) {
-        const k = keys[r]!;
-        let a = 0;
-        let b = n;
-        if (uniq[at]! <= k) {
-          a = at;
-          let step = 1;
-          while (a + step < n && uniq[a + step]! < k) {
-            a += step;
-            step *= 2;
-          }
-          b = Math.min(n, a + step + 1);
-        }
-        while (a < b) {
-          const m = (a + b) >> 1;
-          if (uniq[m]! < k) a = m + 1;
-          else b = m;
-        }
-        indicator[r] = at = a;
-      }
-    });
-    // stable counting sort of the records by indicator: perm[new position] = old row
-    const start = new Int32Array(n + 1);
-    for (let r = 0; r < L; r++) start[indicator[r]! + 1]!++;
-    for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
-    const perm = new Int32Array(L);
-    yield* steps(L, (from, to) => {
-      for (let r = from; r < to; r++) perm[start[indicator[r]!]!++] = r;
-    });
-    const source = new Int32Array(L);
     const sortedIndicator = new Int32Array(L);
+    let n = 0;
+    for (let i = 0; i < L; i++) {
+      if (i > 0 && keys[perm[i]!] !== keys[perm[i - 1]!]) n++;
+      sortedIndicator[i] = n;
+    }
+    if (L > 0) n++;
+    yield;
+    const source = new Int32Array(L);
     const allowed = new Uint8Array(L);
     const src = this.#source.a;
     const alw = this.#allowed.a;
@@ -238,7 +274,6 @@ export class ListingTableBuilder {
       for (let i = from; i < to; i++) {
         const r = perm[i]!;
         source[i] = src[r]!;
-        sortedIndicator[i] = indicator[r]!;
         allowed[i] = alw[r]!;
       }
     });

@@ -57,14 +57,17 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
 
   // 1. One pass over the records: window membership, lifetimes, churn counts, raw address sets.
   const inWindow = new Uint8Array(L);
-  const lifetimes: number[][] = sources.map(() => []);
+  // per source its records' lifetimes (sized by its record count: no growth)
+  const lifetimes: Float64Array[] = [];
+  const nLife = new Int32Array(S);
   const changes = new Array<number>(S).fill(0);
   const perSource = new Int32Array(S);
   for (let r = 0; r < L; r++) if (table.source[r]! >= 0) perSource[table.source[r]!]!++;
+  for (let i = 0; i < S; i++) lifetimes.push(new Float64Array(perSource[i]!));
   const raw4 = {
     window: sources.map((_, i) => new IntervalCollector(perSource[i])),
-    before: sources.map(() => new IntervalCollector()),
-    atNow: sources.map(() => new IntervalCollector()),
+    before: [] as IntervalCollector[],
+    atNow: [] as IntervalCollector[],
   };
   const raw6 = { window: sources.map((): IpRange[] => []), before: sources.map((): IpRange[] => []), atNow: sources.map((): IpRange[] => []) };
   // per source: records in W, of which listed before W, listed at now (equal counts → same set)
@@ -87,7 +90,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
       nWin[si]!++;
       if (isBefore) nBefore[si]!++;
       if (isNow) nNow[si]!++;
-      lifetimes[si]!.push(Math.max(0, Math.min(listed ? Infinity : removed, now) - first));
+      lifetimes[si]![nLife[si]!++] = Math.max(0, Math.min(listed ? Infinity : removed, now) - first);
       const lo = table.v4lo[r]!;
       if (!Number.isNaN(lo)) raw4.window[si]!.add(lo, table.v4hi[r]!);
       else {
@@ -98,6 +101,10 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
   };
   yield* chunked(L, rowPass);
   const same = { before: sources.map((_, i) => nBefore[i] === nWin[i]), atNow: sources.map((_, i) => nNow[i] === nWin[i]) };
+  for (let i = 0; i < S; i++) {
+    raw4.before.push(new IntervalCollector(same.before[i] ? 1 : nBefore[i]));
+    raw4.atNow.push(new IntervalCollector(same.atNow[i] ? 1 : nNow[i]));
+  }
   // The sets before W and at now, only for the sources where they differ from the window's.
   if (same.before.includes(false) || same.atNow.includes(false)) {
     const edgePass = (from: number, to: number): void => {
@@ -261,7 +268,7 @@ export function* metricsSteps(input: TableMetricsInput, formula: WeightFormula |
     yield; // between big steps: each median sorts up to a million numbers
     const latencyMedianMs = fastMedian(latencies[a]!);
     yield;
-    const persistenceMedianMs = fastMedian(lifetimes[a]!);
+    const persistenceMedianMs = fastMedian(lifetimes[a]!.subarray(0, nLife[a]!));
     yield;
     const addresses: AddressMetrics = { ipv4: addr4[a]!, ipv6: addr6[a]! };
     const m: Omit<SourceMetrics, 'weight'> = {
@@ -429,13 +436,55 @@ export function* runTerms(
 }
 
 /**
- * `median` (stats.ts) of a copy sorted as a `Float64Array` (a radix sort for whole ms, else the
- * native numeric sort; both much faster than `Array#sort` with a comparator on a million numbers);
- * the same value for finite numbers.
+ * `median` (stats.ts) without sorting: a quickselect (three-way partitions, median-of-three pivots;
+ * after more rounds than 2·log2(n) + 8 it sorts instead, so no input makes it quadratic). The same
+ * value for finite numbers. A `Float64Array` argument is reordered in place (the caller's scratch).
+ * @internal
  */
-function fastMedian(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = sortCoordinates(Float64Array.from(values));
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+export function fastMedian(values: readonly number[] | Float64Array): number | null {
+  const n = values.length;
+  if (n === 0) return null;
+  const a = values instanceof Float64Array ? values : Float64Array.from(values);
+  const mid = n >> 1;
+  const hiVal = selectKth(a, mid);
+  if (n % 2 === 1) return hiVal;
+  // a[0, mid) now holds the mid smallest: the largest of them is the other middle value
+  let loVal = -Infinity;
+  for (let i = 0; i < mid; i++) if (a[i]! > loVal) loVal = a[i]!;
+  return (loVal + hiVal) / 2;
+}
+
+/** The k-th smallest of `a` (0-based), leaving a[0, k) ≤ a[k] ≤ a(k, n). */
+function selectKth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  let rounds = 2 * Math.log2(a.length + 1) + 8;
+  while (lo < hi) {
+    if (rounds-- <= 0) {
+      sortCoordinates(a.subarray(lo, hi + 1));
+      return a[k]!;
+    }
+    const x = a[lo]!;
+    const y = a[(lo + hi) >> 1]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let lt = lo;
+    let i = lo;
+    let gt = hi;
+    while (i <= gt) {
+      const v = a[i]!;
+      if (v < pivot) {
+        a[i] = a[lt]!;
+        a[lt++] = v;
+        i++;
+      } else if (v > pivot) {
+        a[i] = a[gt]!;
+        a[gt--] = v;
+      } else i++;
+    }
+    if (k < lt) hi = lt - 1;
+    else if (k > gt) lo = gt + 1;
+    else return pivot;
+  }
+  return a[k]!;
 }
