@@ -26,6 +26,21 @@ if (!/^\d+$/.test(port) || Number(port) > 65535) {
   process.exit(2);
 }
 const dataDir = resolve(values.data ?? process.env.TIP_DEMO_DATA ?? join(here, 'data'));
+// A busy port is the most common way for the demo to fail: say so before starting anything.
+if (port !== '0') {
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  const busy = await new Promise<string | null>((done) => {
+    probe.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+    probe.listen(Number(port), '127.0.0.1', () => probe.close(() => done(null)));
+  });
+  if (busy !== null) {
+    const why = busy === 'EADDRINUSE' ? 'is already in use (another demo or program listens there)' : `cannot be used (${busy})`;
+    console.error(`demo: port ${port} on 127.0.0.1 ${why}; choose another with --port, e.g. ./dev demo --port 8081 (--port 0 picks a free one)`);
+    process.exit(1);
+  }
+}
+
 const cli = new URL('../../packages/cli/dist/index.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   console.error('demo: the tip CLI is not built yet: run ./dev build (or node_modules/.bin/tsc -b) first');

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RouteRouter, type AppHealth, type Logger, type TipApp } from '@tip/core';
+import { HintedError } from './errors.js';
 import { renderStatusPage } from './statusPage.js';
 
 /** Options of {@link startStatusServer}. */
@@ -102,9 +103,10 @@ export async function startStatusServer(app: TipApp, options: StatusServerOption
       else res.destroy();
     });
   });
+  const wanted = options.port ?? 8080;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, host, () => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, host, wanted)));
+    server.listen(wanted, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -127,4 +129,16 @@ export async function startStatusServer(app: TipApp, options: StatusServerOption
 function send(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
   res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** A listen failure as an error that names the address and says what to do (a busy port is common). */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const other = `--http ${host.includes(':') ? `[${host}]` : host}:<port>`;
+  if (err.code === 'EADDRINUSE') {
+    return new HintedError(`cannot serve on ${address}: the address is already in use (another TIP or another program listens there)`, `choose another port with ${other} (port 0 picks a free one)`, 1, err);
+  }
+  if (err.code === 'EACCES') return new HintedError(`cannot serve on ${address}: permission denied`, `ports below 1024 need privileges; choose another with ${other}`, 1, err);
+  if (err.code === 'EADDRNOTAVAIL') return new HintedError(`cannot serve on ${address}: no such local address`, `listen on an address of this machine, e.g. --http 127.0.0.1:${port}`, 1, err);
+  return err;
 }

@@ -2,6 +2,7 @@ import { defineRoute, definePlugin, every } from '@tip/core';
 import { startTestTip, testDialects } from '@tip/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { escapeHtml, renderStatusPage } from '../src/statusPage.js';
+import { HintedError } from '../src/errors.js';
 import { startStatusServer, type StatusServer } from '../src/statusServer.js';
 import { waitFor } from './helpers.js';
 
@@ -125,5 +126,24 @@ describe('status server', () => {
     const html = renderStatusPage({ jobs: [], runs: [], now: 0, state: 'started', refreshSeconds: 5 });
     expect(html).toContain('no jobs');
     expect(html).toContain('no runs yet');
+  });
+});
+
+describe('status server on a busy port', () => {
+  it('fails with an error naming the address and a hint to choose another port', async () => {
+    await using t = await startTestTip({ plugins: [plugin], start: { schedule: false } });
+    const first = await startStatusServer(t.app, { host: '127.0.0.1', port: 0 });
+    try {
+      const err = await startStatusServer(t.app, { host: '127.0.0.1', port: first.port }).then(
+        (s) => s.close().then(() => null),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(HintedError);
+      expect((err as HintedError).message).toBe(`cannot serve on 127.0.0.1:${first.port}: the address is already in use (another TIP or another program listens there)`);
+      expect((err as HintedError).hint).toBe('choose another port with --http 127.0.0.1:<port> (port 0 picks a free one)');
+      expect(((err as HintedError).cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    } finally {
+      await first.close();
+    }
   });
 });
