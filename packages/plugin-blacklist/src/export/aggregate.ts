@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { formatIp, parseCidr, rangeOf, rangeToCidrs, type IpVersion } from '../indicators/ip.js';
+import { formatIp, ipv4RangeOf, parseCidr, rangeOf, rangeToCidrs, type IpVersion } from '../indicators/ip.js';
+import { stableKeyOrder } from '../util/radix.js';
 import type { SourceCategory } from '../indicators/types.js';
 import type { AggregateStats, ExportEntries, ExportEntry } from './types.js';
 
@@ -15,41 +16,6 @@ interface Member {
 const byStart = (a: Member, b: Member): number => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : 0);
 
 const TWO32 = 2 ** 32;
-
-/**
- * Fast path for IPv4 values (the bulk of most lists): `a.b.c.d` or `a.b.c.d/p` as a numeric
- * range, with the same strictness as `parseIpv4`/`parseCidr` (no leading zeros, host bits cleared).
- * Null for anything else (IPv6 goes through `rangeOf`).
- */
-function v4Range(value: string): [number, number] | null {
-  const slash = value.indexOf('/');
-  const addr = slash < 0 ? value : value.slice(0, slash);
-  let n = 0;
-  let parts = 0;
-  let start = 0;
-  for (let i = 0; i <= addr.length; i++) {
-    if (i < addr.length && addr.charCodeAt(i) !== 46) continue;
-    const len = i - start;
-    if (len === 0 || len > 3 || (len > 1 && addr.charCodeAt(start) === 48)) return null;
-    let octet = 0;
-    for (let j = start; j < i; j++) {
-      const c = addr.charCodeAt(j) - 48;
-      if (c < 0 || c > 9) return null;
-      octet = octet * 10 + c;
-    }
-    if (octet > 255) return null;
-    n = n * 256 + octet;
-    parts++;
-    start = i + 1;
-  }
-  if (parts !== 4) return null;
-  if (slash < 0) return [n, n];
-  const p = value.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(p) || Number(p) > 32) return null;
-  const size = 2 ** (32 - Number(p));
-  const first = n - (n % size);
-  return [first, first + size - 1];
-}
 
 function formatV4(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -115,31 +81,6 @@ function mergedEntry(type: 'ip' | 'cidr', value: string, exact: boolean, members
 }
 
 /**
- * Indices of `keys` (non-negative integers below 2^39) in ascending key order: a stable LSD radix
- * sort in three 13-bit passes, much faster than a comparator sort for a million entries.
- */
-function radixOrder(keys: Float64Array): Uint32Array {
-  const n = keys.length;
-  let order = new Uint32Array(n);
-  let next = new Uint32Array(n);
-  for (let k = 0; k < n; k++) order[k] = k;
-  const digit = new Uint16Array(n);
-  const counts = new Uint32Array(8193);
-  for (let pass = 0, div = 1; pass < 3; pass++, div *= 8192) {
-    for (let k = 0; k < n; k++) digit[k] = Math.floor(keys[k]! / div) % 8192;
-    counts.fill(0);
-    for (let k = 0; k < n; k++) counts[digit[k]! + 1]!++;
-    for (let d = 0; d < 8192; d++) counts[d + 1]! += counts[d]!;
-    for (let k = 0; k < n; k++) {
-      const idx = order[k]!;
-      next[counts[digit[idx]!]!++] = idx;
-    }
-    [order, next] = [next, order];
-  }
-  return order;
-}
-
-/**
  * The IPv4 counterpart of {@link mergeFamily} on plain numbers (exact below 2^53): members sorted
  * through an index array by start, larger range first on ties.
  */
@@ -147,7 +88,7 @@ async function* mergeV4(starts: number[], ends: number[], members: ExportEntry[]
   // sort key: start, then the larger range first (smaller prefix): start × 64 + prefix, exact in a double
   const keys = new Float64Array(starts.length);
   for (let k = 0; k < keys.length; k++) keys[k] = starts[k]! * 64 + (32 - Math.log2(ends[k]! - starts[k]! + 1));
-  const order = radixOrder(keys);
+  const order = stableKeyOrder(keys);
   await nextTurn();
   let i = 0;
   let work = 0;
@@ -262,6 +203,7 @@ async function* mergeFamily(version: IpVersion, members: Member[], stats: Aggreg
  * @param stats - when given, receives the number of ip/cidr entries read and blocks written
  */
 export async function* aggregateEntries(entries: ExportEntries, stats: AggregateStats = { entries: 0, blocks: 0 }): AsyncGenerator<ExportEntry> {
+  const v4Range = new Float64Array(2);
   const v4Starts: number[] = [];
   const v4Ends: number[] = [];
   const v4: ExportEntry[] = [];
@@ -269,11 +211,11 @@ export async function* aggregateEntries(entries: ExportEntries, stats: Aggregate
   let seen = 0;
   const take = (e: ExportEntry): boolean => {
     if (e.type !== 'ip' && e.type !== 'cidr') return false;
-    const fast = e.value.includes(':') ? null : v4Range(e.value);
-    if (fast) {
+    // IPv4 (the bulk of most lists) on plain numbers; IPv6 through rangeOf (bigint)
+    if (!e.value.includes(':') && ipv4RangeOf(e.value, v4Range)) {
       stats.entries++;
-      v4Starts.push(fast[0]);
-      v4Ends.push(fast[1]);
+      v4Starts.push(v4Range[0]!);
+      v4Ends.push(v4Range[1]!);
       v4.push(e);
       return true;
     }

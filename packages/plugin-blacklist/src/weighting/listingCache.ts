@@ -4,7 +4,8 @@ import type { IpRange } from '../indicators/ip.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { runSliced, runToEnd, Yielder } from '../ingest/Yielder.js';
 import { F64List } from './intervals.js';
-import { parseRecord, stableKeyOrder, type ListingTable } from './listingTable.js';
+import { stableKeyOrder } from '../util/radix.js';
+import { parseRecord, type ListingTable } from './listingTable.js';
 
 /** Per source, what the weights fingerprint aggregates over `bl_listing` (all rows up to the cache's highest id). @internal */
 export interface SourceListingStats {

@@ -2,6 +2,7 @@ import type { Allowlist } from '../allowlists/allowlist.js';
 import { type IpRange, ipv4RangeOf, rangeOf } from '../indicators/ip.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { runToEnd } from '../ingest/Yielder.js';
+import { stableKeyOrder } from '../util/radix.js';
 import { F64List, sortCoordinates } from './intervals.js';
 
 /**
@@ -122,52 +123,6 @@ export function parseRecord(indicatorKey: number, type: IndicatorType, value: st
   out[2] = hi;
   out[3] = allowed ? 1 : 0;
   return r6;
-}
-
-/** Keys are integers in [-2^32, 2^39): shifted by this they are non-negative (radix digits). */
-const KEY_SHIFT = 4294967296;
-
-/**
- * The stable ascending order of `keys` (integers in [-2^32, 2^39)): `perm[i]` = index of the i-th
- * smallest, equal keys in index order. LSD radix sort on 11-bit digits of the shifted keys
- * (digit passes where every key has the same digit are skipped).
- * @internal
- */
-export function stableKeyOrder(keys: Float64Array): Int32Array {
-  const n = keys.length;
-  let k: Float64Array = new Float64Array(n);
-  let p = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    k[i] = keys[i]! + KEY_SHIFT;
-    p[i] = i;
-  }
-  let k2: Float64Array = new Float64Array(n);
-  let p2 = new Int32Array(n);
-  const count = new Int32Array(2048);
-  for (let pass = 0, div = 1; pass < 4; pass++, div *= 2048) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[Math.floor(k[i]! / div) & 2047]!++;
-    if (n === 0 || count[Math.floor(k[0]! / div) & 2047] === n) continue;
-    let sum = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = count[d]!;
-      count[d] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const v = k[i]!;
-      const at = count[Math.floor(v / div) & 2047]!++;
-      k2[at] = v;
-      p2[at] = p[i]!;
-    }
-    const tk = k;
-    k = k2;
-    k2 = tk;
-    const tp = p;
-    p = p2;
-    p2 = tp;
-  }
-  return p;
 }
 
 /**
