@@ -130,23 +130,28 @@ export function weightTerms(m: Omit<SourceMetrics, 'weight'>, params: WeightPara
 export function computeWeight(m: Omit<SourceMetrics, 'weight'>, formula?: WeightFormula, expectedIntervalMs = 0): number {
   if (typeof formula === 'function') return clamp01(formula(m));
   if (m.volume === 0) return 0;
-  const params = formula === undefined ? DEFAULT_WEIGHT_PARAMS : resolveWeightParams(formula);
+  return defaultFormula(m, formula === undefined ? DEFAULT_WEIGHT_PARAMS : resolveWeightParams(formula), expectedIntervalMs).weight;
+}
+
+/** The terms of the default formula's weighted mean, in formula order. */
+const MEAN_TERMS = ['exclusive', 'availability', 'freshness', 'persistence', 'latency'] as const;
+
+/**
+ * The default formula on resolved parameters — what `computeWeight` returns and `weightBreakdown`
+ * reports: the terms, each with its weight, their weighted mean (1 when no term counts) and the weight.
+ */
+function defaultFormula(m: Omit<SourceMetrics, 'weight'>, params: WeightParams, expectedIntervalMs: number) {
   const t = weightTerms(m, params, expectedIntervalMs);
-  const w = params.weights;
+  const terms = MEAN_TERMS.map((term) => ({ term, value: t[term], weight: params.weights[term] }));
   let num = 0;
   let den = 0;
-  for (const [term, weight] of [
-    [t.exclusive, w.exclusive],
-    [t.availability, w.availability],
-    [t.freshness, w.freshness],
-    [t.persistence, w.persistence],
-    [t.latency, w.latency],
-  ] as const) {
-    if (term === null || weight === 0) continue;
-    num += weight * term;
+  for (const { value, weight } of terms) {
+    if (value === null || weight === 0) continue;
+    num += weight * value;
     den += weight;
   }
-  return clamp01(t.fprFactor * (den > 0 ? num / den : 1));
+  const mean = den > 0 ? num / den : 1;
+  return { fprFactor: t.fprFactor, terms, den, mean, weight: m.volume === 0 ? 0 : clamp01(t.fprFactor * mean) };
 }
 
 /** One term of the default formula's weighted mean, as `weightBreakdown` reports it. */
@@ -190,36 +195,20 @@ export interface WeightBreakdown {
 
 /**
  * The per-term breakdown of `computeWeight` for one source's metrics (same arguments), for
- * explaining a weight: `weightTerms` gives the terms, `computeWeight` the result.
+ * explaining a weight: the same computation as `computeWeight` (one implementation), with its parts.
  *
  * @throws TipError `TIP_CONFIG_INVALID` for invalid formula parameters.
  */
 export function weightBreakdown(m: Omit<SourceMetrics, 'weight'>, formula?: WeightFormula, expectedIntervalMs = 0): WeightBreakdown {
-  const weight = computeWeight(m, formula, expectedIntervalMs);
   const expected = Number.isFinite(expectedIntervalMs) && expectedIntervalMs > 0 ? expectedIntervalMs : 0;
   if (typeof formula === 'function') {
-    return { formula: 'custom', expectedIntervalMs: expected, terms: [], fprFactor: 1, mean: 0, emptyVolume: m.volume === 0, weight };
+    return { formula: 'custom', expectedIntervalMs: expected, terms: [], fprFactor: 1, mean: 0, emptyVolume: m.volume === 0, weight: computeWeight(m, formula, expectedIntervalMs) };
   }
   const params = formula === undefined ? DEFAULT_WEIGHT_PARAMS : resolveWeightParams(formula);
-  const t = weightTerms(m, params, expectedIntervalMs);
-  const w = params.weights;
-  const raw = [
-    ['exclusive', t.exclusive, w.exclusive],
-    ['availability', t.availability, w.availability],
-    ['freshness', t.freshness, w.freshness],
-    ['persistence', t.persistence, w.persistence],
-    ['latency', t.latency, w.latency],
-  ] as const;
-  let num = 0;
-  let den = 0;
-  for (const [, value, weight] of raw) {
-    if (value === null || weight === 0) continue;
-    num += weight * value;
-    den += weight;
-  }
-  const terms = raw.map(([term, value, weight]): WeightTermBreakdown => {
+  const f = defaultFormula(m, params, expectedIntervalMs);
+  const terms = f.terms.map(({ term, value, weight }): WeightTermBreakdown => {
     const counted = value !== null && weight !== 0;
-    return { term, value, weight, counted, contribution: counted ? (weight * value) / den : 0 };
+    return { term, value, weight, counted, contribution: counted ? (weight * value) / f.den : 0 };
   });
-  return { formula: 'default', params, expectedIntervalMs: expected, terms, fprFactor: t.fprFactor, mean: den > 0 ? num / den : 1, emptyVolume: m.volume === 0, weight };
+  return { formula: 'default', params, expectedIntervalMs: expected, terms, fprFactor: f.fprFactor, mean: f.mean, emptyVolume: m.volume === 0, weight: f.weight };
 }
