@@ -52,9 +52,17 @@ export interface ListedRow {
   category: SourceCategory;
 }
 
+/**
+ * When a source last confirmed a listing `l` of source `s` (SQL): the listing's own last-seen
+ * (submitted sources), else the source's last success (feeds), else when the listing opened.
+ * What scoring decays from; every query that reads a listing's last-seen uses this one expression.
+ * @internal
+ */
+export const LISTING_LAST_SEEN = 'coalesce(l.last_seen, s.last_success_at, l.first_seen)';
+
 /** Selects {@link ListedRow}s: open listings of enabled sources; append `and …` conditions. */
 export const LISTED_ROWS = (sqlite: boolean): string =>
-  `select i.id, i.type, i.value, i.first_seen, l.source_id, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, s.category
+  `select i.id, i.type, i.value, i.first_seen, l.source_id, ${LISTING_LAST_SEEN} as last_seen, s.category
    from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
    where l.removed_at is null and s.enabled = ${sqlite ? '1' : 'true'}`;
 

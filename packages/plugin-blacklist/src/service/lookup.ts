@@ -3,7 +3,7 @@ import type { AllowMatch } from '../allowlists/index.js';
 import type { ExportEntry } from '../export/index.js';
 import { bits, formatIp, rangeOf } from '../indicators/ip.js';
 import type { Indicator, IndicatorType } from '../indicators/types.js';
-import { scoreListings, type ListedRow, type ScoringContext } from './entries.js';
+import { LISTING_LAST_SEEN, scoreListings, type ListedRow, type ScoringContext } from './entries.js';
 
 /** What `lookupIndicator` found about one indicator. */
 export interface IndicatorLookup {
@@ -123,7 +123,7 @@ export async function listingsOf(db: Database, indicators: readonly StoredIndica
   const latest = `(select m2.id from bl_source_metric m2 where m2.source_id = l.source_id order by m2.computed_at desc, m2.id desc limit 1)`;
   const { rows } = await executeRaw<Omit<ListingRow, 'id' | 'type' | 'value' | 'first_seen'> & { indicator_id: number | string }>(
     db.em(),
-    `select l.indicator_id, l.source_id, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, s.category, l.first_seen as listing_first_seen, s.title, s.enabled,
+    `select l.indicator_id, l.source_id, ${LISTING_LAST_SEEN} as last_seen, s.category, l.first_seen as listing_first_seen, s.title, s.enabled,
        ${options.metrics ? `m.weight, ${METRIC_COLUMNS.map((c) => `m.${c} as m_${c}`).join(', ')}` : `(select m.weight from bl_source_metric m where m.id = ${latest}) as weight`}
      from bl_listing l join bl_source s on s.id = l.source_id${options.metrics ? ` left join bl_source_metric m on m.id = ${latest}` : ''}
      where l.removed_at is null${options.includeDisabled ? '' : ` and s.enabled = ${sqlite ? '1' : 'true'}`} and l.indicator_id in (${indicators.map((_, k) => ph(k + 1)).join(', ')})

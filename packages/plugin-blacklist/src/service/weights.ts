@@ -8,6 +8,7 @@ import { ListingTableBuilder, type ListingTable } from '../weighting/listingTabl
 import type { ListingCache, SourceListingStats } from '../weighting/listingCache.js';
 import { computeTableMetricsAsync } from '../weighting/metrics.js';
 import { runTerms } from '../weighting/metricsSteps.js';
+import { LISTING_LAST_SEEN } from './entries.js';
 
 /** Options of {@link computeAndStoreWeights}. */
 export interface WeightRunOptions {
@@ -342,7 +343,7 @@ export async function loadListings(db: Database, from: number, pageSize: number)
   for (;;) {
     const { rows } = await executeRaw<{ id: number | string; source_id: string; type: IndicatorType; value: string; first_seen: number | string; last_seen: number | string | null; removed_at: number | string | null }>(
       em,
-      `select l.id, l.source_id, i.type, i.value, l.first_seen, coalesce(l.last_seen, s.last_success_at, l.first_seen) as last_seen, l.removed_at
+      `select l.id, l.source_id, i.type, i.value, l.first_seen, ${LISTING_LAST_SEEN} as last_seen, l.removed_at
        from bl_listing l join bl_indicator i on i.id = l.indicator_id join bl_source s on s.id = l.source_id
        where l.id > ${sqlite ? '?' : '$1'} and (l.removed_at is null or l.removed_at >= ${sqlite ? '?' : '$2'})
        order by l.id limit ${limit}`,
