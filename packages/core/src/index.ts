@@ -76,8 +76,16 @@ export type {
   ChildOutcome,
   HistoryQuery,
   TriggerOptions,
+  TriggerEvent,
+  RunTicket,
+  ChildSpec,
+  JobChildSpec,
+  SourceChildSpec,
+  GroupChild,
+  JsonValue,
   Scheduler,
 } from './scheduler/types.js';
+export { MAX_PAYLOAD_BYTES } from './scheduler/payload.js';
 
 export { defineSource, defineSourceKind, type SourceDefinition, type SourceKind, type SourceRun, type SourceState, type SourceReport, type IngestInput } from './sources/types.js';
 export { SourceRunner } from './sources/SourceRunner.js';

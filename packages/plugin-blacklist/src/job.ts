@@ -17,7 +17,7 @@ export function blacklistCycleJob(ctx: RegisterContext<BlacklistConfig>, runtime
     async children() {
       const sources = ctx.sourceRunner.list([BLACKLIST_KIND]);
       await runtime.service().disableFeedsNotIn(new Set(sources.map((s) => s.id)));
-      return sources.filter((s) => s.schedule === undefined).map((s) => ctx.sourceRunner.job(s, { id: `blacklist/${s.id}` }));
+      return sources.filter((s) => s.schedule === undefined).map((s) => ({ source: s.id, id: `blacklist/${s.id}` }));
     },
     async onComplete(summary) {
       let added = 0;

@@ -340,6 +340,10 @@ export class TipApp implements AsyncDisposable {
       config: cfg,
       db,
       workers: this.#workers,
+      resolveSource: (sourceId, childId) => {
+        const source = this.sources.get(sourceId);
+        return source ? this.sources.job(source, { id: childId }) : undefined;
+      },
     };
     this.#scheduler = buildScheduler(deps, this.#options.scheduler);
     provideCoreTokens(this.container, { ...deps, log: this.#log, scheduler: this.#scheduler, sourceRunner: this.sources });

@@ -54,6 +54,7 @@ export function buildScheduler(deps: SchedulerDeps, custom?: (deps: SchedulerDep
     drainTimeout: s.drainTimeout,
     onDrainTimeout: () => deps.db.cancelInFlight(),
     workers: deps.workers,
+    sources: deps.resolveSource,
   });
 }
 

@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import type { TipMetrics } from '../metrics/Metrics.js';
 import type { RunMode, TipPlugin } from '../plugins/types.js';
 import type { RunHistory } from '../scheduler/RunHistory.js';
-import type { Scheduler } from '../scheduler/types.js';
+import type { JobDefinition, Scheduler } from '../scheduler/types.js';
 import type { Clock } from '../util/clock.js';
 import type { WorkerRegistry } from '../scheduler/WorkerRegistry.js';
 
@@ -28,6 +28,8 @@ export interface SchedulerDeps {
   db: Database;
   /** The app's worker registry (run ownership, heartbeats, the worker list). */
   workers: WorkerRegistry;
+  /** A job running the registered source `sourceId` as group child `childId` (for `{ source }` children). */
+  resolveSource: (sourceId: string, childId: string) => JobDefinition | undefined;
 }
 
 /** Options of {@link createTip}. */

@@ -1,7 +1,7 @@
 import { TipError, TipErrorCodes, describeError, isTipError } from '../errors/TipError.js';
 import { parseDuration } from '../util/duration.js';
 import { sleepOnClock } from '../util/sleep.js';
-import { SUCCEEDED, type Outcome, type RunContext } from './RunContext.js';
+import { SUCCEEDED, type Outcome, type RunContext, type RunInput } from './RunContext.js';
 import { RunHandle } from './RunHandle.js';
 import type { JobDefinition, JobResult, JobRunRecord } from './types.js';
 
@@ -34,10 +34,10 @@ export class AttemptRunner {
    * Runs `def.run` until an attempt succeeds, is aborted, or the retry policy is exhausted.
    * Updates `record.attempt`.
    */
-  async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, payload: unknown): Promise<Outcome> {
+  async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, input: RunInput): Promise<Outcome> {
     const ctx = this.#ctx;
     if (!def.retry) {
-      return ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, 1, payload));
+      return ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, 1, input));
     }
     const attempts = Math.max(1, def.retry.attempts ?? 1);
     const base = def.retry.backoff === undefined ? 1000 : parseDuration(def.retry.backoff, `job "${def.id}" retry.backoff`);
@@ -45,7 +45,7 @@ export class AttemptRunner {
     let outcome: Outcome = { status: 'failed' };
     for (let attempt = 1; attempt <= attempts; attempt++) {
       record.attempt = attempt;
-      outcome = await ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, attempt, payload));
+      outcome = await ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, attempt, input));
       if (outcome.status === 'succeeded' || outcome.status === 'aborted' || attempt === attempts) break;
       const wait = Math.min(cap, base * 2 ** (attempt - 1));
       ctx.log.info({ job: def.id, run: record.id, attempt, waitMs: wait, error: outcome.error }, `retrying job ${def.id}`);
@@ -92,10 +92,10 @@ export class AttemptRunner {
     }
   }
 
-  async #attempt(def: JobDefinition, record: JobRunRecord, attempt: number, payload: unknown): Promise<Outcome> {
+  async #attempt(def: JobDefinition, record: JobRunRecord, attempt: number, input: RunInput): Promise<Outcome> {
     const ctx = this.#ctx;
     if (ctx.stopping.aborted) return NOT_STARTED;
-    const handle = new RunHandle(record.id, def.id, record.parentId, attempt, record.reason, payload, ctx.clock.now(), ctx.log);
+    const handle = new RunHandle(record.id, def.id, record.parentId, attempt, record.reason, input, ctx.clock.now(), ctx.log);
     const timeoutMs = def.timeout === undefined ? ctx.defaultTimeoutMs : parseDuration(def.timeout, `job "${def.id}" timeout`);
     const timer =
       timeoutMs === undefined

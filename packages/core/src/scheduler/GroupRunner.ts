@@ -1,6 +1,6 @@
-import { TipError, TipErrorCodes, describeError } from '../errors/TipError.js';
-import { validateJob } from './jobValidation.js';
-import type { Outcome, RunContext } from './RunContext.js';
+import { describeError } from '../errors/TipError.js';
+import { resolveChildren, type ResolvedChild } from './children.js';
+import type { Outcome, RunContext, RunInput } from './RunContext.js';
 import { RunHandle } from './RunHandle.js';
 import type { ChildOutcome, GroupSummary, JobDefinition, JobRunRecord, JobRunStatus } from './types.js';
 
@@ -8,7 +8,7 @@ import type { ChildOutcome, GroupSummary, JobDefinition, JobRunRecord, JobRunSta
  * Starts one child run of a group and resolves with its finished record (it never rejects).
  * @internal
  */
-export type ExecuteChild = (child: JobDefinition, owner: string | undefined, payload: unknown, parent: JobRunRecord) => Promise<JobRunRecord>;
+export type ExecuteChild = (child: JobDefinition, owner: string | undefined, input: RunInput, parent: JobRunRecord) => Promise<JobRunRecord>;
 
 /**
  * Runs the children of a group job: computes them, fans them out through a bounded window,
@@ -29,17 +29,16 @@ export class GroupRunner {
   }
 
   /** Runs every child of `def` for the group run `record`; resolves when all have ended. */
-  async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, payload: unknown): Promise<Outcome> {
+  async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, input: RunInput): Promise<Outcome> {
     const ctx = this.#ctx;
-    const handle = new RunHandle(record.id, def.id, record.parentId, record.attempt, record.reason, payload, ctx.clock.now(), ctx.log, ctx.abortAll);
-    let children: readonly JobDefinition[];
+    const handle = new RunHandle(record.id, def.id, record.parentId, record.attempt, record.reason, input, ctx.clock.now(), ctx.log, ctx.abortAll);
+    let children: ResolvedChild[];
     try {
-      children = await def.children!(handle);
-      checkChildren(def, children);
+      children = resolveChildren(def, await def.children!(handle), input.payload, ctx.children, true);
     } catch (err) {
       return { status: 'failed', error: `computing children failed: ${describeError(err)}` };
     }
-    const records = await this.#fanOut(children, owner, payload, record);
+    const records = await this.#fanOut(children, owner, record);
     const outcomes: ChildOutcome[] = new Array(records.length);
     let failed = 0;
     for (let i = 0; i < records.length; i++) {
@@ -77,32 +76,19 @@ export class GroupRunner {
    * what runs, the window caps what is allocated and waiting (a 100k-source fan-out would
    * otherwise hold 100k pending promise chains).
    */
-  async #fanOut(children: readonly JobDefinition[], owner: string | undefined, payload: unknown, parent: JobRunRecord): Promise<JobRunRecord[]> {
+  async #fanOut(children: readonly ResolvedChild[], owner: string | undefined, parent: JobRunRecord): Promise<JobRunRecord[]> {
     const records: JobRunRecord[] = new Array(children.length);
     let next = 0;
     const worker = async () => {
       while (next < children.length) {
         const i = next++;
-        records[i] = await this.#execute(children[i]!, owner, payload, parent);
+        const c = children[i]!;
+        records[i] = await this.#execute(c.def, owner, { payload: c.payload }, parent);
       }
     };
     const workers: Promise<void>[] = [];
     for (let w = Math.min(children.length, this.#ctx.groupWindow); w > 0; w--) workers.push(worker());
     await Promise.all(workers);
     return records;
-  }
-}
-
-/** Validates each child and rejects duplicate ids within one group. */
-function checkChildren(def: JobDefinition, children: readonly JobDefinition[]): void {
-  const seen = new Set<string>();
-  for (const child of children) {
-    validateJob(child);
-    if (seen.has(child.id)) {
-      throw new TipError(TipErrorCodes.DUPLICATE_ID, `group "${def.id}" has two children with id "${child.id}"`, {
-        details: { jobId: def.id, childId: child.id },
-      });
-    }
-    seen.add(child.id);
   }
 }

@@ -7,12 +7,14 @@ import type { Clock } from '../util/clock.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { ConcurrencyLimiter, type ConcurrencyOptions } from './ConcurrencyLimiter.js';
 import { JobPlanner, type JobEntry } from './JobPlanner.js';
+import { triggerEventOf } from './events.js';
+import { jsonPayload, rejectedTicket, ticketOf } from './payload.js';
 import { validateJob } from './jobValidation.js';
-import type { RunContext } from './RunContext.js';
+import type { RunContext, RunInput } from './RunContext.js';
 import { RunExecutor } from './RunExecutor.js';
 import type { RunHistory } from './RunHistory.js';
 import { nextDue, triggerList } from './triggers.js';
-import type { HistoryQuery, JobDefinition, JobInfo, JobPlan, JobRunRecord, RunReason, Scheduler, TriggerOptions, WorkerInfo } from './types.js';
+import type { HistoryQuery, JobDefinition, JobInfo, JobPlan, JobRunRecord, RunReason, RunTicket, Scheduler, TriggerEvent, TriggerOptions, WorkerInfo } from './types.js';
 import type { WorkerRegistry } from './WorkerRegistry.js';
 
 /** Options of {@link InProcessScheduler}. */
@@ -45,14 +47,20 @@ export interface InProcessSchedulerOptions extends ConcurrencyOptions {
    * it. Without one, every `running` row is marked aborted at start (a single-process database).
    */
   workers?: WorkerRegistry;
+  /**
+   * Resolves a group child given as `{ source: id }`: a job running that registered source under
+   * `childId` (the app passes its source runner's). Without it, source children fail naming the group.
+   */
+  sources?: (sourceId: string, childId: string) => JobDefinition | undefined;
 }
 
 /** A trigger that arrived while its job was running: coalesced into one rerun right after. */
 interface PendingRun {
+  runId: string;
   promise: Promise<JobRunRecord>;
   resolve(r: JobRunRecord): void;
   reason: RunReason;
-  payload: unknown;
+  input: RunInput;
 }
 
 /**
@@ -70,6 +78,8 @@ export class InProcessScheduler implements Scheduler {
   readonly #o: InProcessSchedulerOptions;
   readonly #jobs = new Map<string, JobEntry>();
   readonly #pending = new Map<JobEntry, PendingRun>();
+  /** One event id per emission, shared by every job it starts (listeners get the same payload object). */
+  readonly #eventIds = new WeakMap<object, TriggerEvent>();
   /** Top-level runs in progress, including their bookkeeping (children are inside them). */
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #stopping = new AbortController();
@@ -94,10 +104,11 @@ export class InProcessScheduler implements Scheduler {
       stopping: this.#stopping.signal,
       abortAll: this.#abortAll.signal,
       abortGraceMs: options.abortGrace === undefined ? 5000 : parseDuration(options.abortGrace, 'scheduler.abortGrace'),
+      children: { job: (id) => this.#jobs.get(id)?.def, source: (id, childId) => options.sources?.(id, childId) },
     };
     this.#executor = new RunExecutor(ctx);
     this.#planner = new JobPlanner(options.clock, options.history, this.#jobs, (entry, reason) => {
-      void this.#runTop(entry, reason, undefined).catch(() => undefined);
+      void this.#runTop(entry, reason, {}).catch(() => undefined);
     });
   }
 
@@ -154,17 +165,21 @@ export class InProcessScheduler implements Scheduler {
   }
 
   /** {@inheritDoc Scheduler.trigger} */
-  trigger(id: string, options: TriggerOptions = {}): Promise<JobRunRecord> {
+  trigger(id: string, options: TriggerOptions = {}): RunTicket {
     const entry = this.#jobs.get(id);
     if (!entry) {
-      return Promise.reject(
-        new TipError(TipErrorCodes.JOB_UNKNOWN, `no job "${id}"`, { details: { jobId: id, known: [...this.#jobs.keys()] } }),
-      );
+      return rejectedTicket(new TipError(TipErrorCodes.JOB_UNKNOWN, `no job "${id}"`, { details: { jobId: id, known: [...this.#jobs.keys()] } }));
     }
     if (this.#state === 'stopping' || this.#state === 'stopped') {
-      return Promise.reject(new TipError(TipErrorCodes.APP_STATE, `cannot trigger job "${id}": the scheduler is stopping`, { details: { jobId: id } }));
+      return rejectedTicket(new TipError(TipErrorCodes.APP_STATE, `cannot trigger job "${id}": the scheduler is stopping`, { details: { jobId: id } }));
     }
-    return this.#runTop(entry, options.reason ?? 'manual', options.payload);
+    let payload: unknown;
+    try {
+      payload = jsonPayload(options.payload, `trigger("${id}") payload`);
+    } catch (err) {
+      return rejectedTicket(err);
+    }
+    return this.#runTop(entry, options.reason ?? 'manual', { payload });
   }
 
   /** {@inheritDoc Scheduler.history} */
@@ -280,32 +295,39 @@ export class InProcessScheduler implements Scheduler {
       const off = this.#o.events.on(t.after, (payload: unknown) => {
         if (this.#state !== 'started') return;
         if (when && !when(payload)) return;
-        void this.#runTop(entry, 'event', payload).catch(() => undefined);
+        let input: RunInput;
+        try {
+          input = { payload: jsonPayload(payload, `event "${t.after}" payload`), event: triggerEventOf(this.#eventIds, t.after, payload, this.#o.clock.now()) };
+        } catch (err) {
+          this.#o.log.error({ err, job: entry.def.id, event: t.after }, `event ${t.after} cannot start job ${entry.def.id}`);
+          return;
+        }
+        void this.#runTop(entry, 'event', input).catch(() => undefined);
       });
       entry.unsubscribe.push(off);
     }
   }
 
   /** Starts a top-level run, or coalesces it into one rerun after the run in progress. */
-  #runTop(entry: JobEntry, reason: RunReason, payload: unknown): Promise<JobRunRecord> {
+  #runTop(entry: JobEntry, reason: RunReason, input: RunInput, runId: string = randomUUID()): RunTicket {
     if (entry.running) {
       const queued = this.#pending.get(entry);
-      if (queued) return queued.promise;
+      if (queued) return ticketOf(queued.runId, queued.promise);
       let resolve!: (r: JobRunRecord) => void;
       const promise = new Promise<JobRunRecord>((r) => (resolve = r));
-      this.#pending.set(entry, { promise, resolve, reason, payload });
-      return promise;
+      this.#pending.set(entry, { runId, promise, resolve, reason, input });
+      return ticketOf(runId, promise);
     }
     entry.nextRunAt = undefined;
     const startedAt = this.#o.clock.now();
-    const running = this.#executor.execute(entry.def, entry.owner, reason, payload, undefined).then((record) => {
+    const running = this.#executor.execute(entry.def, entry.owner, reason, input, undefined, runId).then((record) => {
       entry.running = undefined;
       this.#planner.ran(entry, record, startedAt);
       const pending = this.#pending.get(entry);
       this.#pending.delete(entry);
       if (pending) {
-        if (this.#state === 'stopping' || this.#state === 'stopped') pending.resolve(this.#skipped(entry, pending.reason));
-        else void this.#runTop(entry, pending.reason, pending.payload).then(pending.resolve);
+        if (this.#state === 'stopping' || this.#state === 'stopped') pending.resolve(this.#skipped(entry, pending.reason, pending.runId));
+        else void this.#runTop(entry, pending.reason, pending.input, pending.runId).then(pending.resolve);
       }
       this.#planner.arm();
       return record;
@@ -314,14 +336,14 @@ export class InProcessScheduler implements Scheduler {
     this.#inflight.add(running);
     void running.finally(() => this.#inflight.delete(running)).catch(() => undefined);
     this.#planner.arm();
-    return running;
+    return ticketOf(runId, running);
   }
 
   /** The record of a coalesced rerun that never started because the app stopped. */
-  #skipped(entry: JobEntry, reason: RunReason): JobRunRecord {
+  #skipped(entry: JobEntry, reason: RunReason, id: string): JobRunRecord {
     const now = new Date(this.#o.clock.now());
     return {
-      id: randomUUID(),
+      id,
       jobId: entry.def.id,
       plugin: entry.owner,
       reason,

@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { TipEventBus } from '../events/EventBus.js';
 import type { TipMetrics } from '../metrics/Metrics.js';
 import type { Clock } from '../util/clock.js';
+import type { ChildResolver } from './children.js';
 import type { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
 import type { RunHistory } from './RunHistory.js';
-import type { JobRunStatus } from './types.js';
+import type { JobRunStatus, TriggerEvent } from './types.js';
 
 /**
  * What the parts of the in-process scheduler share: its clock, event bus, history, logger,
@@ -37,6 +38,8 @@ export interface RunContext {
    * end, so its record says what happened (it may still commit, or roll back).
    */
   readonly abortGraceMs: number;
+  /** Resolves group children given as data (registered jobs and sources). */
+  readonly children: ChildResolver;
 }
 
 /**
@@ -51,6 +54,21 @@ export interface Outcome {
   /** Counters to record with the run. */
   readonly counts?: Record<string, number>;
 }
+
+/**
+ * What a run is given besides its definition: its JSON payload and, for runs started by an
+ * `after` trigger, the event.
+ * @internal
+ */
+export interface RunInput {
+  /** `run.payload`. */
+  readonly payload?: unknown;
+  /** `run.event`. */
+  readonly event?: TriggerEvent;
+}
+
+/** No payload, no event. @internal */
+export const NO_INPUT: RunInput = Object.freeze({});
 
 /** The outcome of a successful run without counters (shared: outcomes are never mutated). @internal */
 export const SUCCEEDED: Outcome = Object.freeze({ status: 'succeeded' });

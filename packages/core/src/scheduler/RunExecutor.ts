@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AttemptRunner } from './AttemptRunner.js';
 import { GroupRunner } from './GroupRunner.js';
-import { SUCCEEDED, type Outcome, type RunContext } from './RunContext.js';
+import { SUCCEEDED, type Outcome, type RunContext, type RunInput } from './RunContext.js';
 import type { JobDefinition, JobRunRecord, RunReason } from './types.js';
 
 /**
@@ -19,15 +19,18 @@ export class RunExecutor {
   constructor(ctx: RunContext) {
     this.#ctx = ctx;
     this.#attempts = new AttemptRunner(ctx);
-    this.#groups = new GroupRunner(ctx, (child, owner, payload, parent) => this.execute(child, owner, 'group', payload, parent));
+    this.#groups = new GroupRunner(ctx, (child, owner, input, parent) => this.execute(child, owner, 'group', input, parent));
   }
 
-  /** Runs `def` once (with retries and children) and resolves with its finished record; never rejects. */
-  async execute(def: JobDefinition, owner: string | undefined, reason: RunReason, payload: unknown, parent: JobRunRecord | undefined): Promise<JobRunRecord> {
+  /**
+   * Runs `def` once (with retries and children) and resolves with its finished record; never rejects.
+   * @param runId the run's id when the caller already handed it out (a trigger's ticket)
+   */
+  async execute(def: JobDefinition, owner: string | undefined, reason: RunReason, input: RunInput, parent: JobRunRecord | undefined, runId?: string): Promise<JobRunRecord> {
     const { clock, events, history, metrics, log } = this.#ctx;
     const parentId = parent?.id;
     const record: JobRunRecord = {
-      id: randomUUID(),
+      id: runId ?? randomUUID(),
       jobId: def.id,
       parentId,
       plugin: owner,
@@ -44,8 +47,8 @@ export class RunExecutor {
       void events.emit('job.started', { jobId: def.id, runId: record.id, parentRunId: parentId, attempt: 1, reason });
     }
     let outcome: Outcome = SUCCEEDED;
-    if (def.run) outcome = await this.#attempts.run(def, owner, record, payload);
-    if (outcome.status === 'succeeded' && def.children) outcome = await this.#groups.run(def, owner, record, payload);
+    if (def.run) outcome = await this.#attempts.run(def, owner, record, input);
+    if (outcome.status === 'succeeded' && def.children) outcome = await this.#groups.run(def, owner, record, input);
     const end = clock.now();
     record.status = outcome.status;
     record.error = outcome.error;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { JobRun, RunReason } from './types.js';
+import type { RunInput } from './RunContext.js';
+import type { JobRun, RunReason, TriggerEvent } from './types.js';
 
 /** Mutable and lazily created parts of a handle, shared with objects derived from it. */
 interface HandleState {
@@ -37,8 +38,10 @@ export class RunHandle implements JobRun {
   readonly attempt: number;
   /** Why the run started. */
   readonly reason: RunReason;
-  /** The event payload or `trigger()` payload. */
+  /** The event payload or `trigger()` payload (JSON). */
   readonly payload: unknown;
+  /** The event that started the run, if an `after` trigger did. */
+  readonly event: TriggerEvent | undefined;
   /** The handle's state (see {@link STATE}). */
   readonly [STATE]: HandleState;
 
@@ -53,7 +56,7 @@ export class RunHandle implements JobRun {
     parentRunId: string | undefined,
     attempt: number,
     reason: RunReason,
-    payload: unknown,
+    input: RunInput,
     startedAt: number,
     baseLog: Logger,
     fixedSignal?: AbortSignal,
@@ -63,7 +66,8 @@ export class RunHandle implements JobRun {
     this.parentRunId = parentRunId;
     this.attempt = attempt;
     this.reason = reason;
-    this.payload = payload;
+    this.payload = input.payload;
+    this.event = input.event;
     this[STATE] = { startedAt, baseLog, fixedSignal, log: undefined, controller: undefined, aborted: false, abortReason: undefined, onAbort: undefined };
   }
 

@@ -70,8 +70,67 @@ export interface JobRun {
   readonly startedAt: Date;
   /** Why the run started. */
   readonly reason: RunReason;
-  /** The event payload for runs started by an `after` trigger or passed to `trigger()`. */
+  /**
+   * The run's payload, always plain JSON (Dates arrive as ISO strings), whichever backend runs
+   * it: the event payload for runs started by an `after` trigger, `trigger()`'s payload, or a
+   * group child's {@link ChildSpec.payload} (else its group's payload).
+   */
   readonly payload?: unknown;
+  /** The event that started the run (runs started by an `after` trigger). */
+  readonly event?: TriggerEvent;
+}
+
+/** The event behind a run started by an `after` trigger. */
+export interface TriggerEvent {
+  /** Unique id of this emission (a UUID): one run per job and event id, cluster-wide. */
+  readonly id: string;
+  /** The event name. */
+  readonly name: string;
+  /** When it was emitted (ISO 8601, scheduler clock). */
+  readonly at: string;
+}
+
+/** A JSON value (what payloads and child specs may carry). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * A group child as data (what {@link JobDefinition.children} returns): a **registered job** or a
+ * **registered source**, plus a JSON payload. Any worker can run it, since every worker registers
+ * the same jobs and sources; that is what lets a distributed backend spread one group's children
+ * over several processes.
+ */
+export type ChildSpec = JobChildSpec | SourceChildSpec;
+
+/** A child that runs a registered job (its `run`, or its own children) with a payload. */
+export interface JobChildSpec {
+  /** The registered job to run. */
+  job: string;
+  /** The child's id within the group (recorded as its run's `jobId`; default `job`). Unique per group. */
+  id?: string;
+  /** Passed as `run.payload` (default: the group's payload). */
+  payload?: JsonValue;
+}
+
+/** A child that runs a registered source (fetch and ingest), as `SourceRunner.job()` would. */
+export interface SourceChildSpec {
+  /** The registered source's id. */
+  source: string;
+  /** The child's id within the group (default `<group id>/<source id>`). Unique per group. */
+  id?: string;
+  /** Passed as `run.payload` (default: the group's payload). */
+  payload?: JsonValue;
+}
+
+/**
+ * A running (or queued) run: a promise of its finished record that also carries the run's id
+ * right away. `await scheduler.trigger(id)` waits for the record as before; `ticket.runId` lets a
+ * caller enqueue without waiting and find the run in history later.
+ */
+export interface RunTicket extends Promise<JobRunRecord> {
+  /** The run's id (a UUID), known before it starts; a trigger coalesced into a queued run gets that run's id. */
+  readonly runId: string;
+  /** Resolves with the finished record (the same as awaiting the ticket). */
+  done(): Promise<JobRunRecord>;
 }
 
 /** Retry policy: `attempts` counts the first try; waits `backoff · 2^(n-1)`, capped by `maxBackoff`. */
@@ -91,6 +150,11 @@ export type MissedRunPolicy = 'run-once' | 'skip';
  * A job: plain data plus functions. A job with `children` is a **group**: it fans out one child job
  * per item (e.g. per source); when every child has ended (succeeded or failed) the group completes,
  * `onComplete` runs, `job.group.completed` is emitted, and only then is the next run computed.
+ *
+ * Children should be data ({@link ChildSpec}: a registered job or source plus a JSON payload), so
+ * any worker can run them. Closures (`JobDefinition`s built at run time) still work with the
+ * in-process backend, which runs them in the process that computed them; the pg-boss backend
+ * refuses them, naming the group.
  */
 export interface JobDefinition {
   /** Unique id, e.g. `'blacklist'` or `'blacklist/spamhaus-drop'`. */
@@ -109,11 +173,14 @@ export interface JobDefinition {
   missed?: MissedRunPolicy;
   /** The leaf work. For a group it runs first, before children are computed. */
   run?(run: JobRun): Promise<JobResult | void> | JobResult | void;
-  /** Makes this job a group: the children to fan out for this run. */
-  children?(run: JobRun): Promise<readonly JobDefinition[]> | readonly JobDefinition[];
+  /** Makes this job a group: the children to fan out for this run (see {@link ChildSpec}). */
+  children?(run: JobRun): Promise<readonly GroupChild[]> | readonly GroupChild[];
   /** Called once all children have ended. */
   onComplete?(summary: GroupSummary, run: JobRun): Promise<void> | void;
 }
+
+/** What `children()` may return: a {@link ChildSpec} (portable) or a job definition (in-process only). */
+export type GroupChild = ChildSpec | JobDefinition;
 
 /** One child's outcome inside a {@link GroupSummary}. */
 export interface ChildOutcome {
@@ -278,15 +345,17 @@ export interface HistoryQuery {
 
 /** Options of {@link Scheduler.trigger}. */
 export interface TriggerOptions {
-  /** Passed to the job as `run.payload`. */
+  /** Passed to the job as `run.payload`, as JSON (Dates become ISO strings; at most 256 KiB). */
   payload?: unknown;
   /** The reason recorded for the run (default `'manual'`). */
   reason?: RunReason;
 }
 
 /**
- * The scheduler contract. The in-process backend implements it today; a pg-boss backend for
- * several workers sharing one PostgreSQL implements the same interface.
+ * The scheduler contract, implemented by the in-process backend (one process, any database) and
+ * the pg-boss backend (several workers sharing one PostgreSQL; `scheduler.backend: pg-boss`).
+ * Both pass the same contract tests: a run starts once, a group completes once with every child's
+ * outcome, an event starts each `after` job once, a restart keeps the schedule.
  */
 export interface Scheduler {
   /** Adds a job (before or after start). */
@@ -295,8 +364,14 @@ export interface Scheduler {
   remove(id: string): boolean;
   /** Every job with its plan. */
   jobs(): JobInfo[];
-  /** Runs a job now (coalescing with a run in progress) and resolves with its record when it ends. */
-  trigger(id: string, options?: TriggerOptions): Promise<JobRunRecord>;
+  /**
+   * Runs a job now, coalescing with a run in progress (at most one rerun is queued). Returns a
+   * {@link RunTicket} at once: its `runId`, and a promise of the record when the run ends. The
+   * in-process backend runs it in this process; the pg-boss backend enqueues it for whichever
+   * worker takes it. Rejects (`TIP_JOB_UNKNOWN`) for an unknown job, (`TIP_APP_STATE`) while
+   * stopping, and (`TIP_INPUT_INVALID`) for a payload that is not JSON.
+   */
+  trigger(id: string, options?: TriggerOptions): RunTicket;
   /** Past runs, newest first (flushes buffered history first). */
   history(query?: HistoryQuery): Promise<JobRunRecord[]>;
   /**
