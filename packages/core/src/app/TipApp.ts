@@ -30,8 +30,8 @@ import { CorePoints } from './points.js';
 import { buildScheduler, jobsWithOwners, mountRoutes, provideCoreTokens } from './kernel.js';
 
 export { CorePoints } from './points.js';
-export type { AnyPlugin, CreateTipOptions, SchedulerDeps, StartOptions, TipAppState } from './types.js';
-import type { AnyPlugin, CreateTipOptions, SchedulerDeps, StartOptions, TipAppState } from './types.js';
+export type { AnyPlugin, AppRole, CreateTipOptions, SchedulerDeps, StartOptions, TipAppState } from './types.js';
+import type { AnyPlugin, AppRole, CreateTipOptions, SchedulerDeps, StartOptions, TipAppState } from './types.js';
 
 /**
  * One TIP deployment: plugins, config, container, events, database and scheduler. Create it with
@@ -56,6 +56,8 @@ export class TipApp implements AsyncDisposable {
   #plugins: AnyPlugin[] = [];
   #loaded = false;
   #mode: RunMode = 'run';
+  #role: AppRole = 'all';
+  #work = true;
   #starting: Promise<unknown> | undefined;
   #stopRequested = false;
   #pruning: Promise<void> | undefined;
@@ -147,6 +149,10 @@ export class TipApp implements AsyncDisposable {
   get mode(): RunMode {
     return this.#mode;
   }
+  /** Its part in a deployment of several processes (`all`, `worker` or `web`; see {@link StartOptions.role}). */
+  get role(): AppRole {
+    return this.#role;
+  }
 
   /**
    * Every route of core and the plugins with the path it is mounted at (`/api/<prefix><path>`),
@@ -203,6 +209,12 @@ export class TipApp implements AsyncDisposable {
     }
     this.#state = 'starting';
     this.#mode = options.mode ?? 'run';
+    this.#role = options.role ?? 'all';
+    if (!['all', 'worker', 'web'].includes(this.#role)) {
+      this.#state = 'created';
+      throw new TipError(TipErrorCodes.CONFIG_INVALID, `unknown role "${String(this.#role)}" (expected all, worker or web)`, { details: { role: this.#role } });
+    }
+    this.#work = this.#mode !== 'read' && (options.work ?? this.#role !== 'web');
     const starting = this.#boot(options);
     this.#starting = starting;
     starting.catch(() => undefined);
@@ -224,7 +236,7 @@ export class TipApp implements AsyncDisposable {
       }
       this.#scheduleJobs();
       this.#checkStop();
-      const scheduling = !read && (options.schedule ?? this.config.scheduler.enabled);
+      const scheduling = !read && (options.schedule ?? (this.config.scheduler.enabled && this.#role !== 'web'));
       if (!read) this.#history!.workerId = await this.#workers!.register(this.#mode, scheduling);
       if (scheduling) await this.scheduler.start();
       if (this.#mode === 'serve') this.#startServices();
@@ -340,6 +352,7 @@ export class TipApp implements AsyncDisposable {
       config: cfg,
       db,
       workers: this.#workers,
+      work: this.#work,
       resolveSource: (sourceId, childId) => {
         const source = this.sources.get(sourceId);
         return source ? this.sources.job(source, { id: childId }) : undefined;

@@ -28,6 +28,11 @@ export interface SchedulerDeps {
   db: Database;
   /** The app's worker registry (run ownership, heartbeats, the worker list). */
   workers: WorkerRegistry;
+  /**
+   * Whether this process takes jobs. A distributed backend (pg-boss) only enqueues when false (a
+   * web process, `tip trigger`); the in-process backend always runs what it is asked to.
+   */
+  work: boolean;
   /** A job running the registered source `sourceId` as group child `childId` (for `{ source }` children). */
   resolveSource: (sourceId: string, childId: string) => JobDefinition | undefined;
 }
@@ -60,7 +65,21 @@ export interface StartOptions {
   mode?: RunMode;
   /** Start the scheduler's timers and event triggers (default `config.scheduler.enabled`; always off in `read`). */
   schedule?: boolean;
+  /**
+   * What this process does in a deployment of several (default `'all'`): `'worker'` runs jobs and
+   * the services that run on workers; `'web'` runs the services that run on web processes (the
+   * HTTP API and UI) and only enqueues jobs; `'all'` both. See {@link AppRole}.
+   */
+  role?: AppRole;
+  /**
+   * Take jobs (default: true unless `role` is `'web'`). With the pg-boss backend a process started
+   * with `work: false` only enqueues (what `tip trigger` does); the in-process backend ignores it.
+   */
+  work?: boolean;
 }
+
+/** A process's part in a deployment: see {@link StartOptions.role}. */
+export type AppRole = 'all' | 'worker' | 'web';
 
 /** Lifecycle state of a {@link TipApp}. */
 export type TipAppState = 'created' | 'starting' | 'started' | 'stopping' | 'stopped' | 'failed';

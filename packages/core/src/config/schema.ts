@@ -116,6 +116,30 @@ export const coreConfigSchema = z
          * aborted by the other workers (longer than `heartbeat`, at most 1d; default 3 × heartbeat).
          */
         lease: durationSchema({ min: '200ms', max: '1d' }).optional(),
+        /**
+         * Which scheduler runs the jobs: `in-process` (default: one process, SQLite or PostgreSQL) or
+         * `pg-boss` (several worker processes sharing one PostgreSQL; pg-boss distributes the runs).
+         */
+        backend: z.enum(['in-process', 'pg-boss']).default('in-process'),
+        /** Settings of the `pg-boss` backend (ignored by `in-process`). */
+        pgBoss: z
+          .object({
+            /** PostgreSQL schema pg-boss keeps its queues in (default `tip_pgboss`). */
+            schema: z.string().regex(/^[a-z_][a-z0-9_]{0,49}$/, 'a lower-case SQL identifier of at most 50 characters').default('tip_pgboss'),
+            /** How often an idle worker polls for jobs and due schedules (500ms to 1m, default 1s). */
+            pollInterval: durationSchema({ min: '500ms', max: '1m' }).prefault('1s'),
+            /** How often pg-boss looks for jobs whose worker stopped heartbeating or that expired (1s to 10m, default 10s). */
+            monitorInterval: durationSchema({ min: '1s', max: '10m' }).prefault('10s'),
+            /**
+             * A worker heartbeats each job it runs; one silent for this long (a killed worker) loses the
+             * job, which is retried elsewhere (10s to 1h, default 30s).
+             */
+            jobHeartbeat: durationSchema({ min: '10s', max: '1h' }).prefault('30s'),
+            /** Extra attempts a run gets when its worker died under it (0 to 10, default 2). */
+            crashRetries: z.number().int().min(0).max(10).default(2),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .refine((s) => s.lease === undefined || s.lease > s.heartbeat, {
