@@ -8,6 +8,7 @@
 //     --database  PostgreSQL database URL; created when missing
 //                 (default $MULTI_NODE_DATABASE_URL or postgres://postgres@127.0.0.1:5432/tip_multi_node)
 //     --http      where the web process serves the status page, API and /metrics (default 127.0.0.1:8080; port 0: any free port)
+//     --worker-http-port <p>  worker i also serves its own /healthz and /metrics on 127.0.0.1:<p + i - 1> (default: none)
 // Ctrl-C (or SIGTERM) sends SIGTERM to every process and waits for them: workers drain their
 // running jobs (scheduler.drainTimeout) and hand the rest back to pg-boss.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -31,6 +32,8 @@ export interface MultiNodeOptions {
   databaseUrl: string;
   /** `host:port` of the web process (default `127.0.0.1:8080`; port 0 picks a free one). */
   http?: string;
+  /** When set, worker i serves its `/healthz` and `/metrics` on `127.0.0.1:<workerHttpPort + i - 1>` (0: any free port each). */
+  workerHttpPort?: number;
   /** Receives every output line of the processes, prefixed with the process name (default: stdout). */
   output?: (line: string) => void;
   /** Longest wait for one process to say it is running (default 60 s). */
@@ -138,7 +141,11 @@ export async function startMultiNode(options: MultiNodeOptions): Promise<MultiNo
     // Migrate once before starting the processes, so they do not all race to create the database.
     await tip('migrate', ['migrate', '--create']);
     const started = await Promise.all([
-      ...Array.from({ length: workers }, (_, i) => tip(`worker-${i + 1}`, ['run', '--role', 'worker'], /\brunning\b/i)),
+      ...Array.from({ length: workers }, (_, i) => {
+        const port = options.workerHttpPort;
+        const http = port === undefined ? [] : ['--http', `127.0.0.1:${port === 0 ? 0 : port + i}`];
+        return tip(`worker-${i + 1}`, ['run', '--role', 'worker', ...http], /\brunning\b/i);
+      }),
       tip('web', ['run', '--role', 'web', '--http', options.http ?? '127.0.0.1:8080'], /\bhttps?:\/\/\S+/),
     ]);
     const url = /\bhttps?:\/\/[^\s/]+/.exec(started[started.length - 1]!.line)![0];
@@ -152,10 +159,16 @@ export async function startMultiNode(options: MultiNodeOptions): Promise<MultiNo
 // Run as a script (not when imported by the test).
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { values } = parseArgs({
-    options: { workers: { type: 'string', default: '2' }, database: { type: 'string' }, http: { type: 'string', default: '127.0.0.1:8080' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      workers: { type: 'string', default: '2' },
+      database: { type: 'string' },
+      http: { type: 'string', default: '127.0.0.1:8080' },
+      'worker-http-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help) {
-    console.log('usage: node examples/multi-node/start.ts [--workers 2] [--database <postgres url>] [--http 127.0.0.1:8080]');
+    console.log('usage: node examples/multi-node/start.ts [--workers 2] [--database <postgres url>] [--http 127.0.0.1:8080] [--worker-http-port <first port>]');
     process.exit(0);
   }
   const workers = Number(values.workers);
@@ -163,10 +176,15 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     console.error(`multi-node: --workers must be a positive integer (got "${values.workers}")`);
     process.exit(2);
   }
+  const workerHttpPort = values['worker-http-port'] === undefined ? undefined : Number(values['worker-http-port']);
+  if (workerHttpPort !== undefined && !(Number.isInteger(workerHttpPort) && workerHttpPort >= 0 && workerHttpPort + workers <= 65536)) {
+    console.error(`multi-node: --worker-http-port must be a port number (got "${values['worker-http-port']}")`);
+    process.exit(2);
+  }
   const databaseUrl = values.database ?? process.env.MULTI_NODE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tip_multi_node';
   let node: MultiNode;
   try {
-    node = await startMultiNode({ workers, databaseUrl, http: values.http });
+    node = await startMultiNode({ workers, databaseUrl, http: values.http, workerHttpPort });
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
     process.exit(1);
