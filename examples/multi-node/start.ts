@@ -22,6 +22,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const cliBin = fileURLToPath(new URL('../../packages/cli/dist/bin.js', import.meta.url));
 /** The config every process reads. */
 export const CONFIG_FILE: string = join(here, 'tip.config.ts');
+/** The line `tip run` prints once started: `TIP worker <id> running (role worker): takes jobs; …`. */
+const RUNNING = /^TIP .*\brunning\b/;
 const FEED_FILES = ['drop.txt', 'scanners.txt', 'malware-hosts.txt', 'phishing-urls.txt'];
 
 /** Options of {@link startMultiNode}. */
@@ -144,9 +146,9 @@ export async function startMultiNode(options: MultiNodeOptions): Promise<MultiNo
       ...Array.from({ length: workers }, (_, i) => {
         const port = options.workerHttpPort;
         const http = port === undefined ? [] : ['--http', `127.0.0.1:${port === 0 ? 0 : port + i}`];
-        return tip(`worker-${i + 1}`, ['run', '--role', 'worker', ...http], /\brunning\b/i);
+        return tip(`worker-${i + 1}`, ['run', '--role', 'worker', ...http], RUNNING);
       }),
-      tip('web', ['run', '--role', 'web', '--http', options.http ?? '127.0.0.1:8080'], /\bhttps?:\/\/\S+/),
+      tip('web', ['run', '--role', 'web', '--http', options.http ?? '127.0.0.1:8080'], /^TIP .*\brunning\b.*\bhttps?:\/\//),
     ]);
     const url = /\bhttps?:\/\/[^\s/]+/.exec(started[started.length - 1]!.line)![0];
     return { url, feeds, processes, stop };
