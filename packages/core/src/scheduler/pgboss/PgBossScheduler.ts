@@ -213,7 +213,7 @@ export class PgBossScheduler implements Scheduler {
         triggers: e.triggers,
         running: (this.#runningHere.get(e.def.id) ?? 0) > 0,
         nextRunAt: plan?.nextRunAt,
-        lastRun: undefined,
+        lastRun: plan?.lastRunId ? { id: plan.lastRunId, status: plan.lastStatus ?? 'succeeded', startedAt: plan.lastStartedAt, endedAt: plan.lastEndedAt } : undefined,
       };
     });
   }
@@ -269,6 +269,7 @@ export class PgBossScheduler implements Scheduler {
     this.#startedAt = this.#d.clock.now();
     await this.#d.workers.sweep({ orphans: true });
     this.#state = 'started';
+    this.#plans = await this.#store.plans();
     if (this.#d.work) {
       const c = this.#d.config.scheduler.concurrency;
       const poll = Math.max(0.5, this.#pollMs / 1000);

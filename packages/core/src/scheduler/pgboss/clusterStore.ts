@@ -22,6 +22,8 @@ export interface ClusterPlan {
   jobId: string;
   nextRunAt: Date | undefined;
   claimedRunId: string | undefined;
+  lastRunId: string | undefined;
+  lastStatus: JobRunStatus | undefined;
   lastStartedAt: Date | undefined;
   lastEndedAt: Date | undefined;
   updatedAt: Date;
@@ -171,10 +173,16 @@ export class ClusterStore {
 
   /** Every job's plan row. */
   async plans(): Promise<Map<string, ClusterPlan>> {
-    const { rows } = await executeRaw<{ job_id: string; next_run_at: Date | null; claimed_run_id: string | null; last_started_at: Date | null; last_ended_at: Date | null; updated_at: Date }>(
-      this.#db.em(),
-      'select job_id, next_run_at, claimed_run_id, last_started_at, last_ended_at, updated_at from tip_job_state',
-    );
+    const { rows } = await executeRaw<{
+      job_id: string;
+      next_run_at: Date | null;
+      claimed_run_id: string | null;
+      last_run_id: string | null;
+      last_status: string | null;
+      last_started_at: Date | null;
+      last_ended_at: Date | null;
+      updated_at: Date;
+    }>(this.#db.em(), 'select job_id, next_run_at, claimed_run_id, last_run_id, last_status, last_started_at, last_ended_at, updated_at from tip_job_state');
     return new Map(
       rows.map((r) => [
         r.job_id,
@@ -182,6 +190,8 @@ export class ClusterStore {
           jobId: r.job_id,
           nextRunAt: r.next_run_at ? new Date(r.next_run_at) : undefined,
           claimedRunId: r.claimed_run_id ?? undefined,
+          lastRunId: r.last_run_id ?? undefined,
+          lastStatus: (r.last_status as JobRunStatus | null) ?? undefined,
           lastStartedAt: r.last_started_at ? new Date(r.last_started_at) : undefined,
           lastEndedAt: r.last_ended_at ? new Date(r.last_ended_at) : undefined,
           updatedAt: new Date(r.updated_at),
