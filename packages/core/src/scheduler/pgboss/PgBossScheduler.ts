@@ -271,6 +271,8 @@ export class PgBossScheduler implements Scheduler {
     const boss = await this.#ready();
     this.#startedAt = this.#d.clock.now();
     await this.#d.workers.sweep({ orphans: true });
+    const keep = parseDuration(this.#d.config.scheduler.historyRetention, 'scheduler.historyRetention');
+    await this.#store.pruneGroups(new Date(this.#startedAt - keep)).catch((err: unknown) => this.#d.log.warn({ err }, 'pruning old group fan-in rows failed'));
     this.#state = 'started';
     this.#plans = await this.#store.plans();
     if (this.#d.work) {
