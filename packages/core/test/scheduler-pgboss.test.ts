@@ -115,4 +115,38 @@ describe.skipIf(!PG)('pg-boss scheduler in one process (PostgreSQL)', () => {
       await database.drop();
     }
   });
+
+  it('a stopping worker hands a run it could not finish back; another worker completes it', async () => {
+    const database = await tempPostgres();
+    const started: string[] = [];
+    const slow = (name: string): JobDefinition => ({
+      id: 'slow',
+      run: async (run) => {
+        started.push(name);
+        if (name === 'a') await new Promise((_, reject) => run.signal.addEventListener('abort', () => reject(run.signal.reason), { once: true }));
+        return { counts: { by: name === 'a' ? 1 : 2 } };
+      },
+    });
+    const config = (drain: string) => ({ ...FAST, scheduler: { ...FAST.scheduler, drainTimeout: drain } });
+    const a = await startTestTip({ database, clock: 'system', config: config('300ms'), plugins: [jobsPlugin('test-plugin', [slow('a')])] });
+    let b: TestTip | undefined;
+    try {
+      const ticket = a.app.scheduler.trigger('slow');
+      await until('worker a to start the run', () => started.includes('a'));
+      b = await startTestTip({ database, clock: 'system', config: config('30s'), plugins: [jobsPlugin('test-plugin', [slow('b')])] });
+      await a.app.stop();
+      const other = b;
+      const record = await until('the handed-back run to complete on worker b', async () => {
+        const [r] = await other.app.scheduler.history({ jobId: 'slow' });
+        return r && r.status !== 'running' && r.status !== 'aborted' ? r : undefined;
+      });
+      expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded', counts: { by: 2 }, workerId: b.app.workers.id });
+      expect(record.attempt).toBe(2);
+      expect(started).toEqual(['a', 'b']);
+    } finally {
+      await a.close();
+      await b?.close();
+      await database.drop();
+    }
+  });
 });
