@@ -262,8 +262,9 @@ export class PgBossScheduler implements Scheduler {
 
   /**
    * Connects pg-boss (installing its schema on first use) and creates the queues; then, when this
-   * process takes jobs (`SchedulerDeps.work`), starts taking them, and with `schedule` (default
-   * true) plans the time-triggered jobs, claims their due slots and listens for `after` events.
+   * process takes jobs (`SchedulerDeps.work`), starts taking them; with `schedule` (default true)
+   * plans the time-triggered jobs and claims their due slots. Events emitted in this process
+   * enqueue their `after` jobs whatever the role (unless `scheduler.enabled` is false).
    */
   async start(options: { schedule?: boolean } = {}): Promise<void> {
     if (this.#state !== 'new') throw new TipError(TipErrorCodes.APP_STATE, `scheduler cannot start from state "${this.#state}"`);
@@ -283,8 +284,10 @@ export class PgBossScheduler implements Scheduler {
       await boss.work(TOP_QUEUE, { localConcurrency: c, pollingIntervalSeconds: poll, burstWhenReadyExceeds: 1, includeMetadata: true }, async ([job]: JobWithMetadata<TopData>[]) => this.#track(this.#onTop(job!)));
       await boss.work(CHILD_QUEUE, { localConcurrency: c, pollingIntervalSeconds: poll, burstWhenReadyExceeds: 1, includeMetadata: true }, async ([job]: JobWithMetadata<ChildData>[]) => this.#track(this.#onChild(job!)));
     }
+    // Events emitted in this process enqueue their `after` jobs, whatever its role: a web process's
+    // events start jobs on the workers (unless scheduler.enabled is false).
+    for (const e of this.#jobs.values()) this.#subscribe(e);
     if (this.#schedule) {
-      for (const e of this.#jobs.values()) this.#subscribe(e);
       await this.#planAll([...this.#jobs.values()].filter((e) => e.timed));
       this.#armTick(0);
     }
