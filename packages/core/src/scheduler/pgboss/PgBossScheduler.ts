@@ -303,7 +303,7 @@ export class PgBossScheduler implements Scheduler {
     await this.#ticking;
     for (const e of this.#jobs.values()) for (const off of e.unsubscribe.splice(0)) off();
     this.#stopping.abort(new TipError(TipErrorCodes.JOB_ABORTED, 'the app is stopping'));
-    const boss = this.#boss;
+    const boss = this.#boss ?? (await this.#booting?.catch(() => undefined));
     try {
       if (boss && wasStarted && this.#d.work) {
         await Promise.all([boss.offWork(TOP_QUEUE, { wait: false }), boss.offWork(CHILD_QUEUE, { wait: false })]).catch(() => undefined);
@@ -322,6 +322,10 @@ export class PgBossScheduler implements Scheduler {
       await boss?.stop({ graceful: true, timeout: 5000, close: true }).catch((err: unknown) => this.#d.log.warn({ err }, 'stopping pg-boss failed'));
       await this.#locks.close();
       this.#state = 'stopped';
+      // Tickets still waiting: the runs go on in the cluster, this process can no longer follow them.
+      for (const id of [...this.#waiters.keys()]) {
+        this.#settle(id, (w) => w.reject(new TipError(TipErrorCodes.APP_STATE, `stopped while waiting for run ${id}; it goes on in the cluster (see tip status)`, { details: { runId: id } })));
+      }
     }
   }
 
@@ -825,6 +829,9 @@ export class PgBossScheduler implements Scheduler {
   /** Starts pg-boss once (lazily for a process that only enqueues) and creates the queues. */
   #ready(): Promise<PgBoss> {
     if (this.#boss) return Promise.resolve(this.#boss);
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return Promise.reject(new TipError(TipErrorCodes.APP_STATE, 'the scheduler is stopped', { details: { state: this.#state } }));
+    }
     this.#booting ??= (async () => {
       const p = this.#d.config.scheduler.pgBoss;
       const monitorS = Math.max(1, Math.round(parseDuration(p.monitorInterval) / 1000));
