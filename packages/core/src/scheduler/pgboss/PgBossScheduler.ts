@@ -557,6 +557,17 @@ export class PgBossScheduler implements Scheduler {
     const entry = this.#jobs.get(data.jobId);
     if (!entry) throw new Error(`worker ${this.#d.workers.id} has no job "${data.jobId}" (another worker may run a different plugin set)`);
     const { def, owner } = entry;
+    if (job.retryCount > 0) {
+      // A retry whose earlier attempt recorded its end (its worker died before completing the
+      // pg-boss job): do not run it again, only plan the next slot.
+      const ended = await this.#store.run(job.id);
+      if (ended && ended.status !== 'running' && ended.status !== 'aborted') {
+        const end = ended.endedAt?.getTime() ?? this.#d.clock.now();
+        const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: ended.startedAt.getTime() }, end) : undefined;
+        await this.#store.ran(ended, next === undefined ? undefined : new Date(next), new Date(end));
+        return;
+      }
+    }
     const record = this.#newRecord(job.id, def.id, owner, data.reason, job.retryCount + 1, undefined);
     const input: RunInput = { payload: data.payload, event: data.event };
     this.#runningHere.set(def.id, (this.#runningHere.get(def.id) ?? 0) + 1);
@@ -584,6 +595,11 @@ export class PgBossScheduler implements Scheduler {
   /** Handles a group child. Throws to give the pg-boss job back (retry or hand-back). */
   async #onChild(job: JobWithMetadata<ChildData>): Promise<void> {
     const data = job.data;
+    if (job.retryCount > 0) {
+      // Its end is already recorded (and counted in the group): nothing left to do.
+      const ended = await this.#store.run(job.id);
+      if (ended && ended.status !== 'running' && ended.status !== 'aborted') return;
+    }
     const owner = this.#jobs.get(data.groupJob)?.owner;
     const record = this.#newRecord(job.id, data.childId, owner, 'group', job.retryCount + 1, data.group);
     const def = this.#resolveStored(data);
