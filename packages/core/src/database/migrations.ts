@@ -83,4 +83,11 @@ export const coreMigrations: readonly TipMigration[] = [
       'create index "tip_job_run_status_index" on "tip_job_run" ("status")',
     ],
   }),
+  // Roles: a deployment split into `worker` and `web` processes records each worker's role, so
+  // `tip status` and `tip trigger` can tell processes that take jobs from those that only enqueue.
+  // Null for rows written before roles.
+  sqlMigration('0003-worker-role', {
+    sqlite: ['alter table `tip_worker` add column `role` text null'],
+    postgresql: ['alter table "tip_worker" add column "role" varchar(16) null'],
+  }),
 ];
