@@ -42,8 +42,8 @@ describe.each(testDialects())('database on %s', (dialect) => {
     const target = await tempDatabase(dialect);
     const db = await Database.open({ url: target.url, entities: [...coreEntities], migrations: coreMigrations.map((m) => ({ owner: '@tip/core', migration: m })) });
     try {
-      expect(await db.pendingMigrations()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers']);
-      expect(await db.migrate()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers']);
+      expect(await db.pendingMigrations()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers', '@tip/core/0003-worker-role']);
+      expect(await db.migrate()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers', '@tip/core/0003-worker-role']);
       expect(await db.pendingMigrations()).toEqual([]);
       const diff = await db.orm.schema.getUpdateSchemaSQL({ wrap: false });
       expect(diff.trim()).toBe('');
@@ -60,7 +60,7 @@ describe.each(testDialects())('database on %s', (dialect) => {
       const refused = await createTip({ config, plugins: [notesPlugin] });
       await expect(refused.start()).rejects.toMatchObject({ code: TipErrorCodes.DB_FAILED, message: expect.stringContaining('tip migrate') });
       const migrator = await createTip({ config, plugins: [notesPlugin] });
-      expect(await migrator.migrate()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers', 'notes/0001-note']);
+      expect(await migrator.migrate()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers', '@tip/core/0003-worker-role', 'notes/0001-note']);
       const app = await createTip({ config, plugins: [notesPlugin] });
       await app.start();
       expect(await app.em().count(Note, {})).toBe(1);
