@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { tempPostgres, testDialects } from '@tip/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRole } from '../src/commands/run.js';
 import { UsageError } from '../src/errors.js';
@@ -77,6 +78,8 @@ describe('tip run --role', () => {
       const jobs = await get(`${url}api/jobs`);
       expect(jobs.status).toBe(200);
       expect((JSON.parse(jobs.body) as Array<{ id: string }>).map((j) => j.id)).toContain('fixture.ok');
+      const workers = JSON.parse((await get(`${url}api/workers`)).body) as Array<{ id: string; role?: string; scheduling: boolean; self: boolean }>;
+      expect(workers.find((w) => w.id === id)).toMatchObject({ role: 'web', scheduling: false, self: true });
       p.child.kill('SIGTERM');
       expect(await p.exited).toBe(0);
     },
@@ -107,6 +110,7 @@ describe('tip trigger through the cluster (in-process backend: the job runs in t
     const [, runId] = /^run (\S+) queued$/m.exec(r.stderr) ?? [];
     expect(runId).toMatch(UUID);
     expect(r.stdout).toContain('job fixture.ok: succeeded');
+    expect(r.stderr).not.toContain('no live worker'); // in-process backend: the command is the worker
     const json = await tipInProcess(['trigger', 'fixture.fail', '--json', '-c', config]);
     expect(json.code).toBe(1);
     expect(json.stderr).not.toContain('queued');
@@ -131,5 +135,24 @@ describe('tip trigger through the cluster (in-process backend: the job runs in t
     expect(unknown.code).toBe(2);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toContain('error: no job "no.such.job"');
+  });
+});
+
+describe.runIf(testDialects().includes('postgresql'))('tip trigger with scheduler.backend pg-boss', () => {
+  it('warns that no live worker takes jobs before waiting; after --timeout the run goes on in the cluster', async () => {
+    const db = await tempPostgres();
+    try {
+      const dir = tempDir();
+      const config = fixtureConfig(dir, { database: { url: db.url }, scheduler: { backend: 'pg-boss', drainTimeout: '1s' } }, { holdUntil: join(dir, 'never') });
+      const r = await tipInProcess(['trigger', 'fixture.slow', '--timeout', '1s', '-c', config]);
+      expect(r.code, r.stderr).toBe(1);
+      const [, runId] = /^run (\S+) queued$/m.exec(r.stderr) ?? [];
+      expect(runId).toMatch(UUID);
+      expect(r.stderr).toMatch(/^warning: no live worker takes jobs .+; start one with "tip run --role worker"$/m);
+      expect(r.stderr.indexOf('warning: no live worker')).toBeGreaterThan(r.stderr.indexOf(`run ${runId} queued`));
+      expect(r.stderr).toContain(`error: gave up waiting for job "fixture.slow" (run ${runId}) after 1s: the run goes on in the cluster`);
+    } finally {
+      await db.drop();
+    }
   });
 });
