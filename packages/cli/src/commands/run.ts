@@ -54,7 +54,7 @@ export const runCommand: Command = {
       type: 'string',
       valueName: '<role>',
       default: 'all',
-      description: "this process's part: all (everything), worker (takes jobs, runs services of role worker) or web (status page and API, services of role web; needs --http)",
+      description: "this process's part: all, worker (takes jobs) or web (status page and API, takes none; needs --http)",
     },
   },
   description:

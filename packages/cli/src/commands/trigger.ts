@@ -22,12 +22,13 @@ export const triggerCommand: Command = {
     timeout: { type: 'string', valueName: '<duration>', description: 'stop waiting after this long (e.g. 30s, 10m) and exit 1; default: wait until the run ends' },
   },
   description:
-    'Starts the app without scheduling, without services and without taking jobs, and triggers the job (a group\n' +
-    'with all its children). With scheduler.backend pg-boss the run is enqueued for the workers of the cluster\n' +
-    '("tip run --role worker") and this command only waits for its record; with the in-process backend the job\n' +
-    'runs inside this command, as before. The run id is printed as soon as the run is queued ("run <id> queued"\n' +
-    'on stderr), then the finished run is printed. --no-wait stops after the run id; --timeout stops waiting\n' +
-    '(the run goes on in the cluster; with the in-process backend it is aborted when this command stops).\n' +
+    'Starts the app without scheduling, without services and without taking queued jobs (work: false), and\n' +
+    'triggers the job (a group with all its children). With scheduler.backend pg-boss the run is enqueued for\n' +
+    'the workers of the cluster ("tip run --role worker") and this command only waits for its record; with the\n' +
+    'in-process backend the job runs inside this command, as before. The run id is printed as soon as the run\n' +
+    'is queued ("run <id> queued" on stderr), then the finished run. --no-wait stops after the run id; --timeout\n' +
+    'stops waiting. The run then goes on in the cluster; with the in-process backend it is drained (up to\n' +
+    'scheduler.drainTimeout), then aborted, as this command stops.\n' +
     'Exit code 0 when the run succeeded (or was queued, with --no-wait), 1 when it did not or the wait timed\n' +
     'out, 2 when there is no such job.',
   async run(ctx) {
@@ -51,7 +52,11 @@ export const triggerCommand: Command = {
         if (core.isTipError(err, core.TipErrorCodes.JOB_UNKNOWN)) throw unknownJob(known);
         throw err;
       }
-      if (noWait) return { runId };
+      if (noWait) {
+        // Printed before the app stops: the in-process backend drains the run during the stop.
+        ctx.io.out(ctx.values.json ? toJson({ runId }) : `${runId}\n`);
+        return { runId };
+      }
       if (!ctx.values.json) ctx.io.err(`run ${runId} queued\n`);
       await warnWithoutWorkers(app, ctx);
       const record = await waitFor(ticket, timeoutMs);
@@ -69,10 +74,7 @@ export const triggerCommand: Command = {
       const children = await app.scheduler.history({ parentId: record.id, limit: 10_000 });
       return { runId, record, children: children.sort((a, b) => a.jobId.localeCompare(b.jobId)) };
     });
-    if (outcome.record === undefined) {
-      ctx.io.out(ctx.values.json ? toJson({ runId: outcome.runId }) : `${outcome.runId}\n`);
-      return ExitCodes.OK;
-    }
+    if (outcome.record === undefined) return ExitCodes.OK;
     if (ctx.values.json) ctx.io.out(toJson({ run: outcome.record, children: outcome.children }));
     else ctx.io.out(describeRun(outcome.record, outcome.children));
     return outcome.record.status === 'succeeded' ? ExitCodes.OK : ExitCodes.FAILURE;
