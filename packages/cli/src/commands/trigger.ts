@@ -47,7 +47,7 @@ export const triggerCommand: Command = {
       ticket.catch(() => undefined); // awaited below, or abandoned with --no-wait / --timeout
       let runId: string;
       try {
-        runId = await enqueued(ticket);
+        runId = await ticket.enqueued();
       } catch (err) {
         if (core.isTipError(err, core.TipErrorCodes.JOB_UNKNOWN)) throw unknownJob(known);
         throw err;
@@ -93,19 +93,6 @@ function timeoutOption(ctx: CommandContext, parseDuration: (value: string, what:
   }
   if (!(ms > 0)) throw new UsageError(`--timeout must be a positive duration such as 30s or 10m (got "${String(raw)}")`, 'see "tip trigger --help"');
   return ms;
-}
-
-/**
- * Resolves once the run is queued, with the id of the run that will happen (a trigger coalesced
- * into a queued run gets that run's id). Uses `ticket.enqueued()` where the backend offers it;
- * otherwise the ticket's `runId`, known at once.
- */
-async function enqueued(ticket: RunTicket): Promise<string> {
-  const withEnqueued = ticket as RunTicket & { enqueued?: () => Promise<string> };
-  if (typeof withEnqueued.enqueued === 'function') return withEnqueued.enqueued();
-  // Without `enqueued()`, a ticket that already failed (unknown job) rejects within a turn.
-  await Promise.race([ticket, new Promise((r) => setImmediate(r))]);
-  return ticket.runId;
 }
 
 /** The record, or undefined once `timeoutMs` passed first. */
