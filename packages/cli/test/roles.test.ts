@@ -3,7 +3,7 @@ import { tempPostgres, testDialects } from '@tip/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseRole } from '../src/commands/run.js';
 import { UsageError } from '../src/errors.js';
-import { BIN, SPAWN_TEST_TIMEOUT, cleanup, fixtureConfig, get, requireBuild, spawnNode, tempDir, tipInProcess, waitForOutput } from './helpers.js';
+import { BIN, SPAWN_TEST_TIMEOUT, cleanup, fixtureConfig, get, requireBuild, spawnNode, tempDir, tipInProcess, waitFor, waitForOutput } from './helpers.js';
 
 beforeAll(requireBuild);
 afterEach(cleanup);
@@ -155,4 +155,32 @@ describe.runIf(testDialects().includes('postgresql'))('tip trigger with schedule
       await db.drop();
     }
   });
+
+  it(
+    'a run triggered from the CLI is taken by the live worker process (role worker), not by the command',
+    async () => {
+      const db = await tempPostgres();
+      try {
+        const config = fixtureConfig(tempDir(), { database: { url: db.url }, scheduler: { backend: 'pg-boss', pgBoss: { pollInterval: '500ms' } } });
+        const worker = spawnNode([BIN, 'run', '--role', 'worker', '-c', config, '--log-format', 'json']);
+        const [, workerId] = await waitForOutput(worker, /^TIP worker (\S+) running \(role worker\): takes jobs/m);
+        const r = await tipInProcess(['trigger', 'fixture.ok', '--json', '-c', config]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).not.toContain('no live worker');
+        const { run } = JSON.parse(r.stdout) as { run: { id: string; status: string; workerId?: string } };
+        expect(run).toMatchObject({ status: 'succeeded', workerId });
+
+        const queued = await tipInProcess(['trigger', 'fixture.ok', '--no-wait', '-c', config]);
+        expect(queued.code, queued.stderr).toBe(0);
+        const runId = queued.stdout.trim();
+        expect(runId).toMatch(UUID);
+        await waitFor('the queued run to succeed on the worker', async () => (await status(config)).jobs.find((j) => j.id === 'fixture.ok' && j.lastRun?.id === runId && j.lastRun.status === 'succeeded'));
+        worker.child.kill('SIGTERM');
+        expect(await worker.exited).toBe(0);
+      } finally {
+        await db.drop();
+      }
+    },
+    SPAWN_TEST_TIMEOUT,
+  );
 });
