@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { after, every, TipErrorCodes, type JobDefinition } from '../src/index.js';
-import { startTestTip, testDialects, type TestTip } from '../src/testing/index.js';
+import { startTestTip, tempPostgres, testDialects, type TestTip } from '../src/testing/index.js';
 import { jobsPlugin } from './helpers.js';
 
 const PG = testDialects().includes('postgresql');
@@ -87,5 +87,66 @@ describe.skipIf(!PG)('pg-boss scheduler in one process (PostgreSQL)', () => {
     const tick = plans.find((p) => p.id === 'tick')!;
     expect(tick.nextRunAt!.getTime() - first.endedAt!.getTime()).toBeGreaterThanOrEqual(3_599_000);
     expect(await t.app.scheduler.history({ jobId: 'on-tick' })).toHaveLength(1);
+  });
+
+  it('honours a concurrency key cap across two workers (advisory locks)', async () => {
+    const database = await tempPostgres();
+    let active = 0;
+    let peak = 0;
+    const jobs: JobDefinition[] = Array.from({ length: 8 }, (_, i) => ({
+      id: `k/${i}`,
+      concurrencyKey: 'shared',
+      run: async () => {
+        peak = Math.max(peak, ++active);
+        await new Promise((r) => setTimeout(r, 60));
+        active--;
+      },
+    }));
+    const config = { ...FAST, scheduler: { ...FAST.scheduler, concurrency: 4, keyConcurrency: { shared: 2 } } };
+    const apps: TestTip[] = [];
+    try {
+      for (let i = 0; i < 2; i++) apps.push(await startTestTip({ database, clock: 'system', config, plugins: [jobsPlugin('test-plugin', jobs)] }));
+      const records = await Promise.all(jobs.map((j, i) => apps[i % 2]!.app.scheduler.trigger(j.id)));
+      expect(records.map((r) => r.status)).toEqual(jobs.map(() => 'succeeded'));
+      expect(peak).toBeLessThanOrEqual(2);
+      expect(peak).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const t of apps) await t.close();
+      await database.drop();
+    }
+  });
+
+  it('a stopping worker hands a run it could not finish back; another worker completes it', async () => {
+    const database = await tempPostgres();
+    const started: string[] = [];
+    const slow = (name: string): JobDefinition => ({
+      id: 'slow',
+      run: async (run) => {
+        started.push(name);
+        if (name === 'a') await new Promise((_, reject) => run.signal.addEventListener('abort', () => reject(run.signal.reason), { once: true }));
+        return { counts: { by: name === 'a' ? 1 : 2 } };
+      },
+    });
+    const config = (drain: string) => ({ ...FAST, scheduler: { ...FAST.scheduler, drainTimeout: drain } });
+    const a = await startTestTip({ database, clock: 'system', config: config('300ms'), plugins: [jobsPlugin('test-plugin', [slow('a')])] });
+    let b: TestTip | undefined;
+    try {
+      const ticket = a.app.scheduler.trigger('slow');
+      await until('worker a to start the run', () => started.includes('a'));
+      b = await startTestTip({ database, clock: 'system', config: config('30s'), plugins: [jobsPlugin('test-plugin', [slow('b')])] });
+      await a.app.stop();
+      const other = b;
+      const record = await until('the handed-back run to complete on worker b', async () => {
+        const [r] = await other.app.scheduler.history({ jobId: 'slow' });
+        return r && r.status !== 'running' && r.status !== 'aborted' ? r : undefined;
+      });
+      expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded', counts: { by: 2 }, workerId: b.app.workers.id });
+      expect(record.attempt).toBe(2);
+      expect(started).toEqual(['a', 'b']);
+    } finally {
+      await a.close();
+      await b?.close();
+      await database.drop();
+    }
   });
 });

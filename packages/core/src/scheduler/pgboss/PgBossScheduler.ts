@@ -128,6 +128,9 @@ export class PgBossScheduler implements Scheduler {
   #ticking: Promise<void> | undefined;
   #ticks = 0;
   #plans = new Map<string, ClusterPlan>();
+  /** Tickets waiting for their run's record, by run id. */
+  readonly #waiters = new Map<string, Array<{ resolve(r: JobRunRecord): void; reject(e: unknown): void }>>();
+  #waiting: Promise<void> | undefined;
 
   /**
    * @param deps the app's clock, events, history, logger, metrics, config, database (PostgreSQL)
@@ -213,7 +216,7 @@ export class PgBossScheduler implements Scheduler {
         triggers: e.triggers,
         running: (this.#runningHere.get(e.def.id) ?? 0) > 0,
         nextRunAt: plan?.nextRunAt,
-        lastRun: undefined,
+        lastRun: plan?.lastRunId ? { id: plan.lastRunId, status: plan.lastStatus ?? 'succeeded', startedAt: plan.lastStartedAt, endedAt: plan.lastEndedAt } : undefined,
       };
     });
   }
@@ -259,8 +262,9 @@ export class PgBossScheduler implements Scheduler {
 
   /**
    * Connects pg-boss (installing its schema on first use) and creates the queues; then, when this
-   * process takes jobs (`SchedulerDeps.work`), starts taking them, and with `schedule` (default
-   * true) plans the time-triggered jobs, claims their due slots and listens for `after` events.
+   * process takes jobs (`SchedulerDeps.work`), starts taking them; with `schedule` (default true)
+   * plans the time-triggered jobs and claims their due slots. Events emitted in this process
+   * enqueue their `after` jobs whatever the role (unless `scheduler.enabled` is false).
    */
   async start(options: { schedule?: boolean } = {}): Promise<void> {
     if (this.#state !== 'new') throw new TipError(TipErrorCodes.APP_STATE, `scheduler cannot start from state "${this.#state}"`);
@@ -268,15 +272,22 @@ export class PgBossScheduler implements Scheduler {
     const boss = await this.#ready();
     this.#startedAt = this.#d.clock.now();
     await this.#d.workers.sweep({ orphans: true });
+    const keep = parseDuration(this.#d.config.scheduler.historyRetention, 'scheduler.historyRetention');
+    await this.#store.pruneGroups(new Date(this.#startedAt - keep)).catch((err: unknown) => this.#d.log.warn({ err }, 'pruning old group fan-in rows failed'));
     this.#state = 'started';
+    this.#plans = await this.#store.plans();
     if (this.#d.work) {
       const c = this.#d.config.scheduler.concurrency;
       const poll = Math.max(0.5, this.#pollMs / 1000);
-      await boss.work(TOP_QUEUE, { localConcurrency: c, pollingIntervalSeconds: poll, includeMetadata: true }, async ([job]: JobWithMetadata<TopData>[]) => this.#track(this.#onTop(job!)));
-      await boss.work(CHILD_QUEUE, { localConcurrency: c, pollingIntervalSeconds: poll, includeMetadata: true }, async ([job]: JobWithMetadata<ChildData>[]) => this.#track(this.#onChild(job!)));
+      // burstWhenReadyExceeds: while a backlog is queued, fetch again right after each job instead
+      // of waiting a poll interval (pg-boss reads the backlog from its queue cache).
+      await boss.work(TOP_QUEUE, { localConcurrency: c, pollingIntervalSeconds: poll, burstWhenReadyExceeds: 1, includeMetadata: true }, async ([job]: JobWithMetadata<TopData>[]) => this.#track(this.#onTop(job!)));
+      await boss.work(CHILD_QUEUE, { localConcurrency: c, pollingIntervalSeconds: poll, burstWhenReadyExceeds: 1, includeMetadata: true }, async ([job]: JobWithMetadata<ChildData>[]) => this.#track(this.#onChild(job!)));
     }
+    // Events emitted in this process enqueue their `after` jobs, whatever its role: a web process's
+    // events start jobs on the workers (unless scheduler.enabled is false).
+    for (const e of this.#jobs.values()) this.#subscribe(e);
     if (this.#schedule) {
-      for (const e of this.#jobs.values()) this.#subscribe(e);
       await this.#planAll([...this.#jobs.values()].filter((e) => e.timed));
       this.#armTick(0);
     }
@@ -292,7 +303,7 @@ export class PgBossScheduler implements Scheduler {
     await this.#ticking;
     for (const e of this.#jobs.values()) for (const off of e.unsubscribe.splice(0)) off();
     this.#stopping.abort(new TipError(TipErrorCodes.JOB_ABORTED, 'the app is stopping'));
-    const boss = this.#boss;
+    const boss = this.#boss ?? (await this.#booting?.catch(() => undefined));
     try {
       if (boss && wasStarted && this.#d.work) {
         await Promise.all([boss.offWork(TOP_QUEUE, { wait: false }), boss.offWork(CHILD_QUEUE, { wait: false })]).catch(() => undefined);
@@ -311,6 +322,10 @@ export class PgBossScheduler implements Scheduler {
       await boss?.stop({ graceful: true, timeout: 5000, close: true }).catch((err: unknown) => this.#d.log.warn({ err }, 'stopping pg-boss failed'));
       await this.#locks.close();
       this.#state = 'stopped';
+      // Tickets still waiting: the runs go on in the cluster, this process can no longer follow them.
+      for (const id of [...this.#waiters.keys()]) {
+        this.#settle(id, (w) => w.reject(new TipError(TipErrorCodes.APP_STATE, `stopped while waiting for run ${id}; it goes on in the cluster (see tip status)`, { details: { runId: id } })));
+      }
     }
   }
 
@@ -344,41 +359,79 @@ export class PgBossScheduler implements Scheduler {
     return queued[0]?.id ?? runId;
   }
 
-  /** Waits for a run's final record: pg-boss's job state first (a retried run is not over), then the record. */
-  async #awaitRun(runId: string): Promise<JobRunRecord> {
-    const boss = await this.#ready();
+  /**
+   * Waits for a run's final record. Every waiting ticket of this process shares one poll loop (two
+   * queries per round for all of them): pg-boss's job state first (a run being retried is not
+   * over, even if a sweep marked its record aborted), then the record.
+   */
+  #awaitRun(runId: string): Promise<JobRunRecord> {
+    return new Promise((resolve, reject) => {
+      const list = this.#waiters.get(runId) ?? [];
+      list.push({ resolve, reject });
+      this.#waiters.set(runId, list);
+      if (!this.#waiting) {
+        this.#waiting = this.#pollWaiters().finally(() => (this.#waiting = undefined));
+      }
+    });
+  }
+
+  async #pollWaiters(): Promise<void> {
     let wait = 50;
-    const firstMissing: { at?: number } = {};
-    for (;;) {
-      const job = await boss.getJobById(TOP_QUEUE, runId).catch(() => null);
-      const live = job && (job.state === 'created' || job.state === 'retry' || job.state === 'active');
-      if (!live) {
-        const record = await this.#store.run(runId);
-        if (record && record.status !== 'running') return record;
-        if (job && !record) {
-          // The pg-boss job ended without a record (its handler never got to write one).
-          const now = new Date();
-          return {
-            id: runId,
-            jobId: (job.data as TopData).jobId,
-            reason: (job.data as TopData).reason,
-            status: job.state === 'completed' ? 'succeeded' : job.state === 'cancelled' ? 'aborted' : 'failed',
-            attempt: job.retryCount + 1,
-            startedAt: job.startedOn ?? job.createdOn,
-            endedAt: job.completedOn ?? now,
-            error: job.state === 'completed' ? undefined : `pg-boss job ${job.state}: ${describeError(job.output)}`,
-          };
-        }
-        if (!job && !record) {
-          firstMissing.at ??= Date.now();
-          if (Date.now() - firstMissing.at > 30_000) {
-            throw new TipError(TipErrorCodes.NOT_FOUND, `run ${runId} is neither queued in pg-boss nor recorded`, { details: { runId } });
+    const missingSince = new Map<string, number>();
+    while (this.#waiters.size > 0) {
+      const ids = [...this.#waiters.keys()];
+      try {
+        const queued = await this.#store.queueStates(this.#d.config.scheduler.pgBoss.schema, TOP_QUEUE, ids);
+        const over = ids.filter((id) => {
+          const state = queued.get(id)?.state;
+          return state !== 'created' && state !== 'retry' && state !== 'active';
+        });
+        const records = await this.#store.ended(over);
+        let settled = 0;
+        for (const id of over) {
+          const job = queued.get(id);
+          let record = records.get(id);
+          if (!record && job) record = this.#recordFromQueue(id, job);
+          if (!record) {
+            const since = missingSince.get(id) ?? Date.now();
+            missingSince.set(id, since);
+            // Neither queued nor recorded: give the writes a moment, then give up naming the run.
+            if (Date.now() - since < 30_000) continue;
+            this.#settle(id, (w) => w.reject(new TipError(TipErrorCodes.NOT_FOUND, `run ${id} is neither queued in pg-boss nor recorded`, { details: { runId: id } })));
+          } else {
+            const r = record;
+            this.#settle(id, (w) => w.resolve(r));
           }
+          settled++;
         }
+        wait = settled > 0 ? 50 : Math.min(500, Math.round(wait * 1.5));
+      } catch (err) {
+        this.#d.log.warn({ err, runs: ids.length }, `waiting for runs: ${describeError(err)}`);
+        wait = 1000;
       }
       await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(1000, Math.round(wait * 1.5));
     }
+  }
+
+  #settle(id: string, fn: (w: { resolve(r: JobRunRecord): void; reject(e: unknown): void }) => void): void {
+    for (const w of this.#waiters.get(id) ?? []) fn(w);
+    this.#waiters.delete(id);
+  }
+
+  /** The record of a pg-boss job that ended without one (its handler never got to write it). */
+  #recordFromQueue(id: string, job: { state: string; retryCount: number; output: unknown; data: unknown; createdOn: Date; startedOn?: Date; completedOn?: Date }): JobRunRecord | undefined {
+    if (job.state !== 'completed' && job.state !== 'failed' && job.state !== 'cancelled') return undefined;
+    const data = job.data as TopData;
+    return {
+      id,
+      jobId: data.jobId,
+      reason: data.reason,
+      status: job.state === 'completed' ? 'succeeded' : job.state === 'cancelled' ? 'aborted' : 'failed',
+      attempt: job.retryCount + 1,
+      startedAt: job.startedOn ?? job.createdOn,
+      endedAt: job.completedOn ?? new Date(),
+      error: job.state === 'completed' ? undefined : `pg-boss job ${job.state}: ${describeError(job.output)}`,
+    };
   }
 
   #subscribe(entry: Entry): void {
@@ -504,20 +557,35 @@ export class PgBossScheduler implements Scheduler {
     const entry = this.#jobs.get(data.jobId);
     if (!entry) throw new Error(`worker ${this.#d.workers.id} has no job "${data.jobId}" (another worker may run a different plugin set)`);
     const { def, owner } = entry;
+    if (job.retryCount > 0) {
+      // A retry whose earlier attempt recorded its end (its worker died before completing the
+      // pg-boss job): do not run it again, only plan the next slot.
+      const ended = await this.#store.run(job.id);
+      if (ended && ended.status !== 'running' && ended.status !== 'aborted') {
+        const end = ended.endedAt?.getTime() ?? this.#d.clock.now();
+        const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: ended.startedAt.getTime() }, end) : undefined;
+        await this.#store.ran(ended, next === undefined ? undefined : new Date(next), new Date(end));
+        return;
+      }
+    }
     const record = this.#newRecord(job.id, def.id, owner, data.reason, job.retryCount + 1, undefined);
     const input: RunInput = { payload: data.payload, event: data.event };
     this.#runningHere.set(def.id, (this.#runningHere.get(def.id) ?? 0) + 1);
+    // The `running` row is written only if the run is still running a moment later (groups at once):
+    // a short run costs one write, its end.
+    const lazy = this.#lazyRunning(record, def.children ? 0 : LAZY_RUNNING_MS);
     try {
       this.#d.metrics?.jobStarted(def.id);
-      await this.#store.recordRunning(record);
       this.#emitStarted(record);
       const outcome = def.children ? await this.#runGroup(entry, record, input) : await this.#attemptOnce(def, owner, record, input);
-      await this.#retryOrHandBack(def, record, outcome);
+      await this.#retryOrHandBack(def, record, outcome, lazy.settle);
+      await lazy.settle();
       await this.#finish(record, outcome);
       const end = record.endedAt!.getTime();
       const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: record.startedAt.getTime() }, end) : undefined;
       await this.#store.ran(record, next === undefined ? undefined : new Date(next), new Date(end));
     } finally {
+      lazy.cancel();
       const n = (this.#runningHere.get(def.id) ?? 1) - 1;
       if (n > 0) this.#runningHere.set(def.id, n);
       else this.#runningHere.delete(def.id);
@@ -527,12 +595,15 @@ export class PgBossScheduler implements Scheduler {
   /** Handles a group child. Throws to give the pg-boss job back (retry or hand-back). */
   async #onChild(job: JobWithMetadata<ChildData>): Promise<void> {
     const data = job.data;
+    if (job.retryCount > 0) {
+      // Its end is already recorded (and counted in the group): nothing left to do.
+      const ended = await this.#store.run(job.id);
+      if (ended && ended.status !== 'running' && ended.status !== 'aborted') return;
+    }
     const owner = this.#jobs.get(data.groupJob)?.owner;
     const record = this.#newRecord(job.id, data.childId, owner, 'group', job.retryCount + 1, data.group);
     const def = this.#resolveStored(data);
-    let running: Promise<void> | undefined;
-    const lazy = setTimeout(() => (running = this.#store.recordRunning(record).catch((err: unknown) => this.#d.log.warn({ err }, 'writing a running child row failed'))), LAZY_RUNNING_MS);
-    lazy.unref?.();
+    const lazy = this.#lazyRunning(record, LAZY_RUNNING_MS);
     let outcome: Outcome;
     try {
       if (!def) {
@@ -542,13 +613,39 @@ export class PgBossScheduler implements Scheduler {
       } else {
         this.#d.metrics?.jobStarted(def.id);
         outcome = await this.#attemptOnce(def, owner, record, { payload: data.payload });
-        if (def) await this.#retryOrHandBack(def, record, outcome, () => (clearTimeout(lazy), running));
+        await this.#retryOrHandBack(def, record, outcome, lazy.settle);
       }
+      await lazy.settle();
     } finally {
-      clearTimeout(lazy);
+      lazy.cancel();
     }
-    await running;
     await this.#finish(record, outcome);
+  }
+
+  /**
+   * Writes the run's `running` row after `delayMs` (at once for 0) unless it settles first.
+   * `settle()` stops the timer and waits for a write in flight (so the end is written after it).
+   */
+  #lazyRunning(record: JobRunRecord, delayMs: number): { settle: () => Promise<void>; cancel: () => void } {
+    let write: Promise<void> | undefined;
+    const start = () => (write = this.#store.recordRunning(record).catch((err: unknown) => this.#d.log.warn({ err, run: record.id }, `writing the running row of ${record.jobId} failed: ${describeError(err)}`)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (delayMs === 0) start();
+    else {
+      timer = setTimeout(start, delayMs);
+      timer.unref?.();
+    }
+    const cancel = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    };
+    return {
+      cancel,
+      settle: async () => {
+        cancel();
+        await write;
+      },
+    };
   }
 
   /** One attempt of a leaf (the pg-boss retry brings the next one, on any worker). */
@@ -561,7 +658,7 @@ export class PgBossScheduler implements Scheduler {
    * Gives the pg-boss job back (by throwing) when the attempt failed and the job's retry policy
    * has attempts left, or when the worker is stopping and the run was aborted or never started.
    */
-  async #retryOrHandBack(def: JobDefinition, record: JobRunRecord, outcome: Outcome, before?: () => Promise<void> | undefined): Promise<void> {
+  async #retryOrHandBack(def: JobDefinition, record: JobRunRecord, outcome: Outcome, before?: () => Promise<void>): Promise<void> {
     const stopping = this.#stopping.signal.aborted && outcome.status === 'aborted';
     const retry = (outcome.status === 'failed' || outcome.status === 'timeout') && record.attempt < (def.retry?.attempts ?? 1);
     if (!stopping && !retry) return;
@@ -748,6 +845,9 @@ export class PgBossScheduler implements Scheduler {
   /** Starts pg-boss once (lazily for a process that only enqueues) and creates the queues. */
   #ready(): Promise<PgBoss> {
     if (this.#boss) return Promise.resolve(this.#boss);
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return Promise.reject(new TipError(TipErrorCodes.APP_STATE, 'the scheduler is stopped', { details: { state: this.#state } }));
+    }
     this.#booting ??= (async () => {
       const p = this.#d.config.scheduler.pgBoss;
       const monitorS = Math.max(1, Math.round(parseDuration(p.monitorInterval) / 1000));
@@ -757,10 +857,12 @@ export class PgBossScheduler implements Scheduler {
         connectionString: this.#d.config.database.url,
         schema: p.schema,
         application_name: `tip-${this.#d.workers.id ?? 'client'}`.slice(0, 63),
-        max: Math.min(50, this.#d.config.scheduler.concurrency * 2 + 4),
+        // Lazily opened, bounded: fetches and completions queue for a connection rather than open many.
+        max: Math.max(3, Math.min(20, this.#d.config.scheduler.concurrency + 2)),
         schedule: false,
         superviseIntervalSeconds: monitorS,
         monitorIntervalSeconds: monitorS,
+        queueCacheIntervalSeconds: monitorS,
       });
       boss.on('error', (err: unknown) => this.#d.log.warn({ err }, `pg-boss: ${describeError(err)}`));
       try {

@@ -22,6 +22,8 @@ export interface ClusterPlan {
   jobId: string;
   nextRunAt: Date | undefined;
   claimedRunId: string | undefined;
+  lastRunId: string | undefined;
+  lastStatus: JobRunStatus | undefined;
   lastStartedAt: Date | undefined;
   lastEndedAt: Date | undefined;
   updatedAt: Date;
@@ -82,42 +84,77 @@ export class ClusterStore {
   }
 
   /**
-   * Writes a run's final record. For a group child, in the same transaction, counts it in its
-   * group's fan-in row — only when the record really changed from `running` (or `aborted` by a
-   * sweep), so a child retried after it had recorded its end is never counted twice.
+   * Writes a run's final record. For a group child, in the same statement (one atomic CTE), counts
+   * it in its group's fan-in row — only when the record really changed from `running` (or
+   * `aborted` by a sweep), so a child retried after it had recorded its end is never counted twice.
    * @returns whether the record was written (false: it had already ended)
    */
   async recordEnd(r: JobRunRecord): Promise<boolean> {
-    return this.#db.em().transactional(async (em) => {
-      const { rows } = await executeRaw<{ id: string }>(
-        em,
-        `insert into tip_job_run (${RUN_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+    const upsert = `insert into tip_job_run (${RUN_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
          on conflict (id) do update set status = excluded.status, attempt = excluded.attempt, started_at = least(tip_job_run.started_at, excluded.started_at), ended_at = excluded.ended_at,
            duration_ms = excluded.duration_ms, error = excluded.error, counts = excluded.counts, worker_id = excluded.worker_id
          where tip_job_run.status in ('running', 'aborted')
-         returning id`,
-        [
-          r.id,
-          r.jobId,
-          r.parentId ?? null,
-          r.plugin ?? null,
-          r.reason,
-          r.status,
-          r.attempt,
-          r.startedAt.toISOString(),
-          r.endedAt?.toISOString() ?? null,
-          r.durationMs ?? null,
-          r.error?.slice(0, 4000) ?? null,
-          r.counts ? JSON.stringify(r.counts) : null,
-          r.workerId ?? null,
-        ],
-      );
-      if (rows.length === 0) return false;
-      if (r.parentId) {
-        await executeRaw(em, 'update tip_job_group set ended = ended + 1, failed = failed + $2 where run_id = $1', [r.parentId, r.status === 'succeeded' ? 0 : 1]);
-      }
-      return true;
-    });
+         returning id`;
+    const params: unknown[] = [
+      r.id,
+      r.jobId,
+      r.parentId ?? null,
+      r.plugin ?? null,
+      r.reason,
+      r.status,
+      r.attempt,
+      r.startedAt.toISOString(),
+      r.endedAt?.toISOString() ?? null,
+      r.durationMs ?? null,
+      r.error?.slice(0, 4000) ?? null,
+      r.counts ? JSON.stringify(r.counts) : null,
+      r.workerId ?? null,
+    ];
+    if (!r.parentId) return (await executeRaw(this.#db.em(), upsert, params)).rows.length > 0;
+    const { rows } = await executeRaw<{ written: number | string }>(
+      this.#db.em(),
+      `with w as (${upsert}),
+            g as (update tip_job_group set ended = ended + 1, failed = failed + $14 where run_id = $3 and exists (select 1 from w) returning run_id)
+       select (select count(*) from w) as written`,
+      [...params, r.status === 'succeeded' ? 0 : 1],
+    );
+    return Number(rows[0]?.written ?? 0) > 0;
+  }
+
+  /**
+   * The runs among `ids` that ended: their records (status other than `running`).
+   */
+  async ended(ids: readonly string[]): Promise<Map<string, JobRunRecord>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await executeRaw<Record<string, unknown>>(this.#db.em(), `select ${RUN_COLUMNS} from tip_job_run where id = any($1::text[]) and status <> 'running'`, [ids]);
+    return new Map(rows.map((row) => [row.id as string, toRecord(row)]));
+  }
+
+  /**
+   * pg-boss's state of the top-level runs among `ids` (jobs it no longer holds are absent).
+   * @param schema pg-boss's schema (a validated identifier)
+   */
+  async queueStates(schema: string, queue: string, ids: readonly string[]): Promise<Map<string, { state: string; retryCount: number; output: unknown; data: unknown; createdOn: Date; startedOn?: Date; completedOn?: Date }>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await executeRaw<{ id: string; state: string; retry_count: number; output: unknown; data: unknown; created_on: Date; started_on: Date | null; completed_on: Date | null }>(
+      this.#db.em(),
+      `select id::text as id, state::text as state, retry_count, output, data, created_on, started_on, completed_on from ${schema}.job where name = $1 and id = any($2::uuid[])`,
+      [queue, ids],
+    );
+    return new Map(
+      rows.map((row) => [
+        row.id,
+        {
+          state: row.state,
+          retryCount: Number(row.retry_count),
+          output: row.output,
+          data: row.data,
+          createdOn: new Date(row.created_on),
+          startedOn: row.started_on ? new Date(row.started_on) : undefined,
+          completedOn: row.completed_on ? new Date(row.completed_on) : undefined,
+        },
+      ]),
+    );
   }
 
   /** A run's record, if written. */
@@ -171,10 +208,16 @@ export class ClusterStore {
 
   /** Every job's plan row. */
   async plans(): Promise<Map<string, ClusterPlan>> {
-    const { rows } = await executeRaw<{ job_id: string; next_run_at: Date | null; claimed_run_id: string | null; last_started_at: Date | null; last_ended_at: Date | null; updated_at: Date }>(
-      this.#db.em(),
-      'select job_id, next_run_at, claimed_run_id, last_started_at, last_ended_at, updated_at from tip_job_state',
-    );
+    const { rows } = await executeRaw<{
+      job_id: string;
+      next_run_at: Date | null;
+      claimed_run_id: string | null;
+      last_run_id: string | null;
+      last_status: string | null;
+      last_started_at: Date | null;
+      last_ended_at: Date | null;
+      updated_at: Date;
+    }>(this.#db.em(), 'select job_id, next_run_at, claimed_run_id, last_run_id, last_status, last_started_at, last_ended_at, updated_at from tip_job_state');
     return new Map(
       rows.map((r) => [
         r.job_id,
@@ -182,6 +225,8 @@ export class ClusterStore {
           jobId: r.job_id,
           nextRunAt: r.next_run_at ? new Date(r.next_run_at) : undefined,
           claimedRunId: r.claimed_run_id ?? undefined,
+          lastRunId: r.last_run_id ?? undefined,
+          lastStatus: (r.last_status as JobRunStatus | null) ?? undefined,
           lastStartedAt: r.last_started_at ? new Date(r.last_started_at) : undefined,
           lastEndedAt: r.last_ended_at ? new Date(r.last_ended_at) : undefined,
           updatedAt: new Date(r.updated_at),
