@@ -66,6 +66,17 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
   }
 }
 
+// Ctrl-C: kill the workers and drop the databases instead of leaving them behind.
+const live = new Set<ChildProcess>();
+const databases = new Set<TestDatabase>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`bench/scaleout: ${signal}: killing ${live.size} worker(s), dropping ${databases.size} database(s)`);
+    for (const child of live) child.kill('SIGKILL');
+    void Promise.allSettled([...databases].map((db) => db.drop())).then(() => process.exit(130));
+  });
+}
+
 /** W worker processes of one kind, each started and READY. */
 async function startWorkers(spec: WorkerSpec, w: number): Promise<ChildProcess[]> {
   const procs: ChildProcess[] = [];
@@ -74,6 +85,8 @@ async function startWorkers(spec: WorkerSpec, w: number): Promise<ChildProcess[]
       Array.from({ length: w }, () => {
         const child = spawn(process.execPath, [workerScript, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
         procs.push(child);
+        live.add(child);
+        child.once('exit', () => live.delete(child));
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => {
           stderr += d.toString();
@@ -156,6 +169,7 @@ async function count(client: pg.Client, sql: string, params: unknown[] = []): Pr
 
 async function withDatabase<T>(fn: (db: TestDatabase, client: pg.Client) => Promise<T>): Promise<T> {
   const db = await tempPostgres();
+  databases.add(db);
   const client = new pg.Client({ connectionString: db.url });
   try {
     await client.connect();
@@ -163,6 +177,7 @@ async function withDatabase<T>(fn: (db: TestDatabase, client: pg.Client) => Prom
   } finally {
     await client.end().catch(() => undefined);
     await db.drop();
+    databases.delete(db);
   }
 }
 
