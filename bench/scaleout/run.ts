@@ -1,22 +1,25 @@
 // Benchmark: N no-op jobs through W worker processes sharing one PostgreSQL, TIP's pg-boss backend
-// against bare pg-boss measured in the same run with the same concurrency C and poll interval:
-//   - pg-boss: W processes each `new PgBoss()` + `work('bench', { localConcurrency: C,
-//     pollingIntervalSeconds }, noop)` — the options TIP's backend passes to its own work() calls;
-//     the parent inserts N jobs (batches of 500) and waits until all N are completed. Note: with
-//     batchSize 1, each of pg-boss's C fetch loops sleeps out the polling interval after every job
-//     (pg-boss only fetches back-to-back in "burst" mode, which needs batchSize > 1), so this is
-//     bounded by W × C ÷ poll interval (8 jobs/s per worker at 500ms) whatever a job costs;
-//   - pg-boss burst: the throughput ceiling, `{ localConcurrency: 1, batchSize: C, burstWhenBatchFull:
-//     true }` — C jobs in flight per worker, fetched back-to-back while the queue has more;
+// against bare pg-boss measured in the same run with the same concurrency C, poll and monitor intervals:
+//   - pg-boss: W processes each `new PgBoss()` + `work('bench', options, noop)` with the constructor
+//     and work() options TIP's backend uses (PgBossScheduler: `{ localConcurrency: C,
+//     pollingIntervalSeconds, burstWhenReadyExceeds: 1 }`, queue cache refreshed every monitor
+//     interval); the parent inserts N jobs (batches of 500) and waits until all N are completed.
+//     With batchSize 1 a pg-boss fetch loop sleeps out its polling interval after every job unless
+//     its cached backlog (refreshed every monitor interval) says there is more: until the first
+//     refresh it runs at most W × C ÷ poll interval jobs/s;
+//   - pg-boss batch: the throughput ceiling, `{ localConcurrency: 1, batchSize: C, burstWhenBatchFull:
+//     true }` — C jobs in flight per worker, fetched back-to-back while batches come back full;
 //   - TIP (jobs): W TipApps (scheduler.backend 'pg-boss', scheduler.concurrency C, role worker); a client
 //     app started with `work: false` triggers the N registered no-op jobs `noop/<i>` once each and
 //     waits until the N runs succeeded in tip_job_run;
 //   - TIP (group children): the same workers; the client triggers one group whose N children are data
 //     (`{ job: 'noop', id: 'g/<i>' }`) and waits until the group run succeeded.
 // Wall time runs from the first insert/trigger to the last completion (the database is polled every
-// 20 ms); worker start-up is not timed. Each W and variant gets a fresh database, dropped at the end.
+// 20 ms); worker start-up is not timed. Worker CPU is user + system of the W worker processes over the
+// same interval (/proc; PostgreSQL's CPU not included). Each W and variant gets a fresh database,
+// dropped at the end.
 // Usage: node bench/scaleout/run.ts [--n 2000] [--concurrency 4] [--workers 1,2,3] [--poll 500ms]
-//          [--variants pg-boss,pg-boss-burst,tip] [--timeout 600s]
+//          [--monitor 10s] [--variants pg-boss,pg-boss-batch,tip] [--timeout 600s]
 //   N defaults to $SCALEOUT_N or 2000. Needs the PostgreSQL of the tests ($TIP_TEST_PG_URL or
 //   postgres://postgres@127.0.0.1:5432/test). Goal: TIP's cost per job <= 2× pg-boss's (same options).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,7 +41,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     workers: { type: 'string', default: '1,2,3' },
     poll: { type: 'string', default: '500ms' },
-    variants: { type: 'string', default: 'pg-boss,pg-boss-burst,tip' },
+    monitor: { type: 'string', default: '10s' },
+    variants: { type: 'string', default: 'pg-boss,pg-boss-batch,tip' },
     timeout: { type: 'string', default: '600s' },
   },
 });
@@ -46,10 +50,11 @@ const N = Number(values.n ?? process.env.SCALEOUT_N ?? 2000);
 const C = Number(values.concurrency);
 const WORKERS = values.workers.split(',').map(Number);
 const POLL_MS = core.parseDuration(values.poll, '--poll');
+const MONITOR_MS = core.parseDuration(values.monitor, '--monitor');
 const TIMEOUT_MS = core.parseDuration(values.timeout, '--timeout');
 /** pg-boss work() options of the two baselines (pollingIntervalSeconds is added from --poll). */
-const SAME_AS_TIP = { localConcurrency: C };
-const BURST = { localConcurrency: 1, batchSize: C, burstWhenBatchFull: true };
+const SAME_AS_TIP = { localConcurrency: C, burstWhenReadyExceeds: 1 };
+const BATCH = { localConcurrency: 1, batchSize: C, burstWhenBatchFull: true };
 const VARIANTS = new Set(values.variants.split(','));
 if (!(N > 0) || !(C > 0) || WORKERS.some((w) => !(w > 0))) throw new Error('--n, --concurrency and --workers must be positive numbers');
 // Until the pg-boss backend is on this branch the TIP columns cannot be measured; say so in the table.
@@ -188,7 +193,7 @@ function measurePgBoss(w: number, work: Record<string, unknown>): Promise<Timing
     boss.on('error', (err) => console.error(`bench/scaleout: pg-boss (parent) error: ${err.message}`));
     await boss.start();
     await boss.createQueue(PGBOSS_QUEUE);
-    const workers = await startWorkers({ kind: 'pg-boss', url: db.url, concurrency: C, pollMs: POLL_MS, n: N, work }, w);
+    const workers = await startWorkers({ kind: 'pg-boss', url: db.url, concurrency: C, pollMs: POLL_MS, monitorMs: MONITOR_MS, n: N, work }, w);
     try {
       const t0 = performance.now();
       const c0 = cpuMs(workers);
@@ -211,14 +216,14 @@ function measureTip(w: number): Promise<{ jobs: Timing; group: Timing }> {
     const config: core.CoreConfigInput = {
       database: { url: db.url },
       log: { level: 'warn' },
-      scheduler: { backend: 'pg-boss', concurrency: C, pgBoss: { pollInterval: POLL_MS } },
+      scheduler: { backend: 'pg-boss', concurrency: C, pgBoss: { pollInterval: POLL_MS, monitorInterval: MONITOR_MS } },
     };
     // The client app migrates the database before the workers start, then only enqueues.
     const app = await core.createTip({ logger: silent, config, plugins: [benchPlugin(N)] });
     await app.start({ mode: 'run', schedule: false, work: false });
     let workers: ChildProcess[] = [];
     try {
-      workers = await startWorkers({ kind: 'tip', url: db.url, concurrency: C, pollMs: POLL_MS, n: N }, w);
+      workers = await startWorkers({ kind: 'tip', url: db.url, concurrency: C, pollMs: POLL_MS, monitorMs: MONITOR_MS, n: N }, w);
       const notOk = `select count(*)::int as n from tip_job_run where status not in ('running', 'succeeded')`;
 
       let t0 = performance.now();
@@ -262,7 +267,7 @@ const rows: Row[] = [];
 const load0 = loadavg();
 for (const w of WORKERS) {
   if (VARIANTS.has('pg-boss')) rows.push({ w, variant: 'pg-boss', t: await measurePgBoss(w, SAME_AS_TIP) });
-  if (VARIANTS.has('pg-boss-burst')) rows.push({ w, variant: 'pg-boss burst', t: await measurePgBoss(w, BURST) });
+  if (VARIANTS.has('pg-boss-batch')) rows.push({ w, variant: 'pg-boss batch', t: await measurePgBoss(w, BATCH) });
   if (VARIANTS.has('tip') && tipBackend) {
     const tip = await measureTip(w);
     rows.push({ w, variant: 'TIP jobs', t: tip.jobs }, { w, variant: 'TIP group children', t: tip.group });
@@ -273,8 +278,8 @@ const load1 = loadavg();
 const pad = (s: string, n: number): string => s.padStart(n);
 const base = (w: number): Timing | undefined => rows.find((r) => r.w === w && r.variant === 'pg-boss')?.t;
 const ratio = (x: number, b: number | undefined): string => (b === undefined || !Number.isFinite(x / b) ? 'n/a' : `${(x / b).toFixed(2)}×`);
-console.log(`\nbench/scaleout: ${N.toLocaleString('en')} no-op jobs per variant, concurrency ${C} per worker, poll ${values.poll} (Node ${process.version})`);
-console.log(`pg-boss work options: ${JSON.stringify(SAME_AS_TIP)} (as TIP's backend), burst ${JSON.stringify(BURST)}\n`);
+console.log(`\nbench/scaleout: ${N.toLocaleString('en')} no-op jobs per variant, concurrency ${C} per worker, poll ${values.poll}, monitor ${values.monitor} (Node ${process.version})`);
+console.log(`pg-boss work options: ${JSON.stringify(SAME_AS_TIP)} (as TIP's backend), batch ${JSON.stringify(BATCH)}\n`);
 console.log(`${'W'.padEnd(3)}${'variant'.padEnd(20)}${pad('jobs/s', 8)}${pad('wall ms/job', 13)}${pad('worker CPU ms/job', 19)}${pad('wall ÷ pg-boss', 16)}${pad('CPU ÷ pg-boss', 15)}`);
 for (const r of rows) {
   const b = base(r.w);

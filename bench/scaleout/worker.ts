@@ -19,6 +19,8 @@ export interface WorkerSpec {
   pollMs: number;
   /** Number of `noop/<i>` jobs and of group children the TIP plugin registers. */
   n: number;
+  /** pg-boss's monitor / supervise / queue-cache interval in ms (scheduler.pgBoss.monitorInterval). */
+  monitorMs: number;
   /** The bare baseline's pg-boss work() options (localConcurrency, batchSize, …). */
   work?: Record<string, unknown>;
 }
@@ -32,7 +34,19 @@ const fail = (what: string, err: unknown): never => {
 
 let stop: () => Promise<void>;
 if (spec.kind === 'pg-boss') {
-  const boss = new PgBoss({ connectionString: spec.url, schema: PGBOSS_SCHEMA, max: 4, schedule: false, supervise: false, migrate: false });
+  // The constructor options PgBossScheduler uses (see its #ready()), so that the queue cache that
+  // drives burstWhenReadyExceeds refreshes as often as TIP's.
+  const monitorS = Math.max(1, Math.round(spec.monitorMs / 1000));
+  const boss = new PgBoss({
+    connectionString: spec.url,
+    schema: PGBOSS_SCHEMA,
+    max: Math.max(3, Math.min(20, spec.concurrency + 2)),
+    schedule: false,
+    migrate: false,
+    superviseIntervalSeconds: monitorS,
+    monitorIntervalSeconds: monitorS,
+    queueCacheIntervalSeconds: monitorS,
+  });
   boss.on('error', (err) => console.error(`scaleout worker ${process.pid}: pg-boss error: ${err.message}`));
   await boss.start().catch((err: unknown) => fail('pg-boss start', err));
   await boss.work(PGBOSS_QUEUE, { pollingIntervalSeconds: spec.pollMs / 1000, ...spec.work }, async () => undefined);
@@ -41,7 +55,7 @@ if (spec.kind === 'pg-boss') {
   const config: CoreConfigInput = {
     database: { url: spec.url, poolSize: Math.max(4, spec.concurrency + 2) },
     log: { level: 'warn' },
-    scheduler: { backend: 'pg-boss', concurrency: spec.concurrency, pgBoss: { pollInterval: spec.pollMs } },
+    scheduler: { backend: 'pg-boss', concurrency: spec.concurrency, pgBoss: { pollInterval: spec.pollMs, monitorInterval: spec.monitorMs } },
   };
   const app: TipApp = await createTip({ logger: silent, config, plugins: [benchPlugin(spec.n)] });
   await app.start({ mode: 'serve', role: 'worker' }).catch((err: unknown) => fail('TIP start', err));
