@@ -14,7 +14,9 @@ const config: TipConfigFile = {
   database: {
     // SQLite cannot be shared by several processes: the pg-boss backend refuses it at start.
     url: process.env.MULTI_NODE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/tip_multi_node',
-    poolSize: 10,
+    // Per process: this pool + pg-boss's (concurrency + 2) + one advisory-lock connection; keep
+    // processes × that under the server's max_connections (100 by default).
+    poolSize: 5,
   },
   log: { level: 'info' },
   scheduler: {
