@@ -214,7 +214,7 @@ function measurePgBoss(w: number, work: Record<string, unknown>): Promise<Timing
 function measureTip(w: number): Promise<{ jobs: Timing; group: Timing }> {
   return withDatabase(async (db, client) => {
     const config: core.CoreConfigInput = {
-      database: { url: db.url },
+      database: { url: db.url, poolSize: 4 },
       log: { level: 'warn' },
       scheduler: { backend: 'pg-boss', concurrency: C, pgBoss: { pollInterval: POLL_MS, monitorInterval: MONITOR_MS } },
     };
@@ -229,9 +229,13 @@ function measureTip(w: number): Promise<{ jobs: Timing; group: Timing }> {
       let t0 = performance.now();
       let c0 = cpuMs(workers);
       const tickets = Array.from({ length: N }, (_, i) => app.scheduler.trigger(`noop/${i}`));
-      for (const t of tickets) t.catch(() => undefined); // checked below; no unhandled rejection if the wait fails first
+      // A trigger that could not be enqueued (e.g. the server's max_connections reached) fails the bench at once.
+      let rejected: unknown;
+      for (const t of tickets) t.enqueued().catch((err: unknown) => (rejected ??= err));
+      for (const t of tickets) t.catch(() => undefined); // awaited below; no unhandled rejection if the wait fails first
       const ok = `select count(*)::int as n from tip_job_run where job_id like 'noop/%' and status = 'succeeded'`;
       await waitFor(`${N} TIP noop/<i> runs succeeded on ${w} worker(s)`, async () => {
+        if (rejected !== undefined) throw new Error(`bench/scaleout: a trigger failed: ${rejected instanceof Error ? rejected.message : String(rejected)}`);
         if ((await count(client, notOk)) > 0) throw new Error('bench/scaleout: a TIP run did not succeed (see tip_job_run)');
         return (await count(client, ok)) >= N;
       });
@@ -266,12 +270,14 @@ interface Row {
 const rows: Row[] = [];
 const load0 = loadavg();
 for (const w of WORKERS) {
+  const progress = rows.length;
   if (VARIANTS.has('pg-boss')) rows.push({ w, variant: 'pg-boss', t: await measurePgBoss(w, SAME_AS_TIP) });
   if (VARIANTS.has('pg-boss-batch')) rows.push({ w, variant: 'pg-boss batch', t: await measurePgBoss(w, BATCH) });
   if (VARIANTS.has('tip') && tipBackend) {
     const tip = await measureTip(w);
     rows.push({ w, variant: 'TIP jobs', t: tip.jobs }, { w, variant: 'TIP group children', t: tip.group });
   }
+  for (const r of rows.slice(progress)) console.error(`bench/scaleout: W=${w} ${r.variant}: ${((N * 1000) / r.t.ms).toFixed(0)} jobs/s`);
 }
 const load1 = loadavg();
 

@@ -53,7 +53,7 @@ if (spec.kind === 'pg-boss') {
   stop = () => boss.stop({ graceful: true, timeout: 10_000 });
 } else {
   const config: CoreConfigInput = {
-    database: { url: spec.url, poolSize: Math.max(4, spec.concurrency + 2) },
+    database: { url: spec.url, poolSize: 4 }, // + pg-boss's pool: keep W workers + the client under max_connections
     log: { level: 'warn' },
     scheduler: { backend: 'pg-boss', concurrency: spec.concurrency, pgBoss: { pollInterval: spec.pollMs, monitorInterval: spec.monitorMs } },
   };
