@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import PQueue from 'p-queue';
 import type { JobInsert, JobWithMetadata, PgBoss, SendOptions } from 'pg-boss';
 import type { SchedulerDeps } from '../../app/types.js';
 import { TipError, TipErrorCodes, describeError } from '../../errors/TipError.js';
@@ -128,6 +129,8 @@ export class PgBossScheduler implements Scheduler {
   #ticking: Promise<void> | undefined;
   #ticks = 0;
   #plans = new Map<string, ClusterPlan>();
+  /** Top-level sends in flight at once (the rest wait here, not for a pool connection). */
+  readonly #sends = new PQueue({ concurrency: 2 });
   /** Tickets waiting for their run's record, by run id. */
   readonly #waiters = new Map<string, Array<{ resolve(r: JobRunRecord): void; reject(e: unknown): void }>>();
   #waiting: Promise<void> | undefined;
@@ -346,12 +349,19 @@ export class PgBossScheduler implements Scheduler {
     }
     const runId = randomUUID();
     const enqueued = this.#enqueueTop(entry, { jobId: id, reason: options.reason ?? 'manual', payload }, runId);
+    enqueued.catch((err: unknown) => this.#d.log.warn({ err, job: id, run: runId }, `queueing run ${runId} of job ${id} failed: ${describeError(err)}`));
     return new ClusterTicket(runId, enqueued, (rid) => this.#awaitRun(rid));
   }
 
   /** Sends a top-level run; resolves with its run id, or the id of the run it was coalesced into. */
   async #enqueueTop(entry: Entry, data: TopData, runId: string): Promise<string> {
     const boss = await this.#ready();
+    // Sends go through a small local queue: a burst of triggers (a web process, a script) waits its
+    // turn instead of every send competing for the pool and timing out waiting for a connection.
+    return this.#sends.add(() => this.#sendTop(boss, entry, data, runId)) as Promise<string>;
+  }
+
+  async #sendTop(boss: PgBoss, entry: Entry, data: TopData, runId: string): Promise<string> {
     const sent = await boss.send(TOP_QUEUE, data as unknown as object, { ...this.#sendOptions(entry.def, true), id: runId, singletonKey: entry.def.id });
     if (sent) return sent;
     // Coalesced: a run of this job is already queued (stately policy); the trigger joins it.
@@ -864,7 +874,7 @@ export class PgBossScheduler implements Scheduler {
         monitorIntervalSeconds: monitorS,
         queueCacheIntervalSeconds: monitorS,
       });
-      boss.on('error', (err: unknown) => this.#d.log.warn({ err }, `pg-boss: ${describeError(err)}`));
+      boss.on('error', (err: unknown) => this.#d.log.warn({ err }, `pg-boss: ${err instanceof Error ? describeError(err) : safeJson(err)}`));
       try {
         await boss.start();
         await boss.createQueue(TOP_QUEUE, { policy: 'stately' });
@@ -881,5 +891,14 @@ export class PgBossScheduler implements Scheduler {
     })();
     this.#booting.catch(() => (this.#booting = undefined));
     return this.#booting;
+  }
+}
+
+/** A value as JSON for a log line (pg-boss reports some errors as plain objects). */
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
   }
 }
