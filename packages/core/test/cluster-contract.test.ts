@@ -149,7 +149,9 @@ describe.each(variants)('scheduler contract across processes: $backend, $workers
       "select id, started_at, status, reason, worker_id from tip_job_run where job_id = 'tick' order by started_at",
     );
     const slots = count(runs.map((r) => Math.floor(r.started_at.getTime() / 2000)));
-    const duplicates = runs.filter((r) => slots.get(Math.floor(r.started_at.getTime() / 2000))! > 1);
+    const duplicates = runs
+      .filter((r) => slots.get(Math.floor(r.started_at.getTime() / 2000))! > 1)
+      .map((r) => `${r.started_at.toISOString()} ${r.reason}/${r.status} run ${r.id} worker ${r.worker_id}`);
     expect(duplicates, 'tick runs sharing a 2-second slot').toEqual([]);
     const inPhase = phases.map(({ from, to }) => runs.filter((r) => r.started_at.getTime() >= from && r.started_at.getTime() <= to));
     console.log(

@@ -113,12 +113,12 @@ export class WorkerProc {
     return `--- worker ${this.label} (pid ${this.pid}) stdout ---\n${this.#out.slice(-2000)}\n--- stderr ---\n${this.#err.slice(-6000)}`;
   }
 
-  /** Waits for `READY <label> <worker id>`; rejects with its output when it exits first or after {@link READY_MS}. */
+  /** Waits for `READY <worker id>`; rejects with its output when it exits first or after {@link READY_MS}. */
   async ready(): Promise<this> {
     const ended = this.exited.then((e) => Promise.reject(new Error(`worker ${this.label} exited (code ${e.code}, signal ${e.signal}) before READY\n${this.output()}`)));
     ended.catch(() => undefined);
     const match = await Promise.race([
-      waitUntil(`worker ${this.label} to print READY`, () => /^READY \S+ (\S+)$/m.exec(this.#out) ?? undefined, READY_MS, () => this.output()),
+      waitUntil(`worker ${this.label} to print READY`, () => /^READY (\S+)$/m.exec(this.#out) ?? undefined, READY_MS, () => this.output()),
       ended,
     ]);
     this.workerId = match[1]!;

@@ -1,6 +1,6 @@
 // A worker process of the cluster tests: `node worker.ts '<WorkerArgs as JSON>'` (Node strips the
 // types; '@tip/core' is the built dist). It starts a TipApp in mode `serve` with the probe plugin,
-// prints `READY <label> <worker id>` on stdout, takes `trigger` messages on its IPC channel (how
+// prints `READY <worker id>` on stdout, takes `trigger` messages on its IPC channel (how
 // the in-process backend's tests start runs inside it) and stops cleanly on SIGTERM (exit 0).
 import { createLogger, createTip, type JobRunRecord } from '@tip/core';
 import { probePlugin } from './probe.ts';
@@ -47,7 +47,7 @@ setInterval(() => undefined, 1 << 30);
 
 try {
   await app.start({ mode: 'serve', role: args.role ?? 'all' });
-  process.stdout.write(`READY ${args.label} ${app.workers.id ?? '?'}\n`);
+  process.stdout.write(`READY ${app.workers.id ?? '?'}\n`);
 } catch (err) {
   process.stderr.write(`worker ${args.label}: start failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`, () => process.exit(1));
 }

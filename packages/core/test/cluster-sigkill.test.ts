@@ -1,0 +1,85 @@
+// A worker that dies or stops mid-job does not lose the run (issue [5/8], pg-boss backend): a
+// SIGKILLed worker's job is retried by another worker once its job heartbeat lapses; a SIGTERMed
+// worker whose drain timeout passes hands its job back and another worker completes it.
+// The in-process backend is one process: no other worker can take over, so it is skipped here.
+import * as core from '@tip/core';
+import { testDialects } from '@tip/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cluster, bounded, waitUntil, type WorkerProc } from './cluster/harness.ts';
+
+const postgres = testDialects().includes('postgresql');
+const pgBoss = 'PgBossScheduler' in core;
+if (!postgres) console.warn('cluster crash tests skipped: they need PostgreSQL (TIP_TEST_DB excludes it)');
+if (!pgBoss) console.warn('cluster crash tests skipped: this build of @tip/core has no PgBossScheduler yet');
+
+interface SlowRow {
+  kind: string;
+  worker: string;
+  attempt: number;
+  run_id: string;
+}
+
+/** `slow`'s probe rows, oldest first. */
+const slowRows = (cluster: Cluster) => cluster.query<SlowRow>("select kind, worker, attempt, run_id from tip_probe where job_id = 'slow' order by id");
+/** Waits until `worker` wrote a start row of `slow`. */
+const startedOn = (cluster: Cluster, worker: WorkerProc) =>
+  waitUntil(`slow to start on worker ${worker.label}`, async () => (await slowRows(cluster)).some((r) => r.kind === 'start' && r.worker === worker.label), 60_000, () => cluster.output());
+const release = (cluster: Cluster) => cluster.query("insert into tip_probe (kind) values ('release')");
+
+describe('a worker lost mid-job (in-process backend)', () => {
+  it.skip('not applicable: the in-process backend is a single process, no other worker can take over its runs', () => undefined);
+});
+
+describe.runIf(postgres && pgBoss)('a worker lost mid-job (pg-boss backend)', () => {
+  let cluster: Cluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  }, 120_000);
+
+  it('SIGKILL: the run is retried by the other worker and succeeds', { timeout: 170_000 }, async () => {
+    cluster = await Cluster.create('pg-boss');
+    await cluster.client();
+    const a = await cluster.spawn('A');
+    const ticket = await cluster.trigger('slow');
+    await startedOn(cluster, a);
+    const b = await cluster.spawn('B');
+    expect((await a.kill()).signal).toBe('SIGKILL');
+    await release(cluster);
+
+    const record = await bounded(ticket.done, 'the slow run to end after its worker was killed', 90_000, () => cluster!.output());
+    expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded', workerId: b.workerId });
+    expect(record.attempt).toBeGreaterThanOrEqual(2);
+    const rows = await slowRows(cluster);
+    console.log('[pg-boss] slow after SIGKILL:', rows.map((r) => `${r.kind}@${r.worker}#${r.attempt}`).join(' '));
+    expect(rows.every((r) => r.run_id === ticket.runId)).toBe(true);
+    expect(rows[0]).toMatchObject({ kind: 'start', worker: 'A' });
+    expect(rows.filter((r) => r.kind === 'end')).toEqual([expect.objectContaining({ worker: 'B', attempt: record.attempt })]);
+    expect(rows.filter((r) => r.kind === 'start').at(-1)).toMatchObject({ worker: 'B', attempt: record.attempt });
+    const [row] = await cluster.query<{ status: string; attempt: number; worker_id: string }>('select status, attempt, worker_id from tip_job_run where id = $1', [ticket.runId]);
+    expect(row).toEqual({ status: 'succeeded', attempt: record.attempt, worker_id: b.workerId });
+    expect((await b.terminate()).code).toBe(0);
+  });
+
+  it('SIGTERM past the drain timeout: the run is handed back and the other worker completes it', { timeout: 170_000 }, async () => {
+    cluster = await Cluster.create('pg-boss');
+    await cluster.client();
+    const drain = { scheduler: { drainTimeout: '1s' } };
+    const a = await cluster.spawn('A', { config: drain });
+    const ticket = await cluster.trigger('slow');
+    await startedOn(cluster, a);
+    const b = await cluster.spawn('B', { config: drain });
+    expect((await a.terminate()).code, `worker A exits 0 after SIGTERM\n${a.output()}`).toBe(0);
+    await release(cluster);
+
+    const record = await bounded(ticket.done, 'the slow run to end after its worker stopped', 90_000, () => cluster!.output());
+    expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded', workerId: b.workerId });
+    const rows = await slowRows(cluster);
+    console.log('[pg-boss] slow after SIGTERM:', rows.map((r) => `${r.kind}@${r.worker}#${r.attempt}`).join(' '), `; final attempt ${record.attempt}`);
+    expect(rows[0]).toMatchObject({ kind: 'start', worker: 'A' });
+    expect(rows.filter((r) => r.kind === 'end')).toEqual([expect.objectContaining({ worker: 'B' })]);
+    const [row] = await cluster.query<{ status: string; worker_id: string }>('select status, worker_id from tip_job_run where id = $1', [ticket.runId]);
+    expect(row).toEqual({ status: 'succeeded', worker_id: b.workerId });
+    expect((await b.terminate()).code).toBe(0);
+  });
+});
