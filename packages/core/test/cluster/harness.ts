@@ -21,13 +21,16 @@ export const EXIT_MS = 60_000;
 
 /**
  * Config every process of a cluster gets: fast heartbeats and polling so the tests do not wait
- * long, and a lease long enough that a process starved of CPU for a few seconds on a busy machine
- * is not declared dead by the others.
+ * long, a lease long enough that a process starved of CPU for a few seconds on a busy machine is
+ * not declared dead by the others, and a small ORM pool: each process also opens pg-boss's pool
+ * (`2 × concurrency + 4` connections), and two test files of 4 processes each must fit in a
+ * PostgreSQL with the default `max_connections` of 100 (shared with other suites).
  */
 export function clusterConfig(extra: { scheduler?: Record<string, unknown> } = {}): Record<string, unknown> {
   const scheduler = extra.scheduler ?? {};
   return {
     ...extra,
+    database: { poolSize: 3 },
     scheduler: {
       heartbeat: '1s',
       lease: '10s',
@@ -165,6 +168,9 @@ export class WorkerProc {
   }
 }
 
+/** PostgreSQL's error when `max_connections` is reached. */
+const TOO_MANY_CLIENTS = /too many clients|53300/;
+
 const everyChild = new Set<ChildProcess>();
 // A test process that dies (or a vitest worker torn down) leaves no worker behind.
 process.once('exit', () => {
@@ -187,7 +193,7 @@ export class Cluster {
   private constructor(backend: Backend, database: TestDatabase) {
     this.backend = backend;
     this.database = database;
-    this.#pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    this.#pool = new pg.Pool({ connectionString: database.url, max: 1 });
   }
 
   /** A cluster of `backend` on a fresh PostgreSQL database (no process yet). */
@@ -195,12 +201,23 @@ export class Cluster {
     return new Cluster(backend, await tempPostgres());
   }
 
-  /** Spawns a worker and waits for it to be READY. */
+  /**
+   * Spawns a worker and waits for it to be READY. A start that failed because the server had no
+   * free connection (53300: another suite's peak on the shared PostgreSQL) is retried twice.
+   */
   async spawn(label: string, options: { tick?: boolean; config?: { scheduler?: Record<string, unknown> } } = {}): Promise<WorkerProc> {
-    const worker = new WorkerProc(label, { url: this.database.url, backend: this.backend, label, tick: options.tick, config: clusterConfig(options.config) });
-    this.workers.push(worker);
-    everyChild.add(worker.child);
-    return worker.ready();
+    for (let attempt = 1; ; attempt++) {
+      const worker = new WorkerProc(label, { url: this.database.url, backend: this.backend, label, tick: options.tick, config: clusterConfig(options.config) });
+      this.workers.push(worker);
+      everyChild.add(worker.child);
+      try {
+        return await worker.ready();
+      } catch (err) {
+        if (attempt >= 3 || worker.alive || !TOO_MANY_CLIENTS.test(String(err))) throw err;
+        console.warn(`worker ${label} could not connect (too many clients on the server); starting it again`);
+        await new Promise((r) => setTimeout(r, 2000 * attempt));
+      }
+    }
   }
 
   /** Spawns workers labelled `labels` at once and waits for every READY. */
@@ -217,7 +234,8 @@ export class Cluster {
   client(): Promise<TipApp> {
     this.#client ??= (async () => {
       const app = await createTip({
-        config: { ...clusterConfig(), database: { url: this.database.url }, scheduler: { ...(clusterConfig().scheduler as object), backend: this.backend } },
+        // It runs nothing: concurrency 1 keeps its pg-boss pool at 6 connections.
+        config: { ...clusterConfig({ scheduler: { concurrency: 1, backend: this.backend } }), database: { poolSize: 3, url: this.database.url } },
         plugins: [probePlugin({ worker: 'client' })],
         logger: createLogger({ level: 'warn', destination: process.stderr }),
       });
@@ -242,9 +260,16 @@ export class Cluster {
     return { runId: ticket.runId, done };
   }
 
-  /** Runs SQL on the cluster's database. */
+  /** Runs SQL on the cluster's database (retried while the server has no free connection). */
   async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return (await this.#pool.query(sql, params)).rows as R[];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.#pool.query(sql, params)).rows as R[];
+      } catch (err) {
+        if (attempt >= 10 || !TOO_MANY_CLIENTS.test(String(err))) throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
   }
 
   /** Every worker's output (for failure messages). */

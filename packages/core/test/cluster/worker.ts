@@ -11,7 +11,7 @@ const overrides = args.config ?? {};
 const scheduler = (overrides.scheduler as Record<string, unknown> | undefined) ?? {};
 const logger = createLogger({ level: (process.env.TIP_TEST_LOG as 'info' | undefined) ?? 'warn', destination: process.stderr });
 const app = await createTip({
-  config: { ...overrides, database: { url: args.url }, scheduler: { ...scheduler, backend: args.backend } },
+  config: { ...overrides, database: { ...(overrides.database as object | undefined), url: args.url }, scheduler: { ...scheduler, backend: args.backend } },
   plugins: [probePlugin({ worker: args.label, tick: args.tick })],
   logger: logger.child({ worker: args.label }),
 });
