@@ -41,12 +41,18 @@ describe.each(variants)('scheduler contract across processes: $backend, $workers
   it.runIf(run)(`${PROBE_JOBS} triggers: every job runs exactly once, with the ticket's run id`, { timeout: 240_000 }, async () => {
     const tickets: Ticket[] = [];
     for (let i = 0; i < PROBE_JOBS; i++) tickets.push(await cluster.trigger(`probe/${i}`, { i }));
+    const started = Date.now();
+    let succeeded = 0;
     await waitUntil(
       `${PROBE_JOBS} probe runs to succeed`,
-      async () => (await cluster.query<{ n: number }>("select count(*)::int as n from tip_job_run where job_id like 'probe/%' and status = 'succeeded'"))[0]!.n >= PROBE_JOBS,
+      async () => {
+        succeeded = (await cluster.query<{ n: number }>("select count(*)::int as n from tip_job_run where job_id like 'probe/%' and status = 'succeeded'"))[0]!.n;
+        return succeeded >= PROBE_JOBS;
+      },
       150_000,
-      () => cluster.output(),
+      () => `(${succeeded} succeeded so far)\n${cluster.output()}`,
     );
+    console.log(`[${backend}] ${PROBE_JOBS} runs succeeded ${((Date.now() - started) / 1000).toFixed(1)} s after the last trigger`);
 
     const runs = await cluster.query<{ id: string; job_id: string; status: string; attempt: number; worker_id: string }>(
       "select id, job_id, status, attempt, worker_id from tip_job_run where job_id like 'probe/%'",
@@ -72,13 +78,13 @@ describe.each(variants)('scheduler contract across processes: $backend, $workers
     console.log(`[${backend}] ${PROBE_JOBS} probe runs by worker:`, byWorker);
 
     // Awaiting a ticket gives the run's record.
-    const records = await bounded(Promise.all(tickets.map((t) => t.done)), `${PROBE_JOBS} tickets to resolve`, 60_000);
+    const records = await bounded(Promise.all(tickets.map((t) => t.done())), `${PROBE_JOBS} tickets to resolve`, 60_000);
     expect(records.filter((r, i) => r.id !== tickets[i]!.runId || r.status !== 'succeeded')).toEqual([]);
   });
 
   it.runIf(run)(`a group of ${FAN_CHILDREN} children completes once with every child's counts`, { timeout: 180_000 }, async () => {
     const ticket = await cluster.trigger('fan');
-    const record = await bounded(ticket.done, 'the fan group to complete', 120_000, () => cluster.output());
+    const record = await bounded(ticket.done(), 'the fan group to complete', 120_000, () => cluster.output());
     expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded' });
 
     const summaries = await cluster.query<{ run_id: string; worker: string; summary: core.GroupSummary }>('select run_id, worker, summary from tip_probe_summary');
@@ -108,7 +114,7 @@ describe.each(variants)('scheduler contract across processes: $backend, $workers
     const emitters: string[] = [];
     for (let n = 1; n <= 5; n++) {
       const ticket = await cluster.trigger('emitter', { n });
-      expect(await bounded(ticket.done, `emitter run ${n}`, 60_000, () => cluster.output())).toMatchObject({ id: ticket.runId, status: 'succeeded' });
+      expect(await bounded(ticket.done(), `emitter run ${n}`, 60_000, () => cluster.output())).toMatchObject({ id: ticket.runId, status: 'succeeded' });
       emitters.push(ticket.runId);
       await waitUntil(
         `listener run ${n} to end`,

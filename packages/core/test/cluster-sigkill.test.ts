@@ -63,7 +63,7 @@ describe.runIf(postgres && pgBoss)('a worker lost mid-job (pg-boss backend)', ()
     await release(cluster);
     time.lap('A killed, released');
 
-    const record = await bounded(ticket.done, 'the slow run to end after its worker was killed', 90_000, () => cluster!.output());
+    const record = await bounded(ticket.done(), 'the slow run to end after its worker was killed', 90_000, () => cluster!.output());
     time.lap('run ended');
     time.print();
     expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded', workerId: b.workerId });
@@ -95,7 +95,7 @@ describe.runIf(postgres && pgBoss)('a worker lost mid-job (pg-boss backend)', ()
     time.lap('A exited');
     await release(cluster);
 
-    const record = await bounded(ticket.done, 'the slow run to end after its worker stopped', 90_000, () => cluster!.output());
+    const record = await bounded(ticket.done(), 'the slow run to end after its worker stopped', 90_000, () => cluster!.output());
     time.lap('run ended');
     time.print();
     expect(record).toMatchObject({ id: ticket.runId, status: 'succeeded', workerId: b.workerId });

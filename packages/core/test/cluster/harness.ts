@@ -61,10 +61,13 @@ export function bounded<T>(promise: Promise<T>, what: string, ms: number, contex
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A run enqueued or started by {@link Cluster.trigger}: its id at once, its record when it ends. */
+/**
+ * A run enqueued or started by {@link Cluster.trigger}: its id at once, its record when it ends
+ * (`done()`: lazy, like the pg-boss backend's ticket, which polls only once asked).
+ */
 export interface Ticket {
   runId: string;
-  done: Promise<RecordSummary>;
+  done(): Promise<RecordSummary>;
 }
 
 /** How a worker process ended. */
@@ -153,7 +156,7 @@ export class WorkerProc {
     done.catch(() => undefined);
     const message: TriggerMessage = { type: 'trigger', req, job, payload };
     this.child.send(message);
-    return bounded(runId, `worker ${this.label} to accept trigger of ${job}`, READY_MS, () => this.output()).then((id) => ({ runId: id, done }));
+    return bounded(runId, `worker ${this.label} to accept trigger of ${job}`, READY_MS, () => this.output()).then((id) => ({ runId: id, done: () => done }));
   }
 
   #reply(m: WorkerReply): void {
@@ -255,9 +258,7 @@ export class Cluster {
       return worker.trigger(job, payload);
     }
     const ticket = (await this.client()).scheduler.trigger(job, { payload });
-    const done = ticket.then(summarize);
-    done.catch(() => undefined);
-    return { runId: ticket.runId, done };
+    return { runId: ticket.runId, done: () => ticket.done().then(summarize) };
   }
 
   /** Runs SQL on the cluster's database (retried while the server has no free connection). */
