@@ -103,7 +103,7 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
         id: 'demo.feeds',
         description: 'fetch every demo feed: one child job per source',
         trigger: every(interval),
-        children: () => ctx.sourceRunner.list(['demo.lines']).map((source) => ctx.sourceRunner.job(source, { id: `demo.feeds/${source.id}` })),
+        children: () => ctx.sourceRunner.list(['demo.lines']).map((source) => ({ source: source.id, id: `demo.feeds/${source.id}` })),
         onComplete: () => {
           cycles++;
         },

@@ -115,7 +115,8 @@ export default function torExits(): TipPlugin<TorConfig> {
         id: 'tor',
         description: 'collect every Tor exit feed',
         trigger: every(ctx.config.interval),
-        children: () => ctx.sourceRunner.list(['tor.exits']).map((s) => ctx.sourceRunner.job(s, { id: `tor/${s.id}` })),
+        // Children are data (a registered source), so any worker of a pg-boss deployment can run them.
+        children: () => ctx.sourceRunner.list(['tor.exits']).map((s) => ({ source: s.id, id: `tor/${s.id}` })),
         async onComplete(summary) {
           const listed = await exits().listed();
           snapshot = new Set(listed);

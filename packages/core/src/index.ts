@@ -50,6 +50,7 @@ export type { TipStartedEvent, TipStoppingEvent, JobStartedEvent, JobFinishedEve
 
 export { every, cron, at, after, nextDue, type PlanState } from './scheduler/triggers.js';
 export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';
+export { PgBossScheduler } from './scheduler/pgboss/PgBossScheduler.js';
 export { RunHistory, type JobPlanRow, type RunHistoryOptions } from './scheduler/RunHistory.js';
 export type { ConcurrencyOptions } from './scheduler/ConcurrencyLimiter.js';
 export { WorkerRegistry, type WorkerRegistryOptions } from './scheduler/WorkerRegistry.js';

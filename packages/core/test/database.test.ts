@@ -8,6 +8,9 @@ import { coreEntities } from '../src/database/entities.js';
 import { tempDatabase, testDialects } from '../src/testing/index.js';
 import { coreMigrations } from '../src/database/migrations.js';
 
+/** Core's migrations, as applied (owner-prefixed), in order. */
+const CORE_MIGRATIONS = coreMigrations.map((m) => `@tip/core/${m.name}`);
+
 const Note = defineEntity({ name: 'Note', tableName: 'demo_note', properties: { id: p.integer().primary(), text: p.string() } });
 const notesPlugin = definePlugin({
   name: 'notes',
@@ -42,8 +45,8 @@ describe.each(testDialects())('database on %s', (dialect) => {
     const target = await tempDatabase(dialect);
     const db = await Database.open({ url: target.url, entities: [...coreEntities], migrations: coreMigrations.map((m) => ({ owner: '@tip/core', migration: m })) });
     try {
-      expect(await db.pendingMigrations()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers']);
-      expect(await db.migrate()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers']);
+      expect(await db.pendingMigrations()).toEqual(CORE_MIGRATIONS);
+      expect(await db.migrate()).toEqual(CORE_MIGRATIONS);
       expect(await db.pendingMigrations()).toEqual([]);
       const diff = await db.orm.schema.getUpdateSchemaSQL({ wrap: false });
       expect(diff.trim()).toBe('');
@@ -60,7 +63,7 @@ describe.each(testDialects())('database on %s', (dialect) => {
       const refused = await createTip({ config, plugins: [notesPlugin] });
       await expect(refused.start()).rejects.toMatchObject({ code: TipErrorCodes.DB_FAILED, message: expect.stringContaining('tip migrate') });
       const migrator = await createTip({ config, plugins: [notesPlugin] });
-      expect(await migrator.migrate()).toEqual(['@tip/core/0001-kernel', '@tip/core/0002-workers', 'notes/0001-note']);
+      expect(await migrator.migrate()).toEqual([...CORE_MIGRATIONS, 'notes/0001-note']);
       const app = await createTip({ config, plugins: [notesPlugin] });
       await app.start();
       expect(await app.em().count(Note, {})).toBe(1);

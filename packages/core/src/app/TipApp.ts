@@ -238,7 +238,7 @@ export class TipApp implements AsyncDisposable {
       this.#checkStop();
       const scheduling = !read && (options.schedule ?? (this.config.scheduler.enabled && this.#role !== 'web'));
       if (!read) this.#history!.workerId = await this.#workers!.register(this.#mode, scheduling);
-      if (scheduling) await this.scheduler.start();
+      if (!read) await this.scheduler.start({ schedule: scheduling });
       if (this.#mode === 'serve') this.#startServices();
       if (!read) this.#untrackLoop = trackEventLoopDelay(this.metrics);
       if (!read) this.#pruning = this.#prune();

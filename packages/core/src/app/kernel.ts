@@ -4,6 +4,7 @@ import type { TipPlugin } from '../plugins/types.js';
 import type { MountedRoute } from '../routes/RouteRouter.js';
 import type { RouteDefinition } from '../routes/types.js';
 import { InProcessScheduler } from '../scheduler/InProcessScheduler.js';
+import { PgBossScheduler } from '../scheduler/pgboss/PgBossScheduler.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
 import type { SourceRunner } from '../sources/SourceRunner.js';
 import type { SourceDefinition } from '../sources/types.js';
@@ -45,6 +46,7 @@ export function jobsWithOwners(
 export function buildScheduler(deps: SchedulerDeps, custom?: (deps: SchedulerDeps) => Scheduler): Scheduler {
   if (custom) return custom(deps);
   const s = deps.config.scheduler;
+  if (s.backend === 'pg-boss') return new PgBossScheduler(deps);
   return new InProcessScheduler({
     ...deps,
     concurrency: s.concurrency,

@@ -47,6 +47,14 @@ export function durationSchema(bounds: DurationBounds = {}): z.ZodPipe<z.ZodUnio
   });
 }
 
+/** The scheduler backends (`scheduler.backend`). */
+const SCHEDULER_BACKENDS = {
+  /** One process runs every job (SQLite or PostgreSQL). */
+  'in-process': 'in-process',
+  /** Several worker processes share one PostgreSQL; pg-boss distributes the runs. */
+  'pg-boss': 'pg-boss',
+} as const;
+
 /** Log levels, most to least severe; each also enables the ones above it. */
 const LOG_LEVELS = {
   /** Only fatal errors. */
@@ -120,7 +128,7 @@ export const coreConfigSchema = z
          * Which scheduler runs the jobs: `in-process` (default: one process, SQLite or PostgreSQL) or
          * `pg-boss` (several worker processes sharing one PostgreSQL; pg-boss distributes the runs).
          */
-        backend: z.enum(['in-process', 'pg-boss']).default('in-process'),
+        backend: z.enum(SCHEDULER_BACKENDS).default('in-process'),
         /** Settings of the `pg-boss` backend (ignored by `in-process`). */
         pgBoss: z
           .object({

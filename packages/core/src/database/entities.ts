@@ -38,6 +38,8 @@ export const JobStateEntity = defineEntity({
     lastEndedAt: p.datetime().nullable(),
     nextRunAt: p.datetime().nullable(),
     updatedAt: p.datetime(),
+    /** The run that claimed the planned slot (pg-boss backend), cleared when the next one is planned. */
+    claimedRunId: p.string().length(36).nullable(),
   },
 });
 /** A row of {@link JobStateEntity}. @internal */
@@ -77,5 +79,21 @@ export const WorkerEntity = defineEntity({
 /** A row of {@link WorkerEntity}. @internal */
 export type WorkerRow = InferEntity<typeof WorkerEntity>;
 
+/** The fan-in of one group run of the pg-boss backend: its children and how many ended. @internal */
+export const JobGroupEntity = defineEntity({
+  name: 'TipJobGroup',
+  tableName: 'tip_job_group',
+  properties: {
+    runId: p.string().primary().length(36),
+    jobId: p.string().length(200),
+    total: p.integer(),
+    ended: p.integer(),
+    failed: p.integer(),
+    children: p.json<unknown[]>(),
+    createdAt: p.datetime(),
+    completedAt: p.datetime().nullable(),
+  },
+});
+
 /** Every entity core owns. @internal */
-export const coreEntities = [JobRunEntity, JobStateEntity, SourceStateEntity, WorkerEntity] as const;
+export const coreEntities = [JobRunEntity, JobStateEntity, SourceStateEntity, WorkerEntity, JobGroupEntity] as const;

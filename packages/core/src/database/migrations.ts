@@ -83,4 +83,16 @@ export const coreMigrations: readonly TipMigration[] = [
       'create index "tip_job_run_status_index" on "tip_job_run" ("status")',
     ],
   }),
+  // Issue [5/8]: the pg-boss backend. A schedule slot is claimed by compare-and-set on next_run_at,
+  // recording the run that took it (claimed_run_id); a group's fan-in counts its children's ends.
+  sqlMigration('0004-cluster-scheduler', {
+    sqlite: [
+      'alter table `tip_job_state` add column `claimed_run_id` text null',
+      'create table `tip_job_group` (`run_id` text not null primary key, `job_id` text not null, `total` integer not null, `ended` integer not null, `failed` integer not null, `children` json not null, `created_at` datetime not null, `completed_at` datetime null)',
+    ],
+    postgresql: [
+      'alter table "tip_job_state" add column "claimed_run_id" varchar(36) null',
+      'create table "tip_job_group" ("run_id" varchar(36) not null, "job_id" varchar(200) not null, "total" int not null, "ended" int not null, "failed" int not null, "children" jsonb not null, "created_at" timestamptz not null, "completed_at" timestamptz null, primary key ("run_id"))',
+    ],
+  }),
 ];

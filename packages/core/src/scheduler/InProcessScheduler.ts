@@ -224,7 +224,9 @@ export class InProcessScheduler implements Scheduler {
   }
 
   /** {@inheritDoc Scheduler.start} */
-  async start(): Promise<void> {
+  async start(options: { schedule?: boolean } = {}): Promise<void> {
+    // Without schedules it stays as it is: runs happen only when triggered, in this process.
+    if (options.schedule === false) return;
     if (this.#state !== 'new') {
       throw new TipError(TipErrorCodes.APP_STATE, `scheduler cannot start from state "${this.#state}"`);
     }

@@ -34,10 +34,12 @@ export function jsonPayload(value: unknown, what: string): JsonValue | undefined
  * @internal
  */
 export function ticketOf(runId: string, promise: Promise<JobRunRecord>): RunTicket {
-  return Object.assign(promise, { runId, done: () => promise });
+  const enqueued = Promise.resolve(runId);
+  return Object.assign(promise, { runId, done: () => promise, enqueued: () => enqueued });
 }
 
 /** A ticket that rejected before a run existed (unknown job, stopping, bad payload). @internal */
 export function rejectedTicket(err: unknown): RunTicket {
-  return ticketOf(randomUUID(), Promise.reject(err));
+  const failed = Promise.reject(err);
+  return Object.assign(failed, { runId: randomUUID(), done: () => failed, enqueued: () => failed as Promise<never> });
 }

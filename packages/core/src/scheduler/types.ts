@@ -131,6 +131,12 @@ export interface RunTicket extends Promise<JobRunRecord> {
   readonly runId: string;
   /** Resolves with the finished record (the same as awaiting the ticket). */
   done(): Promise<JobRunRecord>;
+  /**
+   * Resolves once the run is queued, with the id of the run that will happen: `runId`, or, when
+   * this trigger was coalesced into a run of the job already queued, that run's id. Rejects when
+   * it could not be queued (unknown job, database down).
+   */
+  enqueued(): Promise<string>;
 }
 
 /** Retry policy: `attempts` counts the first try; waits `backoff · 2^(n-1)`, capped by `maxBackoff`. */
@@ -389,8 +395,12 @@ export interface Scheduler {
    * workers sharing the database are not waited for.
    */
   idle(): Promise<void>;
-  /** Loads the plan from the database and starts the timers. */
-  start(): Promise<void>;
+  /**
+   * Starts the scheduler: loads the plan and, with `schedule` (default true), starts the timers and
+   * event triggers. The in-process backend with `schedule: false` stays as it is (runs only what is
+   * triggered); the pg-boss backend still connects, and takes jobs when the process works.
+   */
+  start(options?: { schedule?: boolean }): Promise<void>;
   /**
    * Stops timers, waits for running jobs (aborting them after `drainTimeout`), flushes history.
    * Rejects (after stopping) when the last history flush fails.
