@@ -43,6 +43,8 @@ describe('a worker lost mid-job (in-process backend)', () => {
 
 describe.runIf(postgres && pgBoss)('a worker lost mid-job (pg-boss backend)', () => {
   let cluster: Cluster | undefined;
+  /** What each scenario's last attempt recorded (final record, the attempt its job saw), for the last test. */
+  const lastAttempts: Array<{ scenario: string; record: number; seen: number | undefined }> = [];
   afterEach(async () => {
     await cluster?.close();
     cluster = undefined;
@@ -72,8 +74,9 @@ describe.runIf(postgres && pgBoss)('a worker lost mid-job (pg-boss backend)', ()
     console.log('[pg-boss] slow after SIGKILL:', rows.map((r) => `${r.kind}@${r.worker}#${r.attempt} ${r.at.toISOString().slice(11, 23)}`).join(', '));
     expect(rows.every((r) => r.run_id === ticket.runId)).toBe(true);
     expect(rows[0]).toMatchObject({ kind: 'start', worker: 'A' });
-    expect(rows.filter((r) => r.kind === 'end')).toEqual([expect.objectContaining({ worker: 'B', attempt: record.attempt })]);
-    expect(rows.filter((r) => r.kind === 'start').at(-1)).toMatchObject({ worker: 'B', attempt: record.attempt });
+    expect(rows.filter((r) => r.kind === 'end')).toEqual([expect.objectContaining({ worker: 'B' })]);
+    expect(rows.filter((r) => r.kind === 'start').at(-1)).toMatchObject({ worker: 'B' });
+    lastAttempts.push({ scenario: 'SIGKILL', record: record.attempt, seen: rows.find((r) => r.kind === 'end')?.attempt });
     const [row] = await cluster.query<{ status: string; attempt: number; worker_id: string }>('select status, attempt, worker_id from tip_job_run where id = $1', [ticket.runId]);
     expect(row).toEqual({ status: 'succeeded', attempt: record.attempt, worker_id: b.workerId });
     expect((await b.terminate()).code).toBe(0);
@@ -103,8 +106,17 @@ describe.runIf(postgres && pgBoss)('a worker lost mid-job (pg-boss backend)', ()
     console.log('[pg-boss] slow after SIGTERM:', rows.map((r) => `${r.kind}@${r.worker}#${r.attempt} ${r.at.toISOString().slice(11, 23)}`).join(', '), `; final attempt ${record.attempt}`);
     expect(rows[0]).toMatchObject({ kind: 'start', worker: 'A' });
     expect(rows.filter((r) => r.kind === 'end')).toEqual([expect.objectContaining({ worker: 'B' })]);
+    lastAttempts.push({ scenario: 'SIGTERM', record: record.attempt, seen: rows.find((r) => r.kind === 'end')?.attempt });
     const [row] = await cluster.query<{ status: string; worker_id: string }>('select status, worker_id from tip_job_run where id = $1', [ticket.runId]);
     expect(row).toEqual({ status: 'succeeded', worker_id: b.workerId });
     expect((await b.terminate()).code).toBe(0);
+  });
+
+  // JobRun.attempt: "1 for the first attempt, then 2, 3… on retries" — the attempt a retried run's
+  // job sees is the one its record ends with.
+  it('the worker that takes a run over runs it as the record\'s attempt (run.attempt)', () => {
+    expect(lastAttempts.map((a) => a.scenario), 'the two scenarios above ran').toEqual(['SIGKILL', 'SIGTERM']);
+    const seen = lastAttempts.map(({ scenario, seen: attempt }) => ({ scenario, 'run.attempt': attempt }));
+    expect(seen).toEqual(lastAttempts.map(({ scenario, record }) => ({ scenario, 'run.attempt': record })));
   });
 });
