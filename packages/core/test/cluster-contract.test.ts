@@ -51,7 +51,9 @@ describe.each(variants)('scheduler contract across processes: $backend, $workers
       },
       150_000,
       () => `(${succeeded} succeeded so far)\n${cluster.output()}`,
-    );
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await cluster.diagnose()}`);
+    });
     console.log(`[${backend}] ${PROBE_JOBS} runs succeeded ${((Date.now() - started) / 1000).toFixed(1)} s after the last trigger`);
 
     const runs = await cluster.query<{ id: string; job_id: string; status: string; attempt: number; worker_id: string }>(

@@ -237,8 +237,7 @@ export class Cluster {
   client(): Promise<TipApp> {
     this.#client ??= (async () => {
       const app = await createTip({
-        // It runs nothing: concurrency 1 keeps its pg-boss pool at 6 connections.
-        config: { ...clusterConfig({ scheduler: { concurrency: 1, backend: this.backend } }), database: { poolSize: 3, url: this.database.url } },
+        config: { ...clusterConfig({ scheduler: { backend: this.backend } }), database: { poolSize: 3, url: this.database.url } },
         plugins: [probePlugin({ worker: 'client' })],
         logger: createLogger({ level: 'warn', destination: process.stderr }),
       });
@@ -248,8 +247,10 @@ export class Cluster {
   }
 
   /**
-   * Starts a run of `job`: with pg-boss the client app enqueues it (any worker takes it); the
-   * in-process backend is one process, so the run is triggered inside its (first live) worker.
+   * Starts a run of `job`: with pg-boss the client app enqueues it (any worker takes it) and this
+   * resolves once it is queued, as `tip trigger` would (an enqueue that fails is an error here, not
+   * a run silently missing later); the in-process backend is one process, so the run is triggered
+   * inside its (first live) worker.
    */
   async trigger(job: string, payload?: unknown): Promise<Ticket> {
     if (this.backend === 'in-process') {
@@ -258,6 +259,7 @@ export class Cluster {
       return worker.trigger(job, payload);
     }
     const ticket = (await this.client()).scheduler.trigger(job, { payload });
+    await bounded(ticket.enqueued(), `the trigger of ${job} to be queued`, READY_MS);
     return { runId: ticket.runId, done: () => ticket.done().then(summarize) };
   }
 
@@ -271,6 +273,27 @@ export class Cluster {
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+  }
+
+  /**
+   * Where runs stand, for failure messages: tip_job_run by status, and with pg-boss its jobs by
+   * queue and state (with the highest retry count) and the queues' cached active singleton keys.
+   */
+  async diagnose(): Promise<string> {
+    const lines: string[] = [];
+    const add = async (title: string, sql: string) => {
+      try {
+        lines.push(`${title}: ${JSON.stringify(await this.query(sql))}`);
+      } catch (err) {
+        lines.push(`${title}: ${String(err)}`);
+      }
+    };
+    await add('tip_job_run by status', 'select status, count(*)::int as n from tip_job_run group by status order by status');
+    if (this.backend === 'pg-boss') {
+      await add('pg-boss jobs', 'select name, state, count(*)::int as n, max(retry_count) as retries, min(start_after) as first_start_after from tip_pgboss.job group by name, state order by name, state');
+      await add('pg-boss queues', 'select name, policy, singletons_active, monitor_on from tip_pgboss.queue');
+    }
+    return lines.join('\n');
   }
 
   /** Every worker's output (for failure messages). */
