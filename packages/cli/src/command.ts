@@ -39,6 +39,12 @@ export interface OneShotStart {
    * write, nothing is scheduled, no services (`tip trigger`, plugin commands with `mode: 'run'`).
    */
   mode: 'read' | 'run';
+  /**
+   * Whether this process takes jobs (default: the app's default, true). `tip trigger` passes
+   * `false`: with the pg-boss backend it then only enqueues the run for the workers; the
+   * in-process backend ignores it and runs the job here.
+   */
+  work?: boolean;
 }
 
 /**
@@ -56,7 +62,7 @@ export async function withStartedApp<T>(ctx: CommandContext, start: OneShotStart
  */
 export async function startedFor<T>(opened: OpenedApp, start: OneShotStart, fn: () => Promise<T>): Promise<T> {
   try {
-    await opened.app.start({ mode: start.mode, schedule: false });
+    await opened.app.start({ mode: start.mode, schedule: false, ...(start.work === undefined ? {} : { work: start.work }) });
   } catch (err) {
     throw withStartHint(err, start.mode);
   }

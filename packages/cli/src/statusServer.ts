@@ -14,6 +14,12 @@ export interface StatusServerOptions {
   log?: Logger;
   /** Auto-refresh interval of the HTML page (default 5). */
   refreshSeconds?: number;
+  /**
+   * What it serves (default `'status'`): `'status'` the page, the JSON API, `/healthz` and
+   * `/metrics`; `'health'` only `/healthz` and `/metrics` — the per-process health and metrics of a
+   * worker (`tip run --role worker --http …`), every other path answers 404.
+   */
+  serves?: 'status' | 'health';
 }
 
 /** A running status server. */
@@ -56,20 +62,38 @@ export function unhealthyReasons(health: AppHealth): string[] {
   return reasons;
 }
 
+/** What `/healthz` answers (JSON): the app's health summed up, with the reasons it is not ok. */
+export interface HealthzBody {
+  /** True when the app is started, its database answers and every service of this process is ok (status 200; else 503). */
+  ok: boolean;
+  /** The app's lifecycle state. */
+  state: string;
+  /** Which process answers: its worker id and role. */
+  worker: AppHealth['worker'];
+  /** Why it is not ok, one line per problem (empty when it is). */
+  reasons: string[];
+  /** The database check. */
+  database?: AppHealth['database'];
+  /** The services of this process with their health. */
+  services: AppHealth['services'];
+}
+
 /**
  * Starts the status web server of a started app: `GET /` (an HTML page), `GET /metrics`
- * (Prometheus), `GET /healthz` (200 `ok`, or 503 with the reasons from `app.health()`), and every
- * `read` route of the app's routes point under `/api` — core's `/api/jobs`, `/api/runs`,
- * `/api/health` and each plugin's `/api/<prefix>/…`. It has no authentication, so `admin` routes
- * answer 403; it binds 127.0.0.1 unless told otherwise.
+ * (Prometheus), `GET /healthz` (JSON {@link HealthzBody}: 200 when ok, 503 with the reasons from
+ * `app.health()`; it names the worker id and role of the process), and every `read` route of the
+ * app's routes point under `/api` — core's `/api/jobs`, `/api/runs`, `/api/health` and each
+ * plugin's `/api/<prefix>/…`. It has no authentication, so `admin` routes answer 403; it binds
+ * 127.0.0.1 unless told otherwise. With `serves: 'health'` only `/healthz` and `/metrics` are served.
  */
 export async function startStatusServer(app: TipApp, options: StatusServerOptions = {}): Promise<StatusServer> {
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? app.log;
   const refreshSeconds = options.refreshSeconds ?? 5;
-  const router = new RouteRouter(app.routes(), { log, servedScopes: ['read'] });
+  const full = (options.serves ?? 'status') === 'status';
+  const router = full ? new RouteRouter(app.routes(), { log, servedScopes: ['read'] }) : undefined;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (await router.handleNode(req, res)) return;
+    if (router && (await router.handleNode(req, res))) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       throw new HttpError(405, 'method not allowed');
@@ -78,12 +102,13 @@ export async function startStatusServer(app: TipApp, options: StatusServerOption
     switch (url.pathname) {
       case '/healthz': {
         const health = await app.health();
-        if (health.ok) return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
-        return send(res, 503, 'text/plain; charset=utf-8', `${unhealthyReasons(health).join('\n')}\n`);
+        const body: HealthzBody = { ok: health.ok, state: health.state, worker: health.worker, reasons: unhealthyReasons(health), database: health.database, services: health.services };
+        return send(res, health.ok ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`);
       }
       case '/metrics':
         return send(res, 200, app.metrics.registry.contentType, await app.metrics.text());
       case '/': {
+        if (!full) throw new HttpError(404, 'not found: / (this worker serves only /healthz and /metrics)');
         const [jobs, runs] = [app.scheduler.jobs().sort((a, b) => a.id.localeCompare(b.id)), await app.scheduler.history({ limit: 50 })];
         const html = renderStatusPage({ jobs, runs, now: Date.now(), state: app.state, refreshSeconds });
         res.setHeader('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");

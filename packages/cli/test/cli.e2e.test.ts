@@ -137,7 +137,9 @@ describe('tip run', { timeout: SPAWN_TEST_TIMEOUT }, () => {
     const p = spawnNode([BIN, 'run', '-c', config, '--http', '127.0.0.1:0', '--log-format', 'json']);
     const [, url] = await waitForOutput(p, /^TIP is running at (http:\/\/127\.0\.0\.1:\d+\/)$/m);
 
-    expect(await get(`${url}healthz`)).toMatchObject({ status: 200, body: 'ok\n' });
+    const healthz = await get(`${url}healthz`);
+    expect(healthz.status).toBe(200);
+    expect(JSON.parse(healthz.body)).toMatchObject({ ok: true, state: 'started', worker: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), role: 'all' } });
     const jobs = await get(`${url}api/jobs`);
     expect(jobs.type).toContain('application/json');
     expect((JSON.parse(jobs.body) as Array<{ id: string }>).map((j) => j.id)).toContain('fixture.slow');

@@ -8,7 +8,7 @@ afterEach(cleanup);
 
 interface StatusJson {
   jobs: Array<{ id: string; lastRun: { status: string; workerId?: string } | null }>;
-  workers: Array<{ id: string; host: string; pid: number; mode: string; scheduling: boolean; status: string; running: number; heartbeatAgeMs: number }>;
+  workers: Array<{ id: string; host: string; pid: number; role?: string; mode: string; scheduling: boolean; status: string; running: number; heartbeatAgeMs: number }>;
 }
 
 const status = async (config: string): Promise<StatusJson> => {
@@ -24,12 +24,12 @@ describe('tip status lists the workers', { timeout: SPAWN_TEST_TIMEOUT }, () => 
     const s = await status(config);
     expect(s.workers).toHaveLength(1);
     const [w] = s.workers;
-    expect(w).toMatchObject({ pid: process.pid, mode: 'run', scheduling: false, status: 'stopped', running: 0 });
+    expect(w).toMatchObject({ pid: process.pid, role: 'all', mode: 'run', scheduling: false, status: 'stopped', running: 0 });
     expect(s.jobs.find((j) => j.id === 'fixture.ok')?.lastRun).toMatchObject({ status: 'succeeded', workerId: w!.id });
 
     const text = await tipInProcess(['status', '-c', config]);
-    expect(text.stdout).toMatch(/^WORKER\s+HOST\s+PID\s+MODE\s+STATUS\s+LAST HEARTBEAT\s+RUNNING$/m);
-    expect(text.stdout).toMatch(new RegExp(`^${w!.id}\\s+\\S+\\s+${process.pid}\\s+run \\(no timers\\)\\s+stopped\\s+.+ ago\\s+0$`, 'm'));
+    expect(text.stdout).toMatch(/^WORKER\s+HOST\s+PID\s+ROLE\s+MODE\s+STATUS\s+LAST HEARTBEAT\s+RUNNING$/m);
+    expect(text.stdout).toMatch(new RegExp(`^${w!.id}\\s+\\S+\\s+${process.pid}\\s+all\\s+run \\(no timers\\)\\s+stopped\\s+.+ ago\\s+0$`, 'm'));
   });
 
   it('a running tip run is a live worker with its running job, then stopped after SIGTERM', async () => {
@@ -44,9 +44,9 @@ describe('tip status lists the workers', { timeout: SPAWN_TEST_TIMEOUT }, () => 
       const w = (await status(config)).workers.find((x) => x.pid === pid);
       return w?.running === 1 ? w : undefined;
     });
-    expect(live).toMatchObject({ mode: 'serve', scheduling: true, status: 'live' });
+    expect(live).toMatchObject({ role: 'all', mode: 'serve', scheduling: true, status: 'live' });
     const text = await tipInProcess(['status', '-c', config]);
-    expect(text.stdout).toMatch(new RegExp(`^${live.id}\\s+\\S+\\s+${pid}\\s+serve\\s+live\\s+.+ ago\\s+1$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^${live.id}\\s+\\S+\\s+${pid}\\s+all\\s+serve\\s+live\\s+.+ ago\\s+1$`, 'm'));
 
     p.child.kill('SIGTERM');
     await waitForOutput(p, /received SIGTERM: stopping/);

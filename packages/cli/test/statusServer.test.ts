@@ -74,7 +74,9 @@ describe('status server', () => {
       expect((await (await fetch(`${base}api/health`)).json()) as object).toMatchObject({ ok: true, state: 'started', database: { ok: true } });
 
       expect(await (await fetch(`${base}metrics`)).text()).toMatch(/tip_job_runs_total\{job="broken",status="failed"\} 1/);
-      expect(await (await fetch(`${base}healthz`)).text()).toBe('ok\n');
+      const healthz = await fetch(`${base}healthz`);
+      expect(healthz.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await healthz.json()).toMatchObject({ ok: true, state: 'started', reasons: [], worker: { id: t.app.workers.id, role: 'all' } });
       expect((await fetch(`${base}api/nothing`)).status).toBe(404);
       expect((await fetch(base, { method: 'POST' })).status).toBe(405);
       expect((await fetch(`${base}api/jobs`, { method: 'POST' })).status).toBe(405);
@@ -101,7 +103,7 @@ describe('status server', () => {
       state.healthy = false;
       const res = await fetch(`${url}healthz`);
       expect(res.status).toBe(503);
-      expect(await res.text()).toMatch(/^service routed\.watcher running: upstream lost$/m);
+      expect(((await res.json()) as { reasons: string[] }).reasons).toEqual(['service routed.watcher running: upstream lost']);
     });
   });
 
@@ -116,7 +118,7 @@ describe('status server', () => {
         else vi.spyOn(t.app.em().getConnection(), 'execute').mockRejectedValue(new Error('disk I/O error'));
         const res = await fetch(`${url}healthz`);
         expect(res.status).toBe(503);
-        expect(await res.text()).toMatch(/^database: .+/m);
+        expect(((await res.json()) as { reasons: string[] }).reasons).toEqual([expect.stringMatching(/^database: .+/)]);
       });
     });
   }

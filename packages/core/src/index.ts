@@ -23,7 +23,7 @@ export {
   type PluginContext,
   type RunMode,
 } from './plugins/types.js';
-export type { ServiceDefinition, ServiceRun, ServiceHealth, ServiceRestartPolicy, ServiceState, ServiceStatus } from './services/types.js';
+export type { ServiceDefinition, ServiceRole, ServiceRun, ServiceHealth, ServiceRestartPolicy, ServiceState, ServiceStatus } from './services/types.js';
 export {
   defineRoute,
   reply,

@@ -1,6 +1,17 @@
+import type { AppRole, TipApp } from '@tip/core';
 import type { Command } from '../commandSpec.js';
 import { UsageError } from '../errors.js';
 import type { StatusServer } from '../statusServer.js';
+
+/** The roles `tip run --role` accepts. */
+const ROLES: readonly AppRole[] = ['all', 'worker', 'web'];
+
+/** Parses `--role`: `all` (default), `worker` or `web`. */
+export function parseRole(value: string | boolean | undefined): AppRole {
+  if (value === undefined) return 'all';
+  if (typeof value === 'string' && (ROLES as readonly string[]).includes(value)) return value as AppRole;
+  throw new UsageError(`--role must be one of ${ROLES.join(', ')} (got "${String(value)}")`, 'see "tip run --help"');
+}
 
 /** Parses `--http` values: `host:port`, `[v6]:port`, `:port` or `port` (host 127.0.0.1). */
 export function parseListen(value: string): {
@@ -32,15 +43,32 @@ export function parseListen(value: string): {
  */
 export const runCommand: Command = {
   name: 'run',
-  summary: 'run the deployment: scheduler on, optional status web server',
+  summary: 'run the deployment (or one role of it): scheduler on, optional status web server',
   options: {
-    http: { type: 'string', valueName: '<host:port>', description: 'serve the status page, JSON API and /metrics there (port 0: any free port)' },
+    http: {
+      type: 'string',
+      valueName: '<host:port>',
+      description: 'serve the status page, JSON API, /healthz and /metrics there (port 0: any free port); with --role worker only /healthz and /metrics',
+    },
+    role: {
+      type: 'string',
+      valueName: '<role>',
+      default: 'all',
+      description: "this process's part: all, worker (takes jobs) or web (status page and API, takes none; needs --http)",
+    },
   },
   description:
     'Runs until SIGINT or SIGTERM, then stops cleanly: running jobs are drained (up to scheduler.drainTimeout)\n' +
-    'and the exit code is 0. A second signal exits at once with code 1.',
+    'and the exit code is 0. A second signal exits at once with code 1.\n' +
+    'Split a deployment with --role: "worker" processes take jobs (with scheduler.backend pg-boss, from the\n' +
+    'shared queue) and answer --http with their own /healthz and /metrics; a "web" process serves the status\n' +
+    'page and API and takes no jobs. Each process runs the services whose runsOn lists its role.',
   async run(ctx) {
+    const role = parseRole(ctx.values.role);
     const listen = typeof ctx.values.http === 'string' ? parseListen(ctx.values.http) : undefined;
+    if (role === 'web' && !listen) {
+      throw new UsageError('--role web needs --http <host:port>: a web process without HTTP does nothing', 'add e.g. --http 127.0.0.1:8080, or run --role worker / all');
+    }
     const [{ formatDuration }, { openApp }, { startStatusServer }] = await Promise.all([import('@tip/core'), import('../command.js'), import('../statusServer.js')]);
     const { app, log } = await openApp(ctx, { logTo: 'stdout' });
     app.events.on('job.started', (e) => log.debug({ job: e.jobId, run: e.runId, reason: e.reason }, `job ${e.jobId} started`));
@@ -67,9 +95,10 @@ export const runCommand: Command = {
     const keepAlive = setInterval(() => undefined, 1 << 30);
     let server: StatusServer | undefined;
     try {
-      await app.start({ mode: 'serve' });
-      if (listen) server = await startStatusServer(app, { ...listen, log });
-      ctx.io.out(server ? `TIP is running at ${server.url}\n` : 'TIP is running (no --http: no status server); press Ctrl+C to stop\n');
+      await app.start({ mode: 'serve', role });
+      if (listen) server = await startStatusServer(app, { ...listen, log, serves: role === 'worker' ? 'health' : 'status' });
+      ctx.io.out(`${await describeProcess(app, server)}\n`);
+      if (role === 'all') ctx.io.out(server ? `TIP is running at ${server.url}\n` : 'TIP is running (no --http: no status server); press Ctrl+C to stop\n');
       const signal = await signalled;
       log.info(`received ${signal}: stopping (draining running jobs)`);
       await app.stop();
@@ -86,3 +115,18 @@ export const runCommand: Command = {
   },
 };
 
+
+/** One line saying what this process does: `TIP worker <id> running (role worker): takes jobs…`. */
+async function describeProcess(app: TipApp, server: StatusServer | undefined): Promise<string> {
+  const health = await app.health();
+  const services = health.services.map((s) => s.id).sort();
+  const parts: string[] = [];
+  const scheduling = app.config.scheduler.enabled && app.role !== 'web';
+  if (app.role === 'web') parts.push('takes no jobs (triggers are enqueued for the workers)');
+  else parts.push(`takes jobs${scheduling ? '' : ' (timers off: scheduler.enabled is false)'}`);
+  parts.push(services.length ? `services ${services.join(', ')}` : 'no services');
+  if (server && app.role === 'worker') parts.push(`health and metrics at ${server.url}healthz and ${server.url}metrics`);
+  else if (server) parts.push(`status page and API at ${server.url}`);
+  else parts.push('no --http');
+  return `TIP worker ${health.worker.id ?? '-'} running (role ${app.role}): ${parts.join('; ')}`;
+}

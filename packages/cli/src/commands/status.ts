@@ -52,7 +52,7 @@ export async function collectStatus(app: TipApp): Promise<JobStatus[]> {
  */
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'show each job with its last run and next run, and the workers with their heartbeats',
+  summary: 'show each job with its last run and next run, and the workers with their roles and heartbeats',
   options: { json: { type: 'boolean', description: 'print JSON: { jobs, workers }' } },
   description:
     'Opens the existing database read-only in spirit (no migrations, no scheduling, no services, plugins\n' +
@@ -93,11 +93,12 @@ export const statusCommand: Command = {
     }
     ctx.io.out(
       table(
-        ['WORKER', 'HOST', 'PID', 'MODE', 'STATUS', 'LAST HEARTBEAT', 'RUNNING'],
+        ['WORKER', 'HOST', 'PID', 'ROLE', 'MODE', 'STATUS', 'LAST HEARTBEAT', 'RUNNING'],
         workers.map((w) => [
           w.id,
           w.host,
           String(w.pid),
+          w.role ?? '-',
           w.scheduling ? w.mode : `${w.mode} (no timers)`,
           w.status,
           `${formatDuration(w.heartbeatAgeMs)} ago`,

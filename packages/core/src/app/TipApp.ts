@@ -16,6 +16,7 @@ import type { MountedRoute } from '../routes/RouteRouter.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
 import { WorkerRegistry } from '../scheduler/WorkerRegistry.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
+import { servicesForRole } from '../services/roles.js';
 import { ServiceSupervisor } from '../services/ServiceSupervisor.js';
 import { SourceRunner } from '../sources/SourceRunner.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -174,14 +175,16 @@ export class TipApp implements AsyncDisposable {
   }
 
   /**
-   * The app's health: its state, a bounded database check and every service's health. Never
-   * throws and never hangs (each check has a time limit).
+   * The app's health: its state, its worker id and role, a bounded database check and the health
+   * of every service this process runs (those its role runs, see `ServiceDefinition.runsOn`).
+   * Never throws and never hangs (each check has a time limit).
    */
   async health(): Promise<AppHealth> {
     const database = this.#db ? await pingDatabase(this.#db, 2000) : undefined;
     const services = this.#services ? await this.#services.statuses() : [];
     const ok = this.#state === 'started' && (database?.ok ?? false) && services.every((s) => s.health.ok);
-    return { ok, state: this.#state, database, services };
+    const id = this.#workers?.id;
+    return { ok, state: this.#state, worker: id === undefined ? { role: this.#role } : { id, role: this.#role }, database, services };
   }
 
   /**
@@ -237,7 +240,7 @@ export class TipApp implements AsyncDisposable {
       this.#scheduleJobs();
       this.#checkStop();
       const scheduling = !read && (options.schedule ?? (this.config.scheduler.enabled && this.#role !== 'web'));
-      if (!read) this.#history!.workerId = await this.#workers!.register(this.#mode, scheduling);
+      if (!read) this.#history!.workerId = await this.#workers!.register(this.#mode, scheduling, this.#role);
       if (!read) await this.scheduler.start({ schedule: scheduling });
       if (this.#mode === 'serve') this.#startServices();
       if (!read) this.#untrackLoop = trackEventLoopDelay(this.metrics);
@@ -367,9 +370,14 @@ export class TipApp implements AsyncDisposable {
     for (const { job, plugin } of this.jobDefinitions()) this.scheduler.add(job, plugin);
   }
 
+  /** Starts the services whose `runsOn` includes this app's role (every one for role `all`). */
   #startServices(): void {
     const point = this.#point(CorePoints.services);
     point.seal();
+    const services = servicesForRole(
+      point.list().map((def) => ({ def, plugin: point.ownerOf(def) })),
+      this.#role,
+    );
     this.#services = new ServiceSupervisor({
       clock: this.clock,
       events: this.events,
@@ -377,7 +385,7 @@ export class TipApp implements AsyncDisposable {
       log: this.#log,
       stopTimeoutMs: parseDuration(this.config.lifecycle.serviceStopTimeout, 'lifecycle.serviceStopTimeout'),
     });
-    this.#services.start(point.list().map((def) => ({ def, plugin: point.ownerOf(def) })));
+    this.#services.start(services);
   }
 
   /** Services first, then the scheduler (drain), plugins in reverse, the pruning, the database. Never throws. */

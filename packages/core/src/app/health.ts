@@ -1,4 +1,5 @@
 import type { ServiceStatus } from '../services/types.js';
+import type { AppRole } from './types.js';
 
 /** The database part of {@link AppHealth}. */
 export interface DatabaseHealth {
@@ -18,6 +19,16 @@ export interface AppHealth {
   state: string;
   /** The database check (absent before the database is open). */
   database?: DatabaseHealth;
-  /** Every service with its health. */
+  /**
+   * Which process answers: its worker id (absent before it registered, and in `read` mode, which
+   * registers none) and its role in the deployment.
+   */
+  worker: {
+    /** Its worker id (`tip_worker.id`, a UUID). */
+    id?: string;
+    /** Its role (`all`, `worker` or `web`). */
+    role: AppRole;
+  };
+  /** Every service of this process (those its role runs) with its health. */
   services: ServiceStatus[];
 }

@@ -74,6 +74,7 @@ export const WorkerEntity = defineEntity({
     startedAt: p.datetime(),
     heartbeatAt: p.datetime(),
     stoppedAt: p.datetime().nullable(),
+    role: p.string().length(16).nullable(),
   },
 });
 /** A row of {@link WorkerEntity}. @internal */

@@ -83,6 +83,13 @@ export const coreMigrations: readonly TipMigration[] = [
       'create index "tip_job_run_status_index" on "tip_job_run" ("status")',
     ],
   }),
+  // Roles: a deployment split into `worker` and `web` processes records each worker's role, so
+  // `tip status` and `tip trigger` can tell processes that take jobs from those that only enqueue.
+  // Null for rows written before roles.
+  sqlMigration('0003-worker-role', {
+    sqlite: ['alter table `tip_worker` add column `role` text null'],
+    postgresql: ['alter table "tip_worker" add column "role" varchar(16) null'],
+  }),
   // Issue [5/8]: the pg-boss backend. A schedule slot is claimed by compare-and-set on next_run_at,
   // recording the run that took it (claimed_run_id); a group's fan-in counts its children's ends.
   sqlMigration('0004-cluster-scheduler', {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import type { AppRole } from '../app/types.js';
 import type { Database } from '../database/Database.js';
 import { JobRunEntity, WorkerEntity, type WorkerRow } from '../database/entities.js';
 import { executeRaw } from '../database/raw.js';
@@ -80,9 +81,10 @@ export class WorkerRegistry {
    * Inserts this app's worker row and starts heartbeating.
    * @param mode how the app was started (`serve` or `run`)
    * @param scheduling whether its scheduler runs timers and event triggers
+   * @param role its part in the deployment (default `all`; see `StartOptions.role`)
    * @returns the worker id (a UUID)
    */
-  async register(mode: string, scheduling: boolean): Promise<string | undefined> {
+  async register(mode: string, scheduling: boolean, role: AppRole = 'all'): Promise<string | undefined> {
     const db = this.#o.db;
     if (!db || this.#id) return this.#id;
     const id = randomUUID();
@@ -99,11 +101,14 @@ export class WorkerRegistry {
       startedAt: now,
       heartbeatAt: now,
       stoppedAt: null,
+      role,
     });
     this.#id = id;
-    this.#o.metrics?.gauge<'worker' | 'host' | 'version'>({ name: 'tip_worker_info', help: "This app's worker id (value always 1)", labelNames: ['worker', 'host', 'version'] }).set({ worker: id, host, version: this.#o.version }, 1);
+    this.#o.metrics
+      ?.gauge<'worker' | 'host' | 'version' | 'role'>({ name: 'tip_worker_info', help: "This app's worker id and role (value always 1)", labelNames: ['worker', 'host', 'version', 'role'] })
+      .set({ worker: id, host, version: this.#o.version, role }, 1);
     this.#beatGauge(now.getTime());
-    this.#o.log.info({ worker: id, host, pid: process.pid, mode, scheduling }, 'worker registered');
+    this.#o.log.info({ worker: id, host, pid: process.pid, mode, scheduling, role }, 'worker registered');
     this.#arm();
     return id;
   }
@@ -163,6 +168,7 @@ export class WorkerRegistry {
         pid: w.pid,
         mode: w.mode,
         scheduling: w.scheduling,
+        ...(isAppRole(w.role) ? { role: w.role } : {}),
         version: w.version,
         leaseMs: w.leaseMs,
         startedAt: w.startedAt,
@@ -280,6 +286,11 @@ export class WorkerRegistry {
   #beatGauge(at: number): void {
     this.#o.metrics?.gauge({ name: 'tip_worker_heartbeat_timestamp_seconds', help: "When this worker last recorded its heartbeat (app clock, Unix seconds)" }).set(at / 1000);
   }
+}
+
+/** A role recorded in `tip_worker.role` (null for rows written before roles). */
+function isAppRole(value: string | null | undefined): value is AppRole {
+  return value === 'all' || value === 'worker' || value === 'web';
 }
 
 /** `<id> (<host> pid <pid>)`. */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AppRole } from '../app/types.js';
 import type { TipEventName, TipEvents } from '../events/EventBus.js';
 import type { Duration } from '../util/duration.js';
 
@@ -317,6 +318,11 @@ export interface WorkerInfo {
   mode: string;
   /** Whether its scheduler runs timers and event triggers. */
   scheduling: boolean;
+  /**
+   * Its part in the deployment (`all`, `worker` or `web`; see `StartOptions.role`); unset for
+   * workers registered before roles were recorded.
+   */
+  role?: AppRole;
   /** The TIP core version it runs. */
   version: string;
   /** Its lease in ms: it counts as dead once `heartbeatAt + leaseMs` passed. */

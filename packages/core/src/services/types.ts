@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { StartOptions } from '../app/types.js';
 import type { Duration } from '../util/duration.js';
 
 /** What a service's `start` gets for one attempt. */
@@ -64,7 +65,24 @@ export interface ServiceDefinition {
   health?(): ServiceHealth | Promise<ServiceHealth>;
   /** Restart back-off (defaults: 1 s doubling to 5 min). */
   restart?: ServiceRestartPolicy;
+  /**
+   * The process roles it runs on (default `['worker']`), when a deployment is split into processes
+   * started with a role ({@link StartOptions.role}, `tip run --role`): `'worker'` for processes that
+   * take jobs (a mail-directory watcher feeding jobs, a DNS poller), `'web'` for processes that
+   * serve people (an HTTP agent, a UI). A process of role `'all'` (the default, one process does
+   * everything) runs every service whatever its `runsOn`; a `'worker'` or `'web'` process runs only
+   * the services listing its role. `health()` and `/healthz` report the services of this process only.
+   *
+   * @example
+   * ```ts
+   * ctx.services.add({ id: 'agent-http', runsOn: ['web'], async start({ signal }) { … } });
+   * ```
+   */
+  runsOn?: readonly ServiceRole[];
 }
+
+/** A process role a service can run on (see {@link ServiceDefinition.runsOn}). */
+export type ServiceRole = 'worker' | 'web';
 
 /** Lifecycle state of a supervised service. */
 export type ServiceState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';

@@ -303,7 +303,7 @@ export class PgBossScheduler implements Scheduler {
     await this.#ticking;
     for (const e of this.#jobs.values()) for (const off of e.unsubscribe.splice(0)) off();
     this.#stopping.abort(new TipError(TipErrorCodes.JOB_ABORTED, 'the app is stopping'));
-    const boss = this.#boss;
+    const boss = this.#boss ?? (await this.#booting?.catch(() => undefined));
     try {
       if (boss && wasStarted && this.#d.work) {
         await Promise.all([boss.offWork(TOP_QUEUE, { wait: false }), boss.offWork(CHILD_QUEUE, { wait: false })]).catch(() => undefined);
@@ -322,6 +322,10 @@ export class PgBossScheduler implements Scheduler {
       await boss?.stop({ graceful: true, timeout: 5000, close: true }).catch((err: unknown) => this.#d.log.warn({ err }, 'stopping pg-boss failed'));
       await this.#locks.close();
       this.#state = 'stopped';
+      // Tickets still waiting: the runs go on in the cluster, this process can no longer follow them.
+      for (const id of [...this.#waiters.keys()]) {
+        this.#settle(id, (w) => w.reject(new TipError(TipErrorCodes.APP_STATE, `stopped while waiting for run ${id}; it goes on in the cluster (see tip status)`, { details: { runId: id } })));
+      }
     }
   }
 
@@ -553,6 +557,17 @@ export class PgBossScheduler implements Scheduler {
     const entry = this.#jobs.get(data.jobId);
     if (!entry) throw new Error(`worker ${this.#d.workers.id} has no job "${data.jobId}" (another worker may run a different plugin set)`);
     const { def, owner } = entry;
+    if (job.retryCount > 0) {
+      // A retry whose earlier attempt recorded its end (its worker died before completing the
+      // pg-boss job): do not run it again, only plan the next slot.
+      const ended = await this.#store.run(job.id);
+      if (ended && ended.status !== 'running' && ended.status !== 'aborted') {
+        const end = ended.endedAt?.getTime() ?? this.#d.clock.now();
+        const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: ended.startedAt.getTime() }, end) : undefined;
+        await this.#store.ran(ended, next === undefined ? undefined : new Date(next), new Date(end));
+        return;
+      }
+    }
     const record = this.#newRecord(job.id, def.id, owner, data.reason, job.retryCount + 1, undefined);
     const input: RunInput = { payload: data.payload, event: data.event };
     this.#runningHere.set(def.id, (this.#runningHere.get(def.id) ?? 0) + 1);
@@ -580,6 +595,11 @@ export class PgBossScheduler implements Scheduler {
   /** Handles a group child. Throws to give the pg-boss job back (retry or hand-back). */
   async #onChild(job: JobWithMetadata<ChildData>): Promise<void> {
     const data = job.data;
+    if (job.retryCount > 0) {
+      // Its end is already recorded (and counted in the group): nothing left to do.
+      const ended = await this.#store.run(job.id);
+      if (ended && ended.status !== 'running' && ended.status !== 'aborted') return;
+    }
     const owner = this.#jobs.get(data.groupJob)?.owner;
     const record = this.#newRecord(job.id, data.childId, owner, 'group', job.retryCount + 1, data.group);
     const def = this.#resolveStored(data);
@@ -825,6 +845,9 @@ export class PgBossScheduler implements Scheduler {
   /** Starts pg-boss once (lazily for a process that only enqueues) and creates the queues. */
   #ready(): Promise<PgBoss> {
     if (this.#boss) return Promise.resolve(this.#boss);
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return Promise.reject(new TipError(TipErrorCodes.APP_STATE, 'the scheduler is stopped', { details: { state: this.#state } }));
+    }
     this.#booting ??= (async () => {
       const p = this.#d.config.scheduler.pgBoss;
       const monitorS = Math.max(1, Math.round(parseDuration(p.monitorInterval) / 1000));
