@@ -308,6 +308,17 @@ export class Cluster {
     const client = await this.#client?.catch(() => undefined);
     await client?.stop().catch(() => undefined);
     await this.#pool.end().catch(() => undefined);
-    await this.database.drop().catch(() => undefined);
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        await this.database.drop();
+        break;
+      } catch (err) {
+        if (attempt === 5 || !TOO_MANY_CLIENTS.test(String(err))) {
+          console.warn(`could not drop ${this.database.url}: ${String(err)}`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
   }
 }
