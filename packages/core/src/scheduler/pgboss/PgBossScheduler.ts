@@ -292,8 +292,10 @@ export class PgBossScheduler implements Scheduler {
     for (const e of this.#jobs.values()) this.#subscribe(e);
     if (this.#schedule) {
       await this.#planAll([...this.#jobs.values()].filter((e) => e.timed));
-      this.#armTick(0);
     }
+    // Every process ticks: a scheduling one claims due slots; any keeps its view of the plan fresh
+    // (jobs(), the status page of a web process).
+    this.#armTick(0);
     this.#d.log.info({ work: this.#d.work, schedule: this.#schedule, jobs: this.#jobs.size }, 'pg-boss scheduler started');
   }
 
@@ -512,6 +514,10 @@ export class PgBossScheduler implements Scheduler {
 
   /** Claims every due slot (compare-and-set) and enqueues what it won; now and then, replans lost claims. */
   async #tick(): Promise<void> {
+    if (!this.#schedule) {
+      if (++this.#ticks % 5 === 0) this.#plans = await this.#store.plans();
+      return;
+    }
     const timed = [...this.#jobs.values()].filter((e) => e.timed).map((e) => e.def.id);
     if (timed.length === 0) return;
     const now = this.#d.clock.now();
