@@ -7,7 +7,7 @@ import { parseDuration, type Duration } from '../../util/duration.js';
 import { AttemptRunner } from '../AttemptRunner.js';
 import { resolveChildren, type ChildResolver } from '../children.js';
 import { ConcurrencyLimiter } from '../ConcurrencyLimiter.js';
-import { triggerEventOf } from '../events.js';
+import { subscribeAfterTriggers } from '../events.js';
 import { jsonPayload, rejectedTicket } from '../payload.js';
 import type { Outcome, RunContext, RunInput } from '../RunContext.js';
 import { RunHandle } from '../RunHandle.js';
@@ -448,27 +448,16 @@ export class PgBossScheduler implements Scheduler {
 
   #subscribe(entry: Entry): void {
     if (!this.#d.config.scheduler.enabled) return;
-    for (const t of entry.triggers) {
-      if (!('after' in t)) continue;
-      const when = t.when as ((payload: unknown) => boolean) | undefined;
-      const off = this.#d.events.on(t.after, (payload: unknown) => {
-        if (this.#state !== 'started') return;
-        if (when && !when(payload)) return;
-        let data: TopData;
-        try {
-          const event = triggerEventOf(this.#eventIds, t.after, payload, this.#d.clock.now());
-          data = { jobId: entry.def.id, reason: 'event', payload: jsonPayload(payload, `event "${t.after}" payload`), event };
-        } catch (err) {
-          this.#d.log.error({ err, job: entry.def.id, event: t.after }, `event ${t.after} cannot start job ${entry.def.id}`);
-          return;
-        }
+    const o = { events: this.#d.events, clock: this.#d.clock, log: this.#d.log, ids: this.#eventIds };
+    const id = entry.def.id;
+    entry.unsubscribe.push(
+      ...subscribeAfterTriggers(o, id, entry.triggers, () => this.#state === 'started', (input) => {
         // One pg-boss id per (event, job): enqueued once however often this listener fires for it.
-        void this.#enqueueTop(entry, data, nameUuid(`event/${data.event!.id}/${entry.def.id}`)).catch((err: unknown) =>
-          this.#d.log.error({ err, job: entry.def.id, event: t.after }, `enqueueing job ${entry.def.id} after event ${t.after} failed`),
+        void this.#enqueueTop(entry, { jobId: id, reason: 'event', payload: input.payload as JsonValue | undefined, event: input.event }, nameUuid(`event/${input.event.id}/${id}`)).catch(
+          (err: unknown) => this.#d.log.error({ err, job: id, event: input.event.name }, `enqueueing job ${id} after event ${input.event.name} failed`),
         );
-      });
-      entry.unsubscribe.push(off);
-    }
+      }),
+    );
   }
 
   // ---- planning -----------------------------------------------------------------------------
