@@ -37,7 +37,9 @@ export class AttemptRunner {
   async run(def: JobDefinition, owner: string | undefined, record: JobRunRecord, input: RunInput): Promise<Outcome> {
     const ctx = this.#ctx;
     if (!def.retry) {
-      return ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, 1, input));
+      // A run without a retry policy has one attempt here; a distributed backend may hand over a
+      // later attempt (record.attempt > 1: its earlier worker died), which the job sees as such.
+      return ctx.limiter.run(owner, def.concurrencyKey, () => this.#attempt(def, record, Math.max(1, record.attempt), input));
     }
     const attempts = Math.max(1, def.retry.attempts ?? 1);
     const base = def.retry.backoff === undefined ? 1000 : parseDuration(def.retry.backoff, `job "${def.id}" retry.backoff`);

@@ -7,7 +7,7 @@ import type { Clock } from '../util/clock.js';
 import { parseDuration, type Duration } from '../util/duration.js';
 import { ConcurrencyLimiter, type ConcurrencyOptions } from './ConcurrencyLimiter.js';
 import { JobPlanner, type JobEntry } from './JobPlanner.js';
-import { triggerEventOf } from './events.js';
+import { subscribeAfterTriggers } from './events.js';
 import { jsonPayload, rejectedTicket, ticketOf } from './payload.js';
 import { validateJob } from './jobValidation.js';
 import type { RunContext, RunInput } from './RunContext.js';
@@ -291,23 +291,10 @@ export class InProcessScheduler implements Scheduler {
   }
 
   #subscribe(entry: JobEntry): void {
-    for (const t of entry.triggers) {
-      if (!('after' in t)) continue;
-      const when = t.when as ((payload: unknown) => boolean) | undefined;
-      const off = this.#o.events.on(t.after, (payload: unknown) => {
-        if (this.#state !== 'started') return;
-        if (when && !when(payload)) return;
-        let input: RunInput;
-        try {
-          input = { payload: jsonPayload(payload, `event "${t.after}" payload`), event: triggerEventOf(this.#eventIds, t.after, payload, this.#o.clock.now()) };
-        } catch (err) {
-          this.#o.log.error({ err, job: entry.def.id, event: t.after }, `event ${t.after} cannot start job ${entry.def.id}`);
-          return;
-        }
-        void this.#runTop(entry, 'event', input).catch(() => undefined);
-      });
-      entry.unsubscribe.push(off);
-    }
+    const o = { events: this.#o.events, clock: this.#o.clock, log: this.#o.log, ids: this.#eventIds };
+    entry.unsubscribe.push(
+      ...subscribeAfterTriggers(o, entry.def.id, entry.triggers, () => this.#state === 'started', (input) => void this.#runTop(entry, 'event', input).catch(() => undefined)),
+    );
   }
 
   /** Starts a top-level run, or coalesces it into one rerun after the run in progress. */

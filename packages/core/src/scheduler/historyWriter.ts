@@ -20,6 +20,30 @@ export interface HistoryBatch {
   readonly workerId?: string;
 }
 
+/**
+ * A run's values in `tip_job_run` column order (`id, job_id, parent_id, plugin, reason, status,
+ * attempt, started_at, ended_at, duration_ms, error, counts, worker_id`): the error cut to 4000
+ * characters, timestamps through `ts`, the owner defaulting to `workerId`.
+ * @internal
+ */
+export function runValues(r: JobRunRecord, ts: (d: Date | undefined) => number | string | null, workerId?: string): unknown[] {
+  return [
+    r.id,
+    r.jobId,
+    r.parentId ?? null,
+    r.plugin ?? null,
+    r.reason,
+    r.status,
+    r.attempt,
+    ts(r.startedAt),
+    ts(r.endedAt),
+    r.durationMs ?? null,
+    r.error ? r.error.slice(0, 4000) : null,
+    r.counts ?? null,
+    r.workerId ?? workerId ?? null,
+  ];
+}
+
 /** Rows per statement: each statement binds one JSON array of rows. */
 const ROWS_PER_STATEMENT = 5000;
 
@@ -41,21 +65,7 @@ export async function writeHistoryBatch(db: Database, batch: HistoryBatch): Prom
   const dialect = db.dialect;
   const ts: (d: Date | undefined) => number | string | null =
     dialect === 'sqlite' ? (d) => (d ? d.getTime() : null) : (d) => (d ? d.toISOString() : null);
-  const runRow = (r: JobRunRecord): unknown[] => [
-    r.id,
-    r.jobId,
-    r.parentId ?? null,
-    r.plugin ?? null,
-    r.reason,
-    r.status,
-    r.attempt,
-    ts(r.startedAt),
-    ts(r.endedAt),
-    r.durationMs ?? null,
-    r.error ? r.error.slice(0, 4000) : null,
-    r.counts ?? null,
-    r.workerId ?? batch.workerId ?? null,
-  ];
+  const runRow = (r: JobRunRecord): unknown[] => runValues(r, ts, batch.workerId);
   const now = new Date();
   const planRow = (p: JobPlanRow): unknown[] => [p.jobId, p.lastRunId ?? null, p.lastStatus ?? null, ts(p.lastStartedAt), ts(p.lastEndedAt), ts(p.nextRunAt), ts(now)];
   const insertRuns = insertSql(dialect, 'tip_job_run', RUN_COLUMNS, RUN_PG);

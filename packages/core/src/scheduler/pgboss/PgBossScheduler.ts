@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import PQueue from 'p-queue';
 import type { JobInsert, JobWithMetadata, PgBoss, SendOptions } from 'pg-boss';
 import type { SchedulerDeps } from '../../app/types.js';
 import { TipError, TipErrorCodes, describeError } from '../../errors/TipError.js';
@@ -6,7 +7,7 @@ import { parseDuration, type Duration } from '../../util/duration.js';
 import { AttemptRunner } from '../AttemptRunner.js';
 import { resolveChildren, type ChildResolver } from '../children.js';
 import { ConcurrencyLimiter } from '../ConcurrencyLimiter.js';
-import { triggerEventOf } from '../events.js';
+import { subscribeAfterTriggers } from '../events.js';
 import { jsonPayload, rejectedTicket } from '../payload.js';
 import type { Outcome, RunContext, RunInput } from '../RunContext.js';
 import { RunHandle } from '../RunHandle.js';
@@ -128,6 +129,8 @@ export class PgBossScheduler implements Scheduler {
   #ticking: Promise<void> | undefined;
   #ticks = 0;
   #plans = new Map<string, ClusterPlan>();
+  /** Top-level sends in flight at once (the rest wait here, not for a pool connection). */
+  readonly #sends = new PQueue({ concurrency: 2 });
   /** Tickets waiting for their run's record, by run id. */
   readonly #waiters = new Map<string, Array<{ resolve(r: JobRunRecord): void; reject(e: unknown): void }>>();
   #waiting: Promise<void> | undefined;
@@ -289,8 +292,10 @@ export class PgBossScheduler implements Scheduler {
     for (const e of this.#jobs.values()) this.#subscribe(e);
     if (this.#schedule) {
       await this.#planAll([...this.#jobs.values()].filter((e) => e.timed));
-      this.#armTick(0);
     }
+    // Every process ticks: a scheduling one claims due slots; any keeps its view of the plan fresh
+    // (jobs(), the status page of a web process).
+    this.#armTick(0);
     this.#d.log.info({ work: this.#d.work, schedule: this.#schedule, jobs: this.#jobs.size }, 'pg-boss scheduler started');
   }
 
@@ -346,12 +351,19 @@ export class PgBossScheduler implements Scheduler {
     }
     const runId = randomUUID();
     const enqueued = this.#enqueueTop(entry, { jobId: id, reason: options.reason ?? 'manual', payload }, runId);
+    enqueued.catch((err: unknown) => this.#d.log.warn({ err, job: id, run: runId }, `queueing run ${runId} of job ${id} failed: ${describeError(err)}`));
     return new ClusterTicket(runId, enqueued, (rid) => this.#awaitRun(rid));
   }
 
   /** Sends a top-level run; resolves with its run id, or the id of the run it was coalesced into. */
   async #enqueueTop(entry: Entry, data: TopData, runId: string): Promise<string> {
     const boss = await this.#ready();
+    // Sends go through a small local queue: a burst of triggers (a web process, a script) waits its
+    // turn instead of every send competing for the pool and timing out waiting for a connection.
+    return this.#sends.add(() => this.#sendTop(boss, entry, data, runId)) as Promise<string>;
+  }
+
+  async #sendTop(boss: PgBoss, entry: Entry, data: TopData, runId: string): Promise<string> {
     const sent = await boss.send(TOP_QUEUE, data as unknown as object, { ...this.#sendOptions(entry.def, true), id: runId, singletonKey: entry.def.id });
     if (sent) return sent;
     // Coalesced: a run of this job is already queued (stately policy); the trigger joins it.
@@ -436,27 +448,16 @@ export class PgBossScheduler implements Scheduler {
 
   #subscribe(entry: Entry): void {
     if (!this.#d.config.scheduler.enabled) return;
-    for (const t of entry.triggers) {
-      if (!('after' in t)) continue;
-      const when = t.when as ((payload: unknown) => boolean) | undefined;
-      const off = this.#d.events.on(t.after, (payload: unknown) => {
-        if (this.#state !== 'started') return;
-        if (when && !when(payload)) return;
-        let data: TopData;
-        try {
-          const event = triggerEventOf(this.#eventIds, t.after, payload, this.#d.clock.now());
-          data = { jobId: entry.def.id, reason: 'event', payload: jsonPayload(payload, `event "${t.after}" payload`), event };
-        } catch (err) {
-          this.#d.log.error({ err, job: entry.def.id, event: t.after }, `event ${t.after} cannot start job ${entry.def.id}`);
-          return;
-        }
+    const o = { events: this.#d.events, clock: this.#d.clock, log: this.#d.log, ids: this.#eventIds };
+    const id = entry.def.id;
+    entry.unsubscribe.push(
+      ...subscribeAfterTriggers(o, id, entry.triggers, () => this.#state === 'started', (input) => {
         // One pg-boss id per (event, job): enqueued once however often this listener fires for it.
-        void this.#enqueueTop(entry, data, nameUuid(`event/${data.event!.id}/${entry.def.id}`)).catch((err: unknown) =>
-          this.#d.log.error({ err, job: entry.def.id, event: t.after }, `enqueueing job ${entry.def.id} after event ${t.after} failed`),
+        void this.#enqueueTop(entry, { jobId: id, reason: 'event', payload: input.payload as JsonValue | undefined, event: input.event }, nameUuid(`event/${input.event.id}/${id}`)).catch(
+          (err: unknown) => this.#d.log.error({ err, job: id, event: input.event.name }, `enqueueing job ${id} after event ${input.event.name} failed`),
         );
-      });
-      entry.unsubscribe.push(off);
-    }
+      }),
+    );
   }
 
   // ---- planning -----------------------------------------------------------------------------
@@ -502,6 +503,10 @@ export class PgBossScheduler implements Scheduler {
 
   /** Claims every due slot (compare-and-set) and enqueues what it won; now and then, replans lost claims. */
   async #tick(): Promise<void> {
+    if (!this.#schedule) {
+      if (++this.#ticks % 5 === 0) this.#plans = await this.#store.plans();
+      return;
+    }
     const timed = [...this.#jobs.values()].filter((e) => e.timed).map((e) => e.def.id);
     if (timed.length === 0) return;
     const now = this.#d.clock.now();
@@ -864,7 +869,7 @@ export class PgBossScheduler implements Scheduler {
         monitorIntervalSeconds: monitorS,
         queueCacheIntervalSeconds: monitorS,
       });
-      boss.on('error', (err: unknown) => this.#d.log.warn({ err }, `pg-boss: ${describeError(err)}`));
+      boss.on('error', (err: unknown) => this.#d.log.warn({ err }, `pg-boss: ${err instanceof Error ? describeError(err) : safeJson(err)}`));
       try {
         await boss.start();
         await boss.createQueue(TOP_QUEUE, { policy: 'stately' });
@@ -881,5 +886,14 @@ export class PgBossScheduler implements Scheduler {
     })();
     this.#booting.catch(() => (this.#booting = undefined));
     return this.#booting;
+  }
+}
+
+/** A value as JSON for a log line (pg-boss reports some errors as plain objects). */
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../database/Database.js';
 import { executeRaw } from '../../database/raw.js';
+import { runValues } from '../historyWriter.js';
 import type { JobRunRecord, JobRunStatus, RunReason } from '../types.js';
 
 /**
@@ -52,6 +53,9 @@ export interface GroupRow {
   completedAt: Date | undefined;
 }
 
+/** A timestamp as PostgreSQL reads it. */
+const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
+
 const RUN_COLUMNS = 'id, job_id, parent_id, plugin, reason, status, attempt, started_at, ended_at, duration_ms, error, counts, worker_id';
 
 /**
@@ -95,21 +99,8 @@ export class ClusterStore {
            duration_ms = excluded.duration_ms, error = excluded.error, counts = excluded.counts, worker_id = excluded.worker_id
          where tip_job_run.status in ('running', 'aborted')
          returning id`;
-    const params: unknown[] = [
-      r.id,
-      r.jobId,
-      r.parentId ?? null,
-      r.plugin ?? null,
-      r.reason,
-      r.status,
-      r.attempt,
-      r.startedAt.toISOString(),
-      r.endedAt?.toISOString() ?? null,
-      r.durationMs ?? null,
-      r.error?.slice(0, 4000) ?? null,
-      r.counts ? JSON.stringify(r.counts) : null,
-      r.workerId ?? null,
-    ];
+    const params = runValues(r, iso);
+    params[11] = r.counts ? JSON.stringify(r.counts) : null;
     if (!r.parentId) return (await executeRaw(this.#db.em(), upsert, params)).rows.length > 0;
     const { rows } = await executeRaw<{ written: number | string }>(
       this.#db.em(),
