@@ -585,10 +585,11 @@ export class PgBossScheduler implements Scheduler {
       const outcome = def.children ? await this.#runGroup(entry, record, input) : await this.#attemptOnce(def, owner, record, input);
       await this.#retryOrHandBack(def, record, outcome, lazy.settle);
       await lazy.settle();
-      await this.#finish(record, outcome);
-      const end = record.endedAt!.getTime();
-      const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: record.startedAt.getTime() }, end) : undefined;
-      await this.#store.ran(record, next === undefined ? undefined : new Date(next), new Date(end));
+      // The record and the job's next planned run go in one statement.
+      await this.#finish(record, outcome, (end) => {
+        const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: record.startedAt.getTime() }, end) : undefined;
+        return next === undefined ? undefined : new Date(next);
+      });
     } finally {
       lazy.cancel();
       const n = (this.#runningHere.get(def.id) ?? 1) - 1;
@@ -674,15 +675,18 @@ export class PgBossScheduler implements Scheduler {
     throw stopping ? new HandBack(why) : new Error(why);
   }
 
-  /** Records a run's end (for a child: with its fan-in count), metrics and `job.finished`. */
-  async #finish(record: JobRunRecord, outcome: Outcome): Promise<void> {
+  /**
+   * Records a run's end (for a child: with its fan-in count; for a top-level run: with the job's
+   * next run from `plan`), metrics and `job.finished`.
+   */
+  async #finish(record: JobRunRecord, outcome: Outcome, plan?: (end: number) => Date | undefined): Promise<void> {
     const end = this.#d.clock.now();
     record.status = outcome.status;
     record.error = outcome.error;
     record.counts = outcome.counts;
     record.endedAt = new Date(end);
     record.durationMs = Math.max(0, end - record.startedAt.getTime());
-    await this.#store.recordEnd(record);
+    await this.#store.recordEnd(record, plan ? { next: plan(end), now: new Date(end) } : undefined);
     this.#d.metrics?.jobFinished(record.jobId, record.status, record.durationMs);
     if (record.status !== 'succeeded') this.#d.log.warn({ job: record.jobId, run: record.id, status: record.status, error: record.error }, `job ${record.jobId} ${record.status}`);
     if (this.#d.events.listenerCount('job.finished') > 0) {

@@ -53,6 +53,11 @@ export interface GroupRow {
   completedAt: Date | undefined;
 }
 
+/** Upserts a job's plan after a run: `$1` job, `$2` run, `$3` status, `$4`/`$5` start/end, `$6` next run, `$7` now. */
+const PLAN_UPSERT = `insert into tip_job_state (job_id, last_run_id, last_status, last_started_at, last_ended_at, next_run_at, claimed_run_id, updated_at) values ($1, $2, $3, $4, $5, $6, null, $7)
+       on conflict (job_id) do update set last_run_id = excluded.last_run_id, last_status = excluded.last_status, last_started_at = excluded.last_started_at,
+         last_ended_at = excluded.last_ended_at, next_run_at = excluded.next_run_at, claimed_run_id = null, updated_at = excluded.updated_at`;
+
 /** A timestamp as PostgreSQL reads it. */
 const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
 
@@ -93,7 +98,7 @@ export class ClusterStore {
    * `aborted` by a sweep), so a child retried after it had recorded its end is never counted twice.
    * @returns whether the record was written (false: it had already ended)
    */
-  async recordEnd(r: JobRunRecord): Promise<boolean> {
+  async recordEnd(r: JobRunRecord, plan?: { next: Date | undefined; now: Date }): Promise<boolean> {
     const upsert = `insert into tip_job_run (${RUN_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
          on conflict (id) do update set status = excluded.status, attempt = excluded.attempt, started_at = least(tip_job_run.started_at, excluded.started_at), ended_at = excluded.ended_at,
            duration_ms = excluded.duration_ms, error = excluded.error, counts = excluded.counts, worker_id = excluded.worker_id
@@ -101,6 +106,17 @@ export class ClusterStore {
          returning id`;
     const params = runValues(r, iso);
     params[11] = r.counts ? JSON.stringify(r.counts) : null;
+    if (!r.parentId && plan) {
+      // A top-level run: its record and the job's plan (last run, next run, claim cleared) at once.
+      const { rows } = await executeRaw<{ written: number | string }>(
+        this.#db.em(),
+        `with w as (${upsert}),
+              s as (${PLAN_UPSERT.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 13}`)} returning job_id)
+         select (select count(*) from w) as written`,
+        [...params, ...this.#planParams(r, plan.next, plan.now)],
+      );
+      return Number(rows[0]?.written ?? 0) > 0;
+    }
     if (!r.parentId) return (await executeRaw(this.#db.em(), upsert, params)).rows.length > 0;
     const { rows } = await executeRaw<{ written: number | string }>(
       this.#db.em(),
@@ -283,13 +299,11 @@ export class ClusterStore {
 
   /** Records a finished top-level run and the job's next planned run. */
   async ran(r: JobRunRecord, next: Date | undefined, now: Date): Promise<void> {
-    await executeRaw(
-      this.#db.em(),
-      `insert into tip_job_state (job_id, last_run_id, last_status, last_started_at, last_ended_at, next_run_at, claimed_run_id, updated_at) values ($1, $2, $3, $4, $5, $6, null, $7)
-       on conflict (job_id) do update set last_run_id = excluded.last_run_id, last_status = excluded.last_status, last_started_at = excluded.last_started_at,
-         last_ended_at = excluded.last_ended_at, next_run_at = excluded.next_run_at, claimed_run_id = null, updated_at = excluded.updated_at`,
-      [r.jobId, r.id, r.status, r.startedAt.toISOString(), r.endedAt?.toISOString() ?? now.toISOString(), next?.toISOString() ?? null, now.toISOString()],
-    );
+    await executeRaw(this.#db.em(), PLAN_UPSERT, this.#planParams(r, next, now));
+  }
+
+  #planParams(r: JobRunRecord, next: Date | undefined, now: Date): unknown[] {
+    return [r.jobId, r.id, r.status, r.startedAt.toISOString(), r.endedAt?.toISOString() ?? now.toISOString(), next?.toISOString() ?? null, now.toISOString()];
   }
 
   /** Plans whose slot was claimed longer ago than `before` (the claimed run may be lost). */
