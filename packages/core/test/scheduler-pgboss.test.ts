@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { after, every, TipErrorCodes, type JobDefinition } from '../src/index.js';
+import { after, at, every, TipErrorCodes, type JobDefinition } from '../src/index.js';
 import { startTestTip, tempPostgres, testDialects, type TestTip } from '../src/testing/index.js';
 import { jobsPlugin } from './helpers.js';
 
@@ -146,6 +146,24 @@ describe.skipIf(!PG)('pg-boss scheduler in one process (PostgreSQL)', () => {
     } finally {
       await a.close();
       await b?.close();
+      await database.drop();
+    }
+  });
+
+  it('an at() job planned by two workers runs once', async () => {
+    const database = await tempPostgres();
+    const when = new Date(Date.now() + 2500);
+    const apps: TestTip[] = [];
+    try {
+      for (let i = 0; i < 2; i++) apps.push(await startTestTip({ database, clock: 'system', config: FAST, plugins: [jobsPlugin('test-plugin', [{ id: 'once', trigger: at(when), run: () => undefined }])] }));
+      const first = await until('the at() run', async () => (await apps[0]!.app.scheduler.history({ jobId: 'once' })).find((r) => r.status === 'succeeded'));
+      expect(first.startedAt.getTime()).toBeGreaterThanOrEqual(when.getTime());
+      // A few more polling rounds of both workers: no second run.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await apps[1]!.app.scheduler.history({ jobId: 'once' })).toHaveLength(1);
+      expect((await apps[1]!.app.scheduler.plans()).find((p) => p.id === 'once')!.nextRunAt).toBeUndefined();
+    } finally {
+      for (const t of apps) await t.close();
       await database.drop();
     }
   });
