@@ -22,12 +22,7 @@ export function stableKeyOrder(keys: Float64Array): Int32Array {
     count.fill(0);
     for (let i = 0; i < n; i++) count[Math.floor(k[i]! / div) & 2047]!++;
     if (n === 0 || count[Math.floor(k[0]! / div) & 2047] === n) continue;
-    let sum = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = count[d]!;
-      count[d] = sum;
-      sum += c;
-    }
+    toOffsets(count);
     for (let i = 0; i < n; i++) {
       const v = k[i]!;
       const at = count[Math.floor(v / div) & 2047]!++;
@@ -42,4 +37,18 @@ export function stableKeyOrder(keys: Float64Array): Int32Array {
     p2 = tp;
   }
   return p;
+}
+
+/**
+ * Turns the digit counts of one radix pass into the first output index of each digit (an
+ * exclusive prefix sum, in place).
+ * @internal
+ */
+export function toOffsets(count: Int32Array): void {
+  let sum = 0;
+  for (let d = 0; d < count.length; d++) {
+    const c = count[d]!;
+    count[d] = sum;
+    sum += c;
+  }
 }

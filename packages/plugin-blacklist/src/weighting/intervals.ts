@@ -9,6 +9,8 @@
  * @internal
  */
 
+import { toOffsets } from '../util/radix.js';
+
 /** Sorted, disjoint, non-adjacent half-open intervals [start[i], end[i]). @internal */
 export interface Intervals {
   readonly start: Float64Array;
@@ -179,12 +181,7 @@ export function sortCoordinates(a: Float64Array): Float64Array {
     for (let shift = 0; shift < 32; shift += 16) {
       c16.fill(0);
       for (let i = 0; i < n; i++) c16[(u[i]! >>> shift) & 65535]!++;
-      let sum = 0;
-      for (let d = 0; d < 65536; d++) {
-        const c = c16[d]!;
-        c16[d] = sum;
-        sum += c;
-      }
+      toOffsets(c16);
       for (let i = 0; i < n; i++) {
         const v = u[i]!;
         t[c16[(v >>> shift) & 65535]!++] = v;
@@ -204,12 +201,7 @@ export function sortCoordinates(a: Float64Array): Float64Array {
   for (let pass = 0, div = 1; pass < passes; pass++, div *= 2048) {
     count.fill(0);
     for (let i = 0; i < n; i++) count[Math.floor(src[i]! / div) & 2047]!++;
-    let sum = 0;
-    for (let d = 0; d < 2048; d++) {
-      const c = count[d]!;
-      count[d] = sum;
-      sum += c;
-    }
+    toOffsets(count);
     for (let i = 0; i < n; i++) {
       const v = src[i]!;
       dst[count[Math.floor(v / div) & 2047]!++] = v;
