@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import { describeError } from '../errors/TipError.js';
+import type { TipEventBus } from '../events/EventBus.js';
 import { resolveChildren, type ResolvedChild } from './children.js';
 import type { Outcome, RunContext, RunInput } from './RunContext.js';
 import { RunHandle } from './RunHandle.js';
@@ -39,36 +41,8 @@ export class GroupRunner {
       return { status: 'failed', error: `computing children failed: ${describeError(err)}` };
     }
     const records = await this.#fanOut(children, owner, record);
-    const outcomes: ChildOutcome[] = new Array(records.length);
-    let failed = 0;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      if (r.status !== 'succeeded') failed++;
-      outcomes[i] = { jobId: r.jobId, runId: r.id, status: r.status, error: r.error, counts: r.counts };
-    }
-    const summary: GroupSummary = {
-      jobId: def.id,
-      runId: record.id,
-      startedAt: record.startedAt,
-      endedAt: new Date(ctx.clock.now()),
-      total: outcomes.length,
-      succeeded: outcomes.length - failed,
-      failed,
-      children: outcomes,
-    };
-    const counts: Record<string, number> = { children: summary.total, succeeded: summary.succeeded, failed };
-    let error: string | undefined = failed > 0 ? `${failed} of ${summary.total} children did not succeed` : undefined;
-    if (def.onComplete) {
-      try {
-        await def.onComplete(summary, handle);
-      } catch (err) {
-        error = `onComplete failed: ${describeError(err)}`;
-        ctx.log.error({ err, job: def.id }, `group ${def.id}: onComplete failed`);
-      }
-    }
-    await ctx.events.emit('job.group.completed', summary);
-    const status: JobRunStatus = failed === 0 ? (error ? 'failed' : 'succeeded') : failed === summary.total ? 'failed' : 'partial';
-    return { status, error, counts };
+    const outcomes: ChildOutcome[] = records.map((r) => ({ jobId: r.jobId, runId: r.id, status: r.status, error: r.error, counts: r.counts }));
+    return completeGroup({ def, record, outcomes, handle, endedAt: ctx.clock.now(), events: ctx.events, log: ctx.log });
   }
 
   /**
@@ -91,4 +65,51 @@ export class GroupRunner {
     await Promise.all(workers);
     return records;
   }
+}
+
+/**
+ * Ends a group run whose children all ended, whichever backend ran them: builds the
+ * {@link GroupSummary} from the children's outcomes (in `children()` order), calls `onComplete`,
+ * emits `job.group.completed`, and gives the group's outcome — `succeeded`, `partial` (some children
+ * failed) or `failed` (all did, or `onComplete` threw), with counts `children`/`succeeded`/`failed`.
+ * With `callbacks: false` (a group resumed after its callbacks already ran) only the outcome is built.
+ * @internal
+ */
+export async function completeGroup(o: {
+  def: JobDefinition;
+  record: JobRunRecord;
+  outcomes: ChildOutcome[];
+  handle: RunHandle;
+  endedAt: number;
+  events: TipEventBus;
+  log: Logger;
+  callbacks?: boolean;
+}): Promise<Outcome> {
+  const { def, record, outcomes } = o;
+  const failed = outcomes.filter((c) => c.status !== 'succeeded').length;
+  const summary: GroupSummary = {
+    jobId: def.id,
+    runId: record.id,
+    startedAt: record.startedAt,
+    endedAt: new Date(o.endedAt),
+    total: outcomes.length,
+    succeeded: outcomes.length - failed,
+    failed,
+    children: outcomes,
+  };
+  const counts: Record<string, number> = { children: summary.total, succeeded: summary.succeeded, failed };
+  let error: string | undefined = failed > 0 ? `${failed} of ${summary.total} children did not succeed` : undefined;
+  if (o.callbacks !== false) {
+    if (def.onComplete) {
+      try {
+        await def.onComplete(summary, o.handle);
+      } catch (err) {
+        error = `onComplete failed: ${describeError(err)}`;
+        o.log.error({ err, job: def.id }, `group ${def.id}: onComplete failed`);
+      }
+    }
+    await o.events.emit('job.group.completed', summary);
+  }
+  const status: JobRunStatus = failed === 0 ? (error ? 'failed' : 'succeeded') : failed === summary.total ? 'failed' : 'partial';
+  return { status, error, counts };
 }

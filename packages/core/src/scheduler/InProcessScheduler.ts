@@ -5,11 +5,13 @@ import type { TipEventBus } from '../events/EventBus.js';
 import type { TipMetrics } from '../metrics/Metrics.js';
 import type { Clock } from '../util/clock.js';
 import { parseDuration, type Duration } from '../util/duration.js';
+import { settlesWithin } from '../util/sleep.js';
 import { ConcurrencyLimiter, type ConcurrencyOptions } from './ConcurrencyLimiter.js';
 import { JobPlanner, type JobEntry } from './JobPlanner.js';
+import { jobPlans } from './jobPlans.js';
 import { subscribeAfterTriggers } from './events.js';
 import { jsonPayload, rejectedTicket, ticketOf } from './payload.js';
-import { validateJob } from './jobValidation.js';
+import { validateNewJob } from './jobValidation.js';
 import type { RunContext, RunInput } from './RunContext.js';
 import { RunExecutor } from './RunExecutor.js';
 import type { RunHistory } from './RunHistory.js';
@@ -114,12 +116,7 @@ export class InProcessScheduler implements Scheduler {
 
   /** {@inheritDoc Scheduler.add} */
   add(job: JobDefinition, owner?: string): void {
-    if (this.#jobs.has(job.id)) {
-      throw new TipError(TipErrorCodes.DUPLICATE_ID, `job "${job.id}" is already registered`, {
-        details: { jobId: job.id, owner, registeredBy: this.#jobs.get(job.id)?.owner },
-      });
-    }
-    validateJob(job);
+    validateNewJob(job, owner, this.#jobs);
     const entry: JobEntry = {
       def: job,
       owner,
@@ -192,25 +189,14 @@ export class InProcessScheduler implements Scheduler {
     const stored = await this.#o.history.loadPlans();
     const now = this.#o.clock.now();
     const live = this.#state === 'started';
-    const out: JobPlan[] = [];
-    for (const e of [...this.#jobs.values()].sort((a, b) => a.def.id.localeCompare(b.def.id))) {
-      const [last] = await this.#o.history.query({ jobId: e.def.id, limit: 1 });
+    // Started: this scheduler's own plan (unset while the job runs). Otherwise (read mode, or
+    // timers off) the stored plan, or for a job never planned when a start would run it.
+    const next = (e: JobEntry) => {
+      if (live) return e.nextRunAt;
       const plan = stored.get(e.def.id);
-      // Started: this scheduler's own plan (unset while the job runs). Otherwise (read mode, or
-      // timers off) the stored plan, or for a job never planned when a start would run it.
-      let next: number | undefined = live ? e.nextRunAt : plan?.nextRunAt?.getTime();
-      if (!live && !plan) next = nextDue(e.triggers, {}, now);
-      out.push({
-        id: e.def.id,
-        plugin: e.owner,
-        group: typeof e.def.children === 'function',
-        triggers: e.triggers,
-        running: e.running !== undefined,
-        lastRun: last,
-        nextRunAt: next === undefined ? undefined : new Date(next),
-      });
-    }
-    return out;
+      return plan ? plan.nextRunAt?.getTime() : nextDue(e.triggers, {}, now);
+    };
+    return jobPlans(this.#jobs.values(), this.#o.history, next, (e) => e.running !== undefined);
   }
 
   /** {@inheritDoc Scheduler.workers} */
@@ -255,14 +241,7 @@ export class InProcessScheduler implements Scheduler {
     for (const entry of this.#jobs.values()) for (const off of entry.unsubscribe.splice(0)) off();
     this.#stopping.abort(new TipError(TipErrorCodes.JOB_ABORTED, 'the app is stopping'));
     const drainMs = parseDuration(options.drainTimeout ?? this.#o.drainTimeout ?? '30s', 'drainTimeout');
-    const drained = this.idle();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainMs))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
+    if (!(await settlesWithin(this.idle(), drainMs))) {
       this.#o.log.warn({ drainMs, running: this.#inflight.size }, 'jobs still running after the drain timeout; aborting them');
       this.#abortAll.abort(new TipError(TipErrorCodes.JOB_ABORTED, `aborted: still running ${drainMs} ms after stop()`));
       await this.#o.onDrainTimeout?.().catch((err: unknown) => this.#o.log.warn({ err }, 'cancelling database work in flight failed'));

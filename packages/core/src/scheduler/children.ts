@@ -59,7 +59,7 @@ export function resolveChildren(
     let resolved: ResolvedChild;
     if (isChildSpec(child)) {
       const id = childIdOf(child, group.id);
-      const def = 'job' in child ? named(resolver.job(child.job), id) : resolver.source(child.source, id);
+      const def = resolveSpec(child, id, resolver);
       if (!def) {
         const what = 'job' in child ? `job "${child.job}"` : `source "${child.source}"`;
         throw new TipError(TipErrorCodes.JOB_UNKNOWN, `group "${group.id}": child "${id}" names ${what}, which is not registered`, {
@@ -90,9 +90,18 @@ export function resolveChildren(
   return out;
 }
 
-/** A registered job run as a child under the child's id (no triggers of its own). */
-function named(def: JobDefinition | undefined, id: string): JobDefinition | undefined {
-  if (!def) return undefined;
-  const { trigger: _trigger, ...rest } = def;
-  return { ...rest, id };
+/**
+ * The job a child spec (or a stored copy of one) names, run under the child's id: a registered
+ * job without its own triggers, or a registered source as a job; `undefined` when neither is
+ * registered.
+ * @internal
+ */
+export function resolveSpec(spec: { job?: string; source?: string }, childId: string, resolver: ChildResolver): JobDefinition | undefined {
+  if (spec.job !== undefined) {
+    const def = resolver.job(spec.job);
+    if (!def) return undefined;
+    const { trigger: _trigger, ...rest } = def;
+    return { ...rest, id: childId };
+  }
+  return spec.source === undefined ? undefined : resolver.source(spec.source, childId);
 }

@@ -21,3 +21,18 @@ export function validateJob(job: JobDefinition): void {
   if (job.trigger !== undefined) validateTriggers(job.id, triggerList(job.trigger));
   if (job.timeout !== undefined) parseDuration(job.timeout, `job "${job.id}" timeout`);
 }
+
+/**
+ * Checks a job being added to a scheduler: an id not registered yet, then {@link validateJob}.
+ * @param registered the scheduler's jobs, with the plugin that added each
+ * @throws TipError `TIP_DUPLICATE_ID` naming both owners, or what {@link validateJob} throws
+ * @internal
+ */
+export function validateNewJob(job: JobDefinition, owner: string | undefined, registered: ReadonlyMap<string, { readonly owner: string | undefined }>): void {
+  if (registered.has(job.id)) {
+    throw new TipError(TipErrorCodes.DUPLICATE_ID, `job "${job.id}" is already registered`, {
+      details: { jobId: job.id, owner, registeredBy: registered.get(job.id)?.owner },
+    });
+  }
+  validateJob(job);
+}

@@ -19,3 +19,17 @@ export function sleepOnClock(clock: Clock, ms: number, signal: AbortSignal): Pro
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Whether `promise` settles within `ms` (real time): resolves `true` when it did, `false` when the
+ * time ran out first (the timer is cleared either way; the promise goes on).
+ * @internal
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { TipError, TipErrorCodes, describeError } from '../../errors/TipError.js';
+import { systemClock } from '../../util/clock.js';
+import { sleepOnClock } from '../../util/sleep.js';
 
 /**
  * Cluster-wide caps per concurrency key: a run of a job with `concurrencyKey` K takes one of
@@ -76,7 +78,7 @@ export class ClusterLocks {
         }
         if (got) return slot;
       }
-      await sleep(wait * (0.5 + Math.random()), signal);
+      if (!(await sleepOnClock(systemClock, wait * (0.5 + Math.random()), signal ?? NEVER))) throw signal!.reason;
       wait = Math.min(1000, wait * 2);
     }
   }
@@ -129,18 +131,5 @@ function hash32(key: string): number {
   return createHash('sha1').update(`tip:concurrency:${key}`).digest().readInt32BE(0);
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(t);
-      reject(signal!.reason);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** A signal that never aborts (waits without a caller's signal). */
+const NEVER = new AbortController().signal;

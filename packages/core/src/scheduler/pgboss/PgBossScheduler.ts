@@ -3,19 +3,22 @@ import PQueue from 'p-queue';
 import type { JobInsert, JobWithMetadata, PgBoss, SendOptions } from 'pg-boss';
 import type { SchedulerDeps } from '../../app/types.js';
 import { TipError, TipErrorCodes, describeError } from '../../errors/TipError.js';
+import { systemClock } from '../../util/clock.js';
 import { parseDuration, type Duration } from '../../util/duration.js';
+import { settlesWithin, sleepOnClock } from '../../util/sleep.js';
 import { AttemptRunner } from '../AttemptRunner.js';
-import { resolveChildren, type ChildResolver } from '../children.js';
+import { completeGroup } from '../GroupRunner.js';
+import { jobPlans } from '../jobPlans.js';
+import { resolveChildren, resolveSpec, type ChildResolver } from '../children.js';
 import { ConcurrencyLimiter } from '../ConcurrencyLimiter.js';
 import { subscribeAfterTriggers } from '../events.js';
 import { jsonPayload, rejectedTicket } from '../payload.js';
 import type { Outcome, RunContext, RunInput } from '../RunContext.js';
 import { RunHandle } from '../RunHandle.js';
 import { nextDue, nextDueAfterNow, triggerList } from '../triggers.js';
-import { validateJob } from '../jobValidation.js';
+import { validateNewJob } from '../jobValidation.js';
 import type {
   ChildOutcome,
-  GroupSummary,
   HistoryQuery,
   JobDefinition,
   JobInfo,
@@ -183,12 +186,7 @@ export class PgBossScheduler implements Scheduler {
 
   /** {@inheritDoc Scheduler.add} */
   add(job: JobDefinition, owner?: string): void {
-    if (this.#jobs.has(job.id)) {
-      throw new TipError(TipErrorCodes.DUPLICATE_ID, `job "${job.id}" is already registered`, {
-        details: { jobId: job.id, owner, registeredBy: this.#jobs.get(job.id)?.owner },
-      });
-    }
-    validateJob(job);
+    validateNewJob(job, owner, this.#jobs);
     const triggers = triggerList(job.trigger);
     const entry: Entry = { def: job, owner, triggers, timed: triggers.some((t) => !('after' in t)), unsubscribe: [] };
     this.#jobs.set(job.id, entry);
@@ -233,22 +231,11 @@ export class PgBossScheduler implements Scheduler {
   async plans(): Promise<JobPlan[]> {
     const stored = await this.#store.plans();
     const now = this.#d.clock.now();
-    const out: JobPlan[] = [];
-    for (const e of [...this.#jobs.values()].sort((a, b) => a.def.id.localeCompare(b.def.id))) {
-      const [last] = await this.#d.history.query({ jobId: e.def.id, limit: 1 });
+    const next = (e: Entry) => {
       const plan = stored.get(e.def.id);
-      const next = plan ? plan.nextRunAt?.getTime() : nextDue(e.triggers, {}, now);
-      out.push({
-        id: e.def.id,
-        plugin: e.owner,
-        group: typeof e.def.children === 'function',
-        triggers: e.triggers,
-        running: (this.#runningHere.get(e.def.id) ?? 0) > 0,
-        lastRun: last,
-        nextRunAt: next === undefined ? undefined : new Date(next),
-      });
-    }
-    return out;
+      return plan ? plan.nextRunAt?.getTime() : nextDue(e.triggers, {}, now);
+    };
+    return jobPlans(this.#jobs.values(), this.#d.history, next, (e) => this.#runningHere.has(e.def.id));
   }
 
   /** {@inheritDoc Scheduler.workers} */
@@ -314,10 +301,7 @@ export class PgBossScheduler implements Scheduler {
         await Promise.all([boss.offWork(TOP_QUEUE, { wait: false }), boss.offWork(CHILD_QUEUE, { wait: false })]).catch(() => undefined);
       }
       const drainMs = parseDuration(options.drainTimeout ?? this.#d.config.scheduler.drainTimeout, 'drainTimeout');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([this.idle().then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), drainMs)))]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await settlesWithin(this.idle(), drainMs))) {
         this.#d.log.warn({ drainMs, running: this.#inflight.size }, 'jobs still running after the drain timeout; aborting them and handing them back to pg-boss');
         this.#abortAll.abort(new TipError(TipErrorCodes.JOB_ABORTED, `aborted: still running ${drainMs} ms after stop()`));
         await this.#d.db.cancelInFlight().catch(() => undefined);
@@ -523,8 +507,8 @@ export class PgBossScheduler implements Scheduler {
         await this.#store.replan(due.jobId, { nextRunAt: undefined, claimedRunId: runId }, undefined, new Date(now));
       }
     }
-    if (++this.#ticks % 5 === 0) await this.#replanLostClaims(timed, now);
     this.#plans = await this.#store.plans();
+    if (++this.#ticks % 5 === 0) await this.#replanLostClaims(timed, now);
   }
 
   /**
@@ -534,15 +518,19 @@ export class PgBossScheduler implements Scheduler {
    */
   async #replanLostClaims(timed: string[], now: number): Promise<void> {
     const boss = await this.#ready();
-    for (const p of await this.#store.staleClaims(timed, new Date(now - this.#leaseMs))) {
-      const entry = this.#jobs.get(p.jobId);
-      if (!entry || !p.claimedRunId) continue;
+    const before = now - this.#leaseMs;
+    // The plan this tick just read: slots claimed (no next run) longer ago than the lease.
+    for (const id of timed) {
+      const p = this.#plans.get(id);
+      if (!p || p.nextRunAt !== undefined || p.claimedRunId === undefined || p.updatedAt.getTime() >= before) continue;
+      const entry = this.#jobs.get(id);
+      if (!entry) continue;
       const job = await boss.getJobById(TOP_QUEUE, p.claimedRunId).catch(() => null);
       if (job && (job.state === 'created' || job.state === 'retry' || job.state === 'active')) continue;
       const record = await this.#store.run(p.claimedRunId);
       const ended = record?.endedAt?.getTime();
-      const due = ended === undefined ? now : nextDue(entry.triggers, { lastEndedAt: ended, lastStartedAt: record?.startedAt.getTime() }, now);
-      if (await this.#store.replan(p.jobId, p, due === undefined ? undefined : new Date(due), new Date(now))) {
+      const due = ended === undefined || !record ? new Date(now) : this.#nextAfter(entry, record.startedAt.getTime(), ended, now);
+      if (await this.#store.replan(p.jobId, p, due, new Date(now))) {
         this.#d.log.warn({ job: p.jobId, run: p.claimedRunId }, `job ${p.jobId}: the run that claimed its slot is gone (state ${job?.state ?? 'unknown'}); replanned`);
       }
     }
@@ -568,8 +556,7 @@ export class PgBossScheduler implements Scheduler {
       const ended = await this.#store.run(job.id);
       if (ended && ended.status !== 'running' && ended.status !== 'aborted') {
         const end = ended.endedAt?.getTime() ?? this.#d.clock.now();
-        const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: ended.startedAt.getTime() }, end) : undefined;
-        await this.#store.ran(ended, next === undefined ? undefined : new Date(next), new Date(end));
+        await this.#store.ran(ended, this.#nextAfter(entry, ended.startedAt.getTime(), end), new Date(end));
         return;
       }
     }
@@ -586,10 +573,7 @@ export class PgBossScheduler implements Scheduler {
       await this.#retryOrHandBack(def, record, outcome, lazy.settle);
       await lazy.settle();
       // The record and the job's next planned run go in one statement.
-      await this.#finish(record, outcome, (end) => {
-        const next = entry.timed ? nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: record.startedAt.getTime() }, end) : undefined;
-        return next === undefined ? undefined : new Date(next);
-      });
+      await this.#finish(record, outcome, (end) => this.#nextAfter(entry, record.startedAt.getTime(), end));
     } finally {
       lazy.cancel();
       const n = (this.#runningHere.get(def.id) ?? 1) - 1;
@@ -741,7 +725,7 @@ export class PgBossScheduler implements Scheduler {
     const boss = await this.#ready();
     for (let i = 0; i < children.length; i += INSERT_CHUNK) {
       const batch: JobInsert[] = children.slice(i, i + INSERT_CHUNK).map((c) => {
-        const def = this.#resolveStored({ group: runId, groupJob: group.id, childId: c.childId, job: c.job, source: c.source });
+        const def = this.#resolveStored(c);
         const data: ChildData = { group: runId, groupJob: group.id, childId: c.childId, job: c.job, source: c.source, payload: c.payload };
         return { id: c.runId, data, ...this.#sendOptions(def, false) };
       });
@@ -756,16 +740,7 @@ export class PgBossScheduler implements Scheduler {
       const g = await this.#store.group(runId);
       if (!g || g.ended >= total) return;
       if (this.#stopping.signal.aborted) throw new HandBack(`group run ${runId} handed back by worker ${this.#d.workers.id} at stop (${g.ended} of ${total} children ended)`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, wait);
-        const stop = this.#stopping.signal;
-        function done() {
-          stop.removeEventListener('abort', done);
-          clearTimeout(t);
-          resolve();
-        }
-        stop.addEventListener('abort', done, { once: true });
-      });
+      await sleepOnClock(systemClock, wait, this.#stopping.signal);
       wait = Math.min(1000, Math.round(wait * 1.5));
     }
   }
@@ -778,37 +753,24 @@ export class PgBossScheduler implements Scheduler {
       const r = byId.get(c.runId);
       return r ? { jobId: r.jobId, runId: r.id, status: r.status, error: r.error, counts: r.counts } : { jobId: c.childId, runId: c.runId, status: 'aborted' as JobRunStatus, error: 'no record of this child' };
     });
-    const failed = outcomes.filter((o) => o.status !== 'succeeded').length;
-    const summary: GroupSummary = {
-      jobId: def.id,
-      runId: record.id,
-      startedAt: record.startedAt,
-      endedAt: new Date(this.#d.clock.now()),
-      total: outcomes.length,
-      succeeded: outcomes.length - failed,
-      failed,
-      children: outcomes,
-    };
-    const counts = { children: summary.total, succeeded: summary.succeeded, failed };
-    let error: string | undefined = failed > 0 ? `${failed} of ${summary.total} children did not succeed` : undefined;
-    if (!alreadyCompleted) {
-      if (def.onComplete) {
-        const handle = new RunHandle(record.id, def.id, undefined, record.attempt, record.reason, input, this.#d.clock.now(), this.#d.log, this.#abortAll.signal);
-        try {
-          await def.onComplete(summary, handle);
-        } catch (err) {
-          error = `onComplete failed: ${describeError(err)}`;
-          this.#d.log.error({ err, job: def.id }, `group ${def.id}: onComplete failed`);
-        }
-      }
-      await this.#d.events.emit('job.group.completed', summary);
-      await this.#store.completeGroup(record.id, new Date(this.#d.clock.now()));
-    }
-    const status: JobRunStatus = failed === 0 ? (error ? 'failed' : 'succeeded') : failed === summary.total ? 'failed' : 'partial';
-    return { status, error, counts };
+    const now = this.#d.clock.now();
+    const handle = new RunHandle(record.id, def.id, undefined, record.attempt, record.reason, input, now, this.#d.log, this.#abortAll.signal);
+    const outcome = await completeGroup({ def, record, outcomes, handle, endedAt: now, events: this.#d.events, log: this.#d.log, callbacks: !alreadyCompleted });
+    if (!alreadyCompleted) await this.#store.completeGroup(record.id, new Date(this.#d.clock.now()));
+    return outcome;
   }
 
   // ---- helpers ------------------------------------------------------------------------------
+
+  /**
+   * When a job runs next after a run that started at `startedAt` and ended at `end` (its
+   * time-based triggers from that end, as seen at `now`); `undefined` for a job without them.
+   */
+  #nextAfter(entry: Entry, startedAt: number, end: number, now = end): Date | undefined {
+    if (!entry.timed) return undefined;
+    const next = nextDue(entry.triggers, { lastEndedAt: end, lastStartedAt: startedAt }, now);
+    return next === undefined ? undefined : new Date(next);
+  }
 
   #newRecord(id: string, jobId: string, owner: string | undefined, reason: RunReason, attempt: number, parentId: string | undefined): JobRunRecord {
     const record: JobRunRecord = { id, jobId, parentId, plugin: owner, reason, status: 'running', attempt, startedAt: new Date(this.#d.clock.now()) };
@@ -822,14 +784,8 @@ export class PgBossScheduler implements Scheduler {
     }
   }
 
-  #resolveStored(c: Pick<ChildData, 'childId' | 'job' | 'source'> & Partial<ChildData>): JobDefinition | undefined {
-    if (c.job !== undefined) {
-      const def = this.#jobs.get(c.job)?.def;
-      if (!def) return undefined;
-      const { trigger: _trigger, ...rest } = def;
-      return { ...rest, id: c.childId };
-    }
-    return c.source === undefined ? undefined : this.#d.resolveSource(c.source, c.childId);
+  #resolveStored(c: Pick<ChildData, 'childId' | 'job' | 'source'>): JobDefinition | undefined {
+    return resolveSpec(c, c.childId, this.#resolver);
   }
 
   /** pg-boss retry, expiry and heartbeat options of a run of `def`. */

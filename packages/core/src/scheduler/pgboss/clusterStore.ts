@@ -305,13 +305,6 @@ export class ClusterStore {
   #planParams(r: JobRunRecord, next: Date | undefined, now: Date): unknown[] {
     return [r.jobId, r.id, r.status, r.startedAt.toISOString(), r.endedAt?.toISOString() ?? now.toISOString(), next?.toISOString() ?? null, now.toISOString()];
   }
-
-  /** Plans whose slot was claimed longer ago than `before` (the claimed run may be lost). */
-  async staleClaims(jobIds: readonly string[], before: Date): Promise<ClusterPlan[]> {
-    if (jobIds.length === 0) return [];
-    const all = await this.plans();
-    return [...all.values()].filter((p) => jobIds.includes(p.jobId) && p.nextRunAt === undefined && p.claimedRunId !== undefined && p.updatedAt < before);
-  }
 }
 
 function toRecord(r: Record<string, unknown>): JobRunRecord {
