@@ -1,0 +1,118 @@
+// Browser-test support: headless Debian chromium through playwright-core, the UI build, the test
+// target (one setup function: the mock server now, the real @tip/web server later) and artifacts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startMockServer, type MockOptions } from './mock-server.ts';
+
+/** Where Debian installs chromium (`apt-get install chromium`; `./dev test` does it as root). */
+export const CHROMIUM = '/usr/bin/chromium';
+/** Whether the browser tests can run; they skip with {@link skipReason} otherwise. */
+export const hasChromium = existsSync(CHROMIUM);
+/** Why the browser tests skip. */
+export const skipReason = `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`;
+if (!hasChromium) console.warn(skipReason);
+
+const webDir = fileURLToPath(new URL('../../', import.meta.url));
+/** Screenshots and other artifacts (git-ignored). */
+export const artifacts = join(webDir, 'test', 'artifacts');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds dist-ui with Vite when it is missing or older than the UI sources. */
+export function ensureUiBuilt(): void {
+  const index = join(webDir, 'dist-ui', 'index.html');
+  const ui = join(webDir, 'ui');
+  const srcTime = Math.max(newest(join(ui, 'src')), statSync(join(ui, 'index.html')).mtimeMs, statSync(join(ui, 'vite.config.ts')).mtimeMs);
+  if (existsSync(index) && statSync(index).mtimeMs >= srcTime) return;
+  const vite = join(webDir, '..', '..', 'node_modules', '.bin', 'vite');
+  execFileSync(vite, ['build', '--config', join(ui, 'vite.config.ts')], { stdio: 'inherit', timeout: 120_000 });
+}
+
+/** Launches headless chromium. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+/** What the tests run against. */
+export interface Target {
+  /** Base URL of the UI (ends in '/'). */
+  readonly url: string;
+  /** A user that can sign in with admin scope, or null when the target needs no sign-in. */
+  readonly credentials: { username: string; password: string } | null;
+  /** Makes the deployment emit an event onto the live stream. */
+  emit(type: string, data: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * THE setup function: starts what the browser tests run against. Now the mock server of
+ * mock-server.ts; switching to the real server (createWebServer over a seeded app) happens here.
+ */
+export async function startTarget(options: MockOptions = {}): Promise<Target> {
+  ensureUiBuilt();
+  const mock = await startMockServer(options);
+  return {
+    url: mock.url,
+    credentials: options.auth === false ? null : { username: 'admin', password: 'secret' },
+    emit: async (type, data) => mock.push(type, data),
+    close: () => mock.close(),
+  };
+}
+
+/** A page with watchers for dialogs (alert from an XSS), CSP violations and page errors. */
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Messages of dialogs that opened (must stay empty). */
+  dialogs: string[];
+  /** Page errors (uncaught exceptions). */
+  errors: string[];
+  /** CSP violations the page reported (`securitypolicyviolation`), read from the page. */
+  cspViolations(): Promise<string[]>;
+}
+
+/** Opens a new context + page at 1280×800 with the watchers installed. */
+export async function openPage(browser: Browser): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  const errors: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (err) => errors.push(err.message));
+  return {
+    page,
+    context,
+    dialogs,
+    errors,
+    cspViolations: () => page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []),
+  };
+}
+
+/** Saves a full-page screenshot as test/artifacts/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifacts, { recursive: true });
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}

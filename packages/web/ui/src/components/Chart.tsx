@@ -1,0 +1,56 @@
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/** One series of a time chart. */
+export interface ChartSeries {
+  label: string;
+  color: string;
+  values: (number | null)[];
+  /** Draw as bars instead of a line. */
+  bars?: boolean;
+  /** Plot on the right-hand axis. */
+  right?: boolean;
+}
+
+/**
+ * A uPlot time chart (x: epoch seconds). Resizes with its container; `title` is plain text.
+ */
+export function TimeChart({ x, series, height = 220, label }: { x: number[]; series: ChartSeries[]; height?: number; label: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const hasRight = series.some((s) => s.right);
+    const bars = uPlot.paths.bars?.({ size: [0.6, 24] });
+    const opts: uPlot.Options = {
+      width: Math.max(300, el.clientWidth || 600),
+      height,
+      series: [
+        {},
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          scale: s.right ? 'r' : 'y',
+          ...(s.bars ? { paths: bars, fill: s.color + '99', width: 0 } : {}),
+          points: { show: x.length < 40 },
+        })),
+      ],
+      axes: [{}, { scale: 'y', size: 60 }, ...(hasRight ? [{ scale: 'r', side: 1, grid: { show: false }, size: 60 }] : [])],
+      scales: { x: { time: true } },
+      legend: { show: true },
+    };
+    const plot = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const ro = new ResizeObserver(() => {
+      const w = el.clientWidth;
+      if (w > 0 && Math.abs(w - plot.width) > 2) plot.setSize({ width: w, height });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [x, series, height]);
+  return <div class="chart" ref={ref} role="img" aria-label={label} />;
+}
