@@ -27,6 +27,8 @@ export interface MockOptions {
   auth?: boolean;
   /** List the blacklist plugin in the manifest. Default true. */
   blacklist?: boolean;
+  /** Whether the signed-in user has the admin scope (else read only). Default true. */
+  admin?: boolean;
   /** Mount under this prefix (e.g. `/tip`). Default ''. */
   prefix?: string;
 }
@@ -194,6 +196,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
   const prefix = (options.prefix ?? '').replace(/\/+$/, '');
   const sessions = new Set<string>();
   const csrf = randomUUID();
+  const scopes = options.admin === false ? ['read'] : ['read', 'admin'];
   const log: { seq: number; type: string; at: string; data: unknown }[] = [];
   const clients = new Set<ServerResponse>();
   const requests: string[] = [];
@@ -222,7 +225,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
     const authed = !auth || sessionOf(req) !== undefined;
     if (path === '/session') {
       if (method === 'GET') {
-        return json(res, 200, { authenticated: auth ? authed : false, user: authed && auth ? 'admin' : null, scopes: authed ? ['read', 'admin'] : [], csrfToken: csrf, authRequired: auth });
+        return json(res, 200, { authenticated: auth ? authed : false, user: authed && auth ? 'admin' : null, scopes: authed ? scopes : [], csrfToken: csrf, authRequired: auth });
       }
       if (method === 'POST') {
         const body = (await readBody(req)) as { username?: string; password?: string } | undefined;
@@ -230,7 +233,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
         const id = randomUUID();
         sessions.add(id);
         res.setHeader('set-cookie', `tip_session=${id}; Path=/; HttpOnly; SameSite=Strict`);
-        return json(res, 200, { authenticated: true, user: 'admin', scopes: ['read', 'admin'], csrfToken: csrf, authRequired: auth });
+        return json(res, 200, { authenticated: true, user: 'admin', scopes, csrfToken: csrf, authRequired: auth });
       }
       if (method === 'DELETE') {
         const s = sessionOf(req);
@@ -258,6 +261,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
       return json(res, 200, runs().filter((r) => !status || (r as { status: string }).status === status));
     }
     const trig = /^\/jobs\/([^/]+)\/trigger$/.exec(path);
+    if (trig && method === 'POST' && !scopes.includes('admin')) return json(res, 403, { statusCode: 403, error: 'Forbidden', message: 'admin scope required' });
     if (trig && method === 'POST') return json(res, 200, { runId: `manual-${decodeURIComponent(trig[1]!)}` });
     if (path === '/web/stream') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });

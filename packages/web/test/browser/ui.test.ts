@@ -231,4 +231,23 @@ describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a pref
   });
 });
 
+describe.skipIf(!hasChromium)('web UI for a read-only user', () => {
+  it('offers no trigger button', async () => {
+    const target = await startTarget({ admin: false });
+    const browser = await launchBrowser();
+    try {
+      const w = await openPage(browser);
+      await signIn(w.page, target);
+      await w.page.goto(target.url + '#/jobs');
+      await w.page.locator('table.jobs tbody tr').nth(1).waitFor(WAIT);
+      expect(await w.page.locator('table.jobs button').count()).toBe(0);
+      expect(await w.page.locator('.user .badge').count()).toBe(0);
+      await noXss(w);
+    } finally {
+      await browser.close();
+      await target.close();
+    }
+  });
+});
+
 if (!hasChromium) describe('web UI in chromium', () => it.skip(skipReason, () => {}));

@@ -13,6 +13,12 @@ export interface ChartSeries {
   right?: boolean;
 }
 
+/** Bars of series `index` of `count`: two bar series stand side by side (left, right of x). */
+function barPaths(index: number, count: number): uPlot.Series.PathBuilder | undefined {
+  const align: -1 | 0 | 1 = count === 2 ? (index === 0 ? -1 : 1) : 0;
+  return uPlot.paths.bars?.({ size: [count === 2 ? 0.35 : 0.6, 16], align, gap: 0 });
+}
+
 /**
  * A uPlot time chart (x: epoch seconds). Resizes with its container; `title` is plain text.
  */
@@ -22,7 +28,7 @@ export function TimeChart({ x, series, height = 220, label }: { x: number[]; ser
     const el = ref.current;
     if (!el) return;
     const hasRight = series.some((s) => s.right);
-    const bars = uPlot.paths.bars?.({ size: [0.6, 24] });
+    const nBars = series.filter((s) => s.bars).length;
     const opts: uPlot.Options = {
       width: Math.max(300, el.clientWidth || 600),
       height,
@@ -33,8 +39,9 @@ export function TimeChart({ x, series, height = 220, label }: { x: number[]; ser
           stroke: s.color,
           width: 2,
           scale: s.right ? 'r' : 'y',
-          ...(s.bars ? { paths: bars, fill: s.color + '99', width: 0 } : {}),
-          points: { show: x.length < 40 },
+          // bar series side by side: each gets its share of the slot, shifted by its index
+          ...(s.bars ? { paths: barPaths(series.filter((b) => b.bars).indexOf(s), nBars), fill: s.color + 'cc', width: 0 } : {}),
+          points: { show: !s.bars && x.length < 40 },
         })),
       ],
       axes: [{}, { scale: 'y', size: 60 }, ...(hasRight ? [{ scale: 'r', side: 1, grid: { show: false }, size: 60 }] : [])],

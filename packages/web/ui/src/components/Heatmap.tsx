@@ -28,7 +28,7 @@ export function Heatmap({ overlap, onSelect }: { overlap: Overlap; onSelect?: (i
   useEffect(() => {
     const grid = gridRef.current;
     if (!grid) return;
-    grid.style.gridTemplateColumns = `minmax(8rem, 14rem) repeat(${n}, minmax(1.6rem, 1fr))`;
+    grid.style.gridTemplateColumns = `minmax(8rem, 14rem) repeat(${n}, minmax(1.8rem, 4rem))`;
     for (const cell of Array.from(grid.querySelectorAll<HTMLElement>('[data-v]'))) {
       const v = Number(cell.dataset.v);
       cell.style.backgroundColor = shade(v);
