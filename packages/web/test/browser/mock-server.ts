@@ -60,7 +60,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 const sources = [
   { id: 'firehol_level1', title: 'FireHOL level 1', kind: 'feed', category: 'reputation', url: 'https://iplists.firehol.org/files/firehol_level1.netset', enabled: true, listed: 4521 },
   { id: 'spamhaus_drop', title: 'Spamhaus DROP', kind: 'feed', category: 'spam', url: 'https://www.spamhaus.org/drop/drop.txt', enabled: true, listed: 812 },
-  { id: 'evil_feed', title: XSS_SCRIPT, kind: 'feed', category: 'malware', url: `javascript:window.__xss=1//${XSS_IMG}`, enabled: true, listed: 77 },
+  // the plugin's own shape (origin instead of kind); the URL is a javascript: one
+  { id: 'evil_feed', title: XSS_SCRIPT, origin: 'config', category: 'malware', url: `javascript:window.__xss=1//${XSS_IMG}`, enabled: true, listed: 77 },
   { id: 'urlhaus', title: `URLhaus ${XSS_IMG}`, kind: 'feed', category: 'malware', url: `https://urlhaus.abuse.ch/downloads/text/?x="><script>window.__xss=1</script>`, enabled: true, listed: 1530 },
   { id: 'spamtrap', title: 'Spam trap relays', kind: 'submitted', category: 'spam', enabled: false, listed: 0 },
 ];

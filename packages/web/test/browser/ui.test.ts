@@ -176,11 +176,17 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
     const ev = page.locator('.event').first();
     expect(await ev.locator('.sample.pos').first().textContent()).toBe(XSS_IMG);
     expect(await ev.locator('.sample.neg').first().textContent()).toBe(XSS_SCRIPT);
-    await target.emit('job.finished', { run: { id: 'run-x', jobId: 'blacklist.weights', status: 'succeeded', durationMs: 1200 } });
+    await target.emit('job.finished', { jobId: 'blacklist.weights', runId: 'run-x', status: 'succeeded', durationMs: 1200 });
     await page.locator('.event[data-type="job.finished"]').waitFor(WAIT);
     expect(await page.locator('.event').first().textContent()).toContain('blacklist.weights');
     await target.emit('blacklist.weights.updated', { cycleId: 'c31', weights: [{ source: 'firehol_level1', weight: 0.93 }] });
     await page.locator('.event[data-type="blacklist.weights.updated"]').waitFor(WAIT);
+    await target.emit('job.group.completed', { jobId: 'blacklist.fetch', runId: 'run-y', total: 4, succeeded: 3, failed: 1, children: [] });
+    await page.locator('.event[data-type="job.group.completed"]').waitFor(WAIT);
+    expect(await page.locator('.event').first().textContent()).toContain('3/4 children succeeded');
+    await target.emit('service.failed', { serviceId: 'spamtrap', plugin: '@tip/demo', error: XSS_SCRIPT, attempt: 1 });
+    await page.locator('.event[data-type="service.failed"]').waitFor(WAIT);
+    expect(await page.locator('.event').first().textContent()).toContain(`spamtrap: ${XSS_SCRIPT}`);
     await screenshot(page, 'events');
     // the dashboard panel shows the same feed
     await page.goto(target.url + '#/');

@@ -7,6 +7,7 @@ let events: StreamEvent[] = [];
 let connected = false;
 let close: (() => void) | null = null;
 const listeners = new Set<() => void>();
+const eventListeners = new Set<(e: StreamEvent) => void>();
 
 function notify(): void {
   for (const l of listeners) l();
@@ -20,6 +21,7 @@ export function startLive(): void {
     (e) => {
       events = [e, ...events].slice(0, MAX);
       notify();
+      for (const l of eventListeners) l(e);
     },
     (open) => {
       connected = open;
@@ -34,6 +36,30 @@ export function stopLive(): void {
   close = null;
   connected = false;
   notify();
+}
+
+/**
+ * Calls `fn` (at most once a second) after events of `types` arrive: views reload their data
+ * when a run finishes or a cycle completes.
+ */
+export function useLiveReload(types: string[], fn: () => void): void {
+  const key = types.join(',');
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const l = (e: StreamEvent): void => {
+      if (!types.includes(e.type) || timer) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        fn();
+      }, 1000);
+    };
+    eventListeners.add(l);
+    return () => {
+      eventListeners.delete(l);
+      if (timer) clearTimeout(timer);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, fn]);
 }
 
 /** The events received so far (newest first) and whether the stream is connected. */

@@ -48,12 +48,15 @@ export interface WorkerInfo {
 export interface SourceInfo {
   id: string;
   title: string;
-  kind: string;
+  /** `kind` per contract.md; the blacklist plugin sends `origin`. */
+  kind?: string;
+  origin?: string;
   category: string;
   url?: string;
   enabled: boolean;
   listed: number;
-  lastRun: { runId?: string; at?: string; status?: string; added?: number; removed?: number; [k: string]: unknown } | null;
+  lastRunAt?: number | string;
+  lastRun: { runId?: string; at?: string; startedAt?: number | string; endedAt?: number | string; status?: string; added?: number; removed?: number; error?: string | null; [k: string]: unknown } | null;
   metrics: SourceMetrics | null;
   [k: string]: unknown;
 }
@@ -79,6 +82,8 @@ export interface SearchPage {
   items: { type: string; value: string; score: number; sources: { id: string; title: string }[]; firstSeen: string; lastSeen: string }[];
   nextCursor: string | null;
   total?: number;
+  /** The page ended early (a bounded scan); the cursor goes on. */
+  truncated?: boolean;
 }
 
 /** One listing in a verdict entry. */

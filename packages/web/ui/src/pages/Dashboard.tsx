@@ -5,6 +5,7 @@ import { TimeChart, type ChartSeries } from '../components/Chart';
 import { fmtDate, fmtDuration, listOf } from '../format';
 import { href } from '../router';
 import type { RunRecord } from '../types';
+import { useLiveReload } from '../live';
 import { LiveEvents } from './Events';
 
 interface TimelinePoint {
@@ -16,7 +17,8 @@ interface TimelinePoint {
 }
 
 function Timeline() {
-  const { data, error, loading } = useLoad(() => get<{ points: TimelinePoint[] }>('blacklist/timeline' + query({ since: '30d' })), []);
+  const { data, error, loading, reload } = useLoad(() => get<{ points: TimelinePoint[] }>('blacklist/timeline' + query({ since: '30d' })), []);
+  useLiveReload(['blacklist.cycle.completed', 'blacklist.weights.updated'], reload);
   const chart = useMemo(() => {
     const pts = [...(data?.points ?? [])].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const x = pts.map((p) => Date.parse(p.at) / 1000);
@@ -38,7 +40,8 @@ function Timeline() {
 }
 
 function Runs() {
-  const { data, error, loading } = useLoad(() => get<unknown>('runs' + query({ limit: 500 })), []);
+  const { data, error, loading, reload } = useLoad(() => get<unknown>('runs' + query({ limit: 500 })), []);
+  useLiveReload(['job.finished', 'job.group.completed'], reload);
   const runs = useMemo(() => listOf<RunRecord>(data, 'runs'), [data]);
   const chart = useMemo(() => {
     // Runs per hour bucket: succeeded vs failed (failed, timeout, aborted, partial).

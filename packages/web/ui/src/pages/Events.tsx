@@ -43,8 +43,18 @@ function Summary({ e }: { e: StreamEvent }) {
         </div>
       );
     }
-    case 'job.finished':
     case 'job.group.completed': {
+      const failed = typeof d.failed === 'number' ? d.failed : 0;
+      return (
+        <div>
+          <strong>{str(d.jobId)}</strong> <span class={`badge badge-${failed === 0 ? 'ok' : 'bad'}`}>{failed === 0 ? 'completed' : `${failed} failed`}</span>{' '}
+          <span class="muted">
+            {str(d.succeeded)}/{str(d.total)} children succeeded
+          </span>
+        </div>
+      );
+    }
+    case 'job.finished': {
       const run = (d.run && typeof d.run === 'object' ? d.run : d) as Data;
       return (
         <div>
@@ -66,7 +76,7 @@ function Summary({ e }: { e: StreamEvent }) {
     case 'service.failed':
       return (
         <div class="neg">
-          {str(d.service ?? d.name)}: {str(d.error ?? d.message)}
+          {str(d.serviceId ?? d.service ?? d.name)}: {str(d.error ?? d.message)}
         </div>
       );
     default:

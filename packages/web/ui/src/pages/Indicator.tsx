@@ -7,6 +7,7 @@ import type { Verdict, VerdictEntry } from '../types';
 interface History {
   indicator: unknown;
   events: { at: string; source: string; action: string }[];
+  truncated?: boolean;
 }
 
 function Entry({ entry, title }: { entry: VerdictEntry; title: string }) {
@@ -145,6 +146,7 @@ export function Indicator({ value }: { value: string }) {
         {history.loading && !history.data ? <Spinner /> : null}
         {history.error instanceof ApiError && history.error.status === 404 ? <p class="muted">No history.</p> : <ErrorBox error={history.error} />}
         {history.data && history.data.events.length === 0 ? <p class="muted">No listing events.</p> : null}
+        {history.data?.truncated ? <p class="muted">Only the most recent events are shown.</p> : null}
         {history.data && history.data.events.length > 0 ? (
           <table class="table history">
             <thead>
@@ -155,7 +157,7 @@ export function Indicator({ value }: { value: string }) {
               </tr>
             </thead>
             <tbody>
-              {history.data.events.map((e, i) => (
+              {[...history.data.events].reverse().map((e, i) => (
                 <tr key={i}>
                   <td>{fmtDate(e.at)}</td>
                   <td>

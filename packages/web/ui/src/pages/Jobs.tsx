@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { get, post, query } from '../api';
 import { Card, ErrorBox, Spinner, Status, useLoad } from '../components/common';
 import { fmtDate, fmtDuration, listOf } from '../format';
+import { useLiveReload } from '../live';
 import type { JobInfo, RunRecord, WorkerInfo } from '../types';
 
 function TriggerButton({ job, onDone }: { job: string; onDone: (msg: string) => void }) {
@@ -35,6 +36,8 @@ export function Jobs({ admin }: { admin: boolean }) {
   const jobs = useLoad(() => get<unknown>('jobs'), []);
   const workers = useLoad(() => get<unknown>('workers'), []);
   const runs = useLoad(() => get<unknown>('runs' + query({ limit: 100, status })), [status]);
+  useLiveReload(['job.finished', 'job.group.completed'], runs.reload);
+  useLiveReload(['job.finished', 'job.group.completed'], jobs.reload);
   const jobList = listOf<JobInfo>(jobs.data, 'jobs');
   const workerList = listOf<WorkerInfo>(workers.data, 'workers');
   const runList = listOf<RunRecord>(runs.data, 'runs');

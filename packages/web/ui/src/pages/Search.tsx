@@ -20,6 +20,7 @@ export function Search({ route }: { route: Route }) {
   const [items, setItems] = useState<SearchPage['items']>([]);
   const [next, setNext] = useState<string | null>(null);
   const [total, setTotal] = useState<number | undefined>();
+  const [truncated, setTruncated] = useState(false);
   const [error, setError] = useState<Error | undefined>();
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
@@ -39,6 +40,7 @@ export function Search({ route }: { route: Route }) {
         setItems(page.items);
         setNext(page.nextCursor);
         setTotal(page.total);
+        setTruncated(!!page.truncated);
         setBusy(false);
         setDone(true);
       },
@@ -63,6 +65,7 @@ export function Search({ route }: { route: Route }) {
       const page = await fetchPage(next);
       setItems((old) => [...old, ...page.items]);
       setNext(page.nextCursor);
+      setTruncated(!!page.truncated);
     } catch (err) {
       setError(err as Error);
     } finally {
@@ -137,6 +140,7 @@ export function Search({ route }: { route: Route }) {
             </tbody>
           </table>
         ) : null}
+        {truncated && next ? <p class="muted">The server stopped this page after a bounded scan; “More” goes on.</p> : null}
         <div class="pager">
           {busy ? <span class="muted">loading…</span> : null}
           {next && !busy ? (

@@ -3,31 +3,32 @@ import { get } from '../api';
 import { Card, ErrorBox, Spinner, Status, useLoad } from '../components/common';
 import { TimeChart, type ChartSeries } from '../components/Chart';
 import { UrlText } from '../components/UrlText';
-import { fmtDate, fmtNum } from '../format';
+import { fmtDate, fmtDuration, fmtNum } from '../format';
 import { href } from '../router';
 
 interface SourceDetailData {
   id: string;
   title: string;
-  kind: string;
+  kind?: string;
+  origin?: string;
   category: string;
   url?: string;
   enabled: boolean;
   listed?: number;
   license?: string;
-  runs?: { runId: string; at: string; status: string; added?: number; removed?: number; [k: string]: unknown }[];
+  runs?: { runId: string; at: string; status: string; added?: number; removed?: number; records?: number; invalid?: number; durationMs?: number; httpStatus?: number | null; error?: string | null; [k: string]: unknown }[];
   metricsHistory?: { at: string | number; weight?: number; volume?: number; [k: string]: unknown }[];
   history?: { at: string | number; weight?: number; volume?: number }[];
   metrics?: Record<string, unknown> | null;
   [k: string]: unknown;
 }
 
-const SHOWN = new Set(['id', 'title', 'kind', 'category', 'url', 'enabled', 'listed', 'runs', 'metricsHistory', 'history', 'metrics', 'lastRun']);
+const SHOWN = new Set(['id', 'title', 'kind', 'origin', 'category', 'url', 'enabled', 'listed', 'runs', 'metricsHistory', 'history', 'metrics', 'lastRun', 'config']);
 
 /** One source: facts, URL (text + confirmed open), weight/volume history chart, runs. */
 export function SourceDetail({ id }: { id: string }) {
   const { data, error, loading } = useLoad(() => get<SourceDetailData>('blacklist/sources/' + encodeURIComponent(id)), [id]);
-  const hist = data?.metricsHistory ?? data?.history ?? [];
+  const hist = data?.metricsHistory ?? data?.history ?? (Array.isArray(data?.metrics) ? (data.metrics as SourceDetailData['history']) : undefined) ?? [];
   const chart = useMemo(() => {
     const pts = [...hist].map((p) => ({ ...p, t: typeof p.at === 'number' ? p.at / 1000 : Date.parse(p.at) / 1000 })).sort((a, b) => a.t - b.t);
     const series: ChartSeries[] = [
@@ -47,8 +48,8 @@ export function SourceDetail({ id }: { id: string }) {
           <dl class="facts">
             <dt>title</dt>
             <dd class="wrap title">{data.title}</dd>
-            <dt>kind</dt>
-            <dd>{data.kind}</dd>
+            <dt>{data.kind !== undefined ? 'kind' : 'origin'}</dt>
+            <dd>{data.kind ?? data.origin ?? ''}</dd>
             <dt>category</dt>
             <dd>{data.category}</dd>
             <dt>enabled</dt>
@@ -87,6 +88,10 @@ export function SourceDetail({ id }: { id: string }) {
                   <th>status</th>
                   <th class="num">added</th>
                   <th class="num">removed</th>
+                  <th class="num">records</th>
+                  <th class="num">invalid</th>
+                  <th>duration</th>
+                  <th>HTTP</th>
                   <th>run</th>
                   <th>error</th>
                 </tr>
@@ -100,8 +105,12 @@ export function SourceDetail({ id }: { id: string }) {
                     </td>
                     <td class="num pos">{fmtNum(r.added)}</td>
                     <td class="num neg">{fmtNum(r.removed)}</td>
+                    <td class="num">{fmtNum(r.records)}</td>
+                    <td class="num">{fmtNum(r.invalid)}</td>
+                    <td>{fmtDuration(r.durationMs)}</td>
+                    <td>{r.httpStatus ?? ''}</td>
                     <td class="muted mono">{r.runId}</td>
-                    <td class="wrap">{typeof r['error'] === 'string' ? r['error'] : ''}</td>
+                    <td class="wrap neg">{r.error ?? ''}</td>
                   </tr>
                 ))}
               </tbody>

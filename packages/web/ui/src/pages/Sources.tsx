@@ -49,7 +49,7 @@ export function Sources() {
                       {s.enabled ? null : <span class="badge badge-muted">disabled</span>}
                     </td>
                     <td class="wrap title">{s.title}</td>
-                    <td>{s.kind}</td>
+                    <td>{s.kind ?? s.origin ?? ''}</td>
                     <td>{s.category}</td>
                     <td class="num">{fmtNum(s.listed)}</td>
                     <td class="num">
@@ -68,7 +68,7 @@ export function Sources() {
                     <td>
                       {s.lastRun ? (
                         <>
-                          <Status status={s.lastRun.status} /> <span class="muted">{fmtDate(s.lastRun.at ?? s.lastRun['startedAt'])}</span>
+                          <Status status={s.lastRun.status} /> <span class="muted">{fmtDate(s.lastRun.at ?? s.lastRun.endedAt ?? s.lastRun.startedAt)}</span>
                         </>
                       ) : (
                         <span class="muted">never</span>
