@@ -61,11 +61,12 @@ export interface Target {
  * THE setup function: starts what the browser tests run against. Now the mock server of
  * mock-server.ts; switching to the real server (createWebServer over a seeded app) happens here.
  */
-export async function startTarget(options: MockOptions = {}): Promise<Target> {
+export async function startTarget(options: MockOptions = {}): Promise<Target & { requests: readonly string[] }> {
   ensureUiBuilt();
   const mock = await startMockServer(options);
   return {
     url: mock.url,
+    requests: mock.requests,
     credentials: options.auth === false ? null : { username: 'admin', password: 'secret' },
     emit: async (type, data) => mock.push(type, data),
     close: () => mock.close(),

@@ -29,6 +29,8 @@ export interface MockOptions {
   blacklist?: boolean;
   /** Whether the signed-in user has the admin scope (else read only). Default true. */
   admin?: boolean;
+  /** Answer this many stream requests with 503 first (EventSource gives up on those). Default 0. */
+  streamFailures?: number;
   /** Mount under this prefix (e.g. `/tip`). Default ''. */
   prefix?: string;
 }
@@ -201,6 +203,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
   const log: { seq: number; type: string; at: string; data: unknown }[] = [];
   const clients = new Set<ServerResponse>();
   const requests: string[] = [];
+  let streamFailures = options.streamFailures ?? 0;
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
@@ -265,6 +268,10 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
     if (trig && method === 'POST' && !scopes.includes('admin')) return json(res, 403, { statusCode: 403, error: 'Forbidden', message: 'admin scope required' });
     if (trig && method === 'POST') return json(res, 200, { runId: `manual-${decodeURIComponent(trig[1]!)}` });
     if (path === '/web/stream') {
+      if (streamFailures > 0) {
+        streamFailures--;
+        return json(res, 503, { statusCode: 503, error: 'Service Unavailable', message: 'restarting' });
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.write(': connected\n\n');
       const after = Number(req.headers['last-event-id'] ?? q.get('lastEventId') ?? 0);

@@ -212,8 +212,8 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
 });
 
 describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a prefix, without sign-in', () => {
-  it('shows core views only and calls the API under the prefix', async () => {
-    const target = await startTarget({ auth: false, blacklist: false, prefix: '/tip' });
+  it('shows core views only, calls the API under the prefix, reopens a refused stream', async () => {
+    const target = await startTarget({ auth: false, blacklist: false, prefix: '/tip', streamFailures: 2 });
     const browser = await launchBrowser();
     try {
       expect(target.url).toMatch(/\/tip\/$/);
@@ -229,6 +229,14 @@ describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a pref
       await w.page.goto(target.url + '#/search?q=1.2.3.4');
       await w.page.getByText('Not found').waitFor(WAIT);
       await screenshot(w.page, 'core-only');
+      expect(target.requests.some((r) => r.startsWith('GET /tip/api/runs?'))).toBe(true);
+      // the stream was refused twice (503): the UI reopened it and gets events
+      await w.page.goto(target.url + '#/events');
+      await w.page.locator('.live .dot-on').waitFor(WAIT);
+      expect(target.requests.filter((r) => r.startsWith('GET /tip/api/web/stream')).length).toBeGreaterThanOrEqual(3);
+      await target.emit('job.finished', { jobId: 'core.cleanup', runId: 'r9', status: 'failed', error: XSS_IMG, durationMs: 5 });
+      await w.page.locator('.event[data-type="job.finished"]').waitFor(WAIT);
+      expect(await w.page.locator('.event .neg').first().textContent()).toBe(XSS_IMG);
       await noXss(w);
     } finally {
       await browser.close();

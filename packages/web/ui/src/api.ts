@@ -137,12 +137,19 @@ export const STREAM_TYPES = [
 ];
 
 /**
- * Opens the SSE stream (`/api/web/stream`) for `types` and calls `onEvent` for each event;
- * EventSource reconnects by itself and resumes with Last-Event-ID. Returns close().
+ * Opens the SSE stream (`/api/web/stream`) for `types` and calls `onEvent` for each event (once
+ * per seq). EventSource reconnects by itself after a dropped connection (resuming with
+ * Last-Event-ID); when the server refuses it (an error status, e.g. during a restart) it gives up,
+ * so then this reopens it with back-off (1 s doubling to 30 s), resuming with `?lastEventId=`.
+ * Returns close().
  */
 export function openStream(types: string[], onEvent: (e: StreamEvent) => void, onState?: (open: boolean) => void): () => void {
-  const src = new EventSource(apiUrl('web/stream' + query({ types: types.join(',') })), { withCredentials: true });
   const seen = new Set<number>();
+  let last = 0;
+  let src: EventSource | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let delay = 1000;
+  let closed = false;
   const handle = (msg: MessageEvent): void => {
     let parsed: StreamEvent;
     try {
@@ -154,12 +161,32 @@ export function openStream(types: string[], onEvent: (e: StreamEvent) => void, o
       if (seen.has(parsed.seq)) return;
       seen.add(parsed.seq);
       if (seen.size > 5000) seen.clear();
+      last = Math.max(last, parsed.seq);
     }
     onEvent(parsed);
   };
-  for (const t of types) src.addEventListener(t, handle as EventListener);
-  src.onmessage = handle;
-  src.onopen = () => onState?.(true);
-  src.onerror = () => onState?.(false);
-  return () => src.close();
+  const open = (): void => {
+    const es = new EventSource(apiUrl('web/stream' + query({ types: types.join(','), lastEventId: last || undefined })), { withCredentials: true });
+    src = es;
+    for (const t of types) es.addEventListener(t, handle as EventListener);
+    es.onmessage = handle;
+    es.onopen = () => {
+      delay = 1000;
+      onState?.(true);
+    };
+    es.onerror = () => {
+      onState?.(false);
+      if (es.readyState === EventSource.CLOSED && !closed) {
+        es.close();
+        timer = setTimeout(open, delay);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    };
+  };
+  open();
+  return () => {
+    closed = true;
+    if (timer) clearTimeout(timer);
+    src?.close();
+  };
 }
