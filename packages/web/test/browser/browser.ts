@@ -52,6 +52,8 @@ export interface Target {
   readonly url: string;
   /** A user that can sign in with admin scope, or null when the target needs no sign-in. */
   readonly credentials: { username: string; password: string } | null;
+  /** Ends every session (as their expiry would). */
+  expireSessions(): Promise<void>;
   /** Makes the deployment emit an event onto the live stream. */
   emit(type: string, data: unknown): Promise<void>;
   close(): Promise<void>;
@@ -69,6 +71,7 @@ export async function startTarget(options: MockOptions = {}): Promise<Target & {
     requests: mock.requests,
     credentials: options.auth === false ? null : { username: 'admin', password: 'secret' },
     emit: async (type, data) => mock.push(type, data),
+    expireSessions: async () => mock.expireSessions(),
     close: () => mock.close(),
   };
 }

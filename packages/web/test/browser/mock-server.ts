@@ -41,6 +41,8 @@ export interface MockServer {
   readonly url: string;
   /** Appends an event to the log and sends it to every open stream. */
   push(type: string, data: unknown): void;
+  /** Ends every session (as their expiry would). */
+  expireSessions(): void;
   /** Requests the UI made (method + path), for assertions. */
   readonly requests: string[];
   close(): Promise<void>;
@@ -361,6 +363,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
   return {
     url: `http://127.0.0.1:${port}${prefix}/`,
     requests,
+    expireSessions: () => sessions.clear(),
     push(type, data) {
       const e = { seq: log.length + 1, type, at: new Date().toISOString(), data };
       log.push(e);

@@ -203,6 +203,18 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
     expect(await page.locator('.demo-health').textContent()).toBe('health: ok');
   });
 
+  it('shows the login page again when the session expired', async () => {
+    const { page } = w;
+    await page.goto(target.url + '#/jobs');
+    await page.locator('table.jobs tbody tr').first().waitFor(WAIT);
+    await target.expireSessions();
+    await page.goto(target.url + '#/sources');
+    await page.locator('form.login').waitFor(WAIT);
+    await signIn(page, target);
+    await page.goto(target.url + '#/sources');
+    await page.locator('table.sources tbody tr').first().waitFor(WAIT);
+  });
+
   it('signs out back to the login page', async () => {
     const { page } = w;
     await page.goto(target.url);
