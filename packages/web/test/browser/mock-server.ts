@@ -301,14 +301,17 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
       const items = all.slice(start, start + limit);
       return json(res, 200, { items, nextCursor: start + limit < all.length ? String(start + limit) : null, total: all.length });
     }
+    const invalid = (value: string): boolean => value.startsWith('not ');
     const hist = /^\/indicators\/(.+)\/history$/.exec(p);
     if (hist) {
       const value = decodeURIComponent(hist[1]!);
+      if (invalid(value)) return json(res, 400, { statusCode: 400, error: 'Bad Request', message: `params.value: "${value}" is not an indicator` });
       return json(res, 200, { indicator: { value }, events: [{ at: iso(now - 3 * DAY), source: 'evil_feed', action: 'listed' }, { at: iso(now - 2 * DAY), source: 'firehol_level1', action: 'listed' }, { at: iso(now - DAY), source: 'spamhaus_drop', action: 'unlisted' }] });
     }
     const ex = /^\/explain\/(.+)$/.exec(p);
     if (ex) {
       const value = decodeURIComponent(ex[1]!);
+      if (invalid(value)) return json(res, 400, { statusCode: 400, error: 'Bad Request', message: `params.value: "${value}" is not an indicator` });
       if (value === '203.0.113.99') return json(res, 404, { statusCode: 404, error: 'Not Found', message: `${value} is not listed` });
       return json(res, 200, verdict(value));
     }

@@ -120,6 +120,11 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
     // an unlisted value says so
     await page.goto(target.url + '#/indicator/203.0.113.99');
     await page.getByText('No enabled source lists this indicator.').waitFor(WAIT);
+    // no indicator at all: the server's message, as text
+    await page.goto(target.url + '#/indicator/' + encodeURIComponent(`not ${XSS_IMG}`));
+    await page.locator('.indicator .error').waitFor(WAIT);
+    expect(await page.locator('.indicator .error').textContent()).toBe(`Error 400: params.value: "not ${XSS_IMG}" is not an indicator`);
+    expect(await page.locator('.indicator .card').count()).toBe(1);
   });
 
   it('lists sources with weights and the overlap heat map; URLs are text, opened only after a confirmation', async () => {

@@ -56,10 +56,13 @@ export function Card({ title, children, actions, class: cls }: { title?: Compone
   );
 }
 
+const OK = new Set(['succeeded', 'ok', 'listed', 'unchanged', 'not-modified', 'not_modified', 'notModified']);
+const MUTED = new Set(['unknown', 'skipped', 'stopped', 'never']);
+
 /** A run / job status as a coloured badge. */
 export function Status({ status }: { status: string | undefined | null }) {
   const s = status ?? 'unknown';
-  const kind = s === 'succeeded' || s === 'ok' || s === 'listed' ? 'ok' : s === 'running' ? 'info' : s === 'partial' ? 'warn' : s === 'unknown' ? 'muted' : 'bad';
+  const kind = OK.has(s) ? 'ok' : s === 'running' ? 'info' : s === 'partial' ? 'warn' : MUTED.has(s) ? 'muted' : 'bad';
   return <span class={`badge badge-${kind}`}>{s}</span>;
 }
 

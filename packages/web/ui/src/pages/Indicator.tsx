@@ -142,6 +142,7 @@ export function Indicator({ value }: { value: string }) {
           </table>
         </Card>
       ) : null}
+      {verdict.error instanceof ApiError && verdict.error.status === 400 ? null : (
       <Card title="History">
         {history.loading && !history.data ? <Spinner /> : null}
         {history.error instanceof ApiError && history.error.status === 404 ? <p class="muted">No history.</p> : <ErrorBox error={history.error} />}
@@ -170,6 +171,7 @@ export function Indicator({ value }: { value: string }) {
           </table>
         ) : null}
       </Card>
+      )}
     </div>
   );
 }

@@ -68,7 +68,12 @@ export function SourceDetail({ id }: { id: string }) {
                 </dd>
               </>
             ) : null}
-            {extra.map(([k, v]) => [<dt key={`k${k}`}>{k}</dt>, <dd key={`v${k}`} class="wrap">{String(v)}</dd>])}
+            {extra.map(([k, v]) => [
+              <dt key={`k${k}`}>{k}</dt>,
+              <dd key={`v${k}`} class="wrap">
+                {/At$/.test(k) && typeof v !== 'boolean' ? fmtDate(v) : String(v)}
+              </dd>,
+            ])}
           </dl>
         ) : null}
       </Card>
