@@ -84,6 +84,8 @@ export interface WatchedPage {
   dialogs: string[];
   /** Page errors (uncaught exceptions). */
   errors: string[];
+  /** Console messages and failed requests, for diagnosing a failure. */
+  log: string[];
   /** CSP violations the page reported (`securitypolicyviolation`), read from the page. */
   cspViolations(): Promise<string[]>;
 }
@@ -103,14 +105,26 @@ export async function openPage(browser: Browser): Promise<WatchedPage> {
     dialogs.push(d.message());
     void d.dismiss();
   });
+  const log: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
+  page.on('console', (m) => log.push(`console.${m.type()}: ${m.text()}`));
+  page.on('requestfailed', (r) => log.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => r.status() >= 400 && log.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`));
   return {
     page,
     context,
     dialogs,
     errors,
+    log,
     cspViolations: () => page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []),
   };
+}
+
+/** After a failed test: prints what the page logged and saves a screenshot `failed-<test>.png`. */
+export async function explainFailure(w: WatchedPage, test: string, requests?: readonly string[]): Promise<void> {
+  const name = `failed-${test.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`;
+  console.error(`${test}: page at ${w.page.url()}\n${w.log.slice(-40).join('\n')}${requests ? `\nrequests:\n${requests.slice(-40).join('\n')}` : ''}`);
+  await screenshot(w.page, name).catch(() => undefined);
 }
 
 /** Saves a full-page screenshot as test/artifacts/<name>.png. */

@@ -3,7 +3,7 @@
 // attacker text (XSS payloads in indicator values, source titles, URLs) stays text under the CSP.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, openPage, screenshot, skipReason, startTarget, type Target, type WatchedPage } from './browser.ts';
+import { explainFailure, hasChromium, launchBrowser, openPage, screenshot, skipReason, startTarget, type Target, type WatchedPage } from './browser.ts';
 import { CSP, XSS_IMG, XSS_SCRIPT } from './mock-server.ts';
 
 const WAIT = { timeout: 20_000 };
@@ -26,7 +26,7 @@ async function signIn(page: Page, target: Target): Promise<void> {
 }
 
 describe.skipIf(!hasChromium)('web UI in chromium', () => {
-  let target: Target;
+  let target: Awaited<ReturnType<typeof startTarget>>;
   let browser: Browser;
   let w: WatchedPage;
 
@@ -39,7 +39,8 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
     await browser?.close();
     await target?.close();
   });
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') await explainFailure(w, ctx.task.name, target.requests);
     await noXss(w);
   });
 

@@ -9,7 +9,10 @@ let close: (() => void) | null = null;
 const listeners = new Set<() => void>();
 const eventListeners = new Set<(e: StreamEvent) => void>();
 
+let version = 0;
+
 function notify(): void {
+  version++;
   for (const l of listeners) l();
 }
 
@@ -65,9 +68,12 @@ export function useLiveReload(types: string[], fn: () => void): void {
 /** The events received so far (newest first) and whether the stream is connected. */
 export function useLive(): { events: StreamEvent[]; connected: boolean } {
   const [, setTick] = useState(0);
+  const rendered = version;
   useEffect(() => {
     const l = (): void => setTick((t) => t + 1);
     listeners.add(l);
+    // an event that arrived between this render and the subscription: render again
+    if (version !== rendered) l();
     return () => {
       listeners.delete(l);
     };
