@@ -194,6 +194,10 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
     await page.locator('.event[data-type="service.failed"]').waitFor(WAIT);
     expect(await page.locator('.event').first().textContent()).toContain(`spamtrap: ${XSS_SCRIPT}`);
     await screenshot(page, 'events');
+    await page.selectOption('select[aria-label="event type"]', 'job.finished');
+    await page.waitForFunction(() => document.querySelectorAll('.event').length === 1, null, WAIT);
+    expect(await page.locator('.event').getAttribute('data-type')).toBe('job.finished');
+    await page.selectOption('select[aria-label="event type"]', '');
     // the dashboard panel shows the same feed
     await page.goto(target.url + '#/');
     await page.locator('.dash-side .event').nth(2).waitFor(WAIT);

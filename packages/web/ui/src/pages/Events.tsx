@@ -1,4 +1,5 @@
-import type { StreamEvent } from '../api';
+import { useState } from 'preact/hooks';
+import { STREAM_TYPES, type StreamEvent } from '../api';
 import { Card } from '../components/common';
 import { fmtDate, fmtDuration } from '../format';
 import { useLive } from '../live';
@@ -84,16 +85,28 @@ function Summary({ e }: { e: StreamEvent }) {
   }
 }
 
-/** The live events panel (newest first). */
-export function LiveEvents({ limit }: { limit?: number }) {
+/** The live events panel (newest first); the full page can filter by type. */
+export function LiveEvents({ limit, filter }: { limit?: number; filter?: boolean }) {
   const { events, connected } = useLive();
-  const shown = limit ? events.slice(0, limit) : events;
+  const [type, setType] = useState('');
+  const matching = type ? events.filter((e) => e.type === type) : events;
+  const shown = limit ? matching.slice(0, limit) : matching;
   return (
     <Card
       title="Live events"
       class="live"
       actions={
         <>
+          {filter ? (
+            <select value={type} onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)} aria-label="event type">
+              <option value="">all types</option>
+              {STREAM_TYPES.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          ) : null}
           <span class={`dot ${connected ? 'dot-on' : 'dot-off'}`} title={connected ? 'connected' : 'disconnected'} />
           {limit ? <a href={href(['events'])}>all →</a> : null}
         </>
@@ -117,5 +130,5 @@ export function LiveEvents({ limit }: { limit?: number }) {
 
 /** The full events page. */
 export function EventsPage() {
-  return <LiveEvents />;
+  return <LiveEvents filter />;
 }
