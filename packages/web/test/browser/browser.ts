@@ -1,7 +1,7 @@
 // Browser-test support: headless Debian chromium through playwright-core, the UI build, the test
 // target (one setup function: the mock server now, the real @tip/web server later) and artifacts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -28,14 +28,38 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds dist-ui with Vite when it is missing or older than the UI sources. */
+function uiFresh(index: string, ui: string): boolean {
+  const srcTime = Math.max(newest(join(ui, 'src')), statSync(join(ui, 'index.html')).mtimeMs, statSync(join(ui, 'vite.config.ts')).mtimeMs);
+  return existsSync(index) && statSync(index).mtimeMs >= srcTime;
+}
+
+/**
+ * Builds dist-ui with Vite when it is missing or older than the UI sources (`./dev build` does it
+ * too). A lock directory keeps test files in parallel workers from building at the same time.
+ */
 export function ensureUiBuilt(): void {
   const index = join(webDir, 'dist-ui', 'index.html');
   const ui = join(webDir, 'ui');
-  const srcTime = Math.max(newest(join(ui, 'src')), statSync(join(ui, 'index.html')).mtimeMs, statSync(join(ui, 'vite.config.ts')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= srcTime) return;
-  const vite = join(webDir, '..', '..', 'node_modules', '.bin', 'vite');
-  execFileSync(vite, ['build', '--config', join(ui, 'vite.config.ts')], { stdio: 'inherit', timeout: 120_000 });
+  if (uiFresh(index, ui)) return;
+  const lock = join(webDir, '.dist-ui.lock');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() > deadline) throw new Error(`ensureUiBuilt: ${lock} held for 3 minutes; remove it if no build runs`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (uiFresh(index, ui)) return;
+    const vite = join(webDir, '..', '..', 'node_modules', '.bin', 'vite');
+    execFileSync(vite, ['build', '--config', join(ui, 'vite.config.ts')], { stdio: 'inherit', timeout: 120_000 });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Launches headless chromium. */
