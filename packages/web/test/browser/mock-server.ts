@@ -58,7 +58,8 @@ const TYPES: Record<string, string> = {
 };
 
 const DAY = 86_400_000;
-const now = Date.parse('2026-12-01T12:00:00Z');
+// canned data around the current hour, so "last 24 h" figures and charts look like a live deployment
+const now = Math.floor(Date.now() / 3_600_000) * 3_600_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 const sources = [

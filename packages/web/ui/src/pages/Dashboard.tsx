@@ -1,8 +1,8 @@
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, query } from '../api';
 import { Card, ErrorBox, Spinner, Status, useLoad } from '../components/common';
 import { TimeChart, type ChartSeries } from '../components/Chart';
-import { fmtDate, fmtDuration, listOf } from '../format';
+import { fmtDate, fmtDuration, fmtNum, listOf } from '../format';
 import { href } from '../router';
 import type { RunRecord } from '../types';
 import { useLiveReload } from '../live';
@@ -16,9 +16,37 @@ interface TimelinePoint {
   cycleId?: string;
 }
 
-function Timeline() {
+function Stat({ label, value, kind }: { label: string; value: string; kind?: string }) {
+  return (
+    <div class="stat">
+      <div class={`stat-num ${kind ?? ''}`}>{value}</div>
+      <div class="stat-label">{label}</div>
+    </div>
+  );
+}
+
+/** Headline numbers: listed now, last cycle's changes, runs and failures of the last 24 hours. */
+function Stats({ points, runs }: { points: TimelinePoint[] | undefined; runs: RunRecord[] | undefined }) {
+  const last = points && points.length > 0 ? [...points].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))[points.length - 1] : undefined;
+  const since = Date.now() - 86_400_000;
+  const recent = (runs ?? []).filter((r) => Date.parse(r.startedAt) >= since);
+  const failed = recent.filter((r) => r.status !== 'succeeded' && r.status !== 'running').length;
+  return (
+    <div class="stats">
+      {points ? <Stat label="listed indicators" value={last ? fmtNum(last.listed) : '—'} /> : null}
+      {points ? <Stat label="last cycle: added / removed" value={last ? `+${fmtNum(last.added)} / −${fmtNum(last.removed)}` : '—'} /> : null}
+      <Stat label="runs, last 24 h" value={runs ? fmtNum(recent.length) : '—'} />
+      <Stat label="failed runs, last 24 h" value={runs ? fmtNum(failed) : '—'} kind={failed > 0 ? 'neg' : ''} />
+    </div>
+  );
+}
+
+function Timeline({ onData }: { onData: (points: TimelinePoint[]) => void }) {
   const { data, error, loading, reload } = useLoad(() => get<{ points: TimelinePoint[] }>('blacklist/timeline' + query({ since: '30d' })), []);
   useLiveReload(['blacklist.cycle.completed', 'blacklist.weights.updated'], reload);
+  useEffect(() => {
+    if (data) onData(data.points);
+  }, [data, onData]);
   const chart = useMemo(() => {
     const pts = [...(data?.points ?? [])].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const x = pts.map((p) => Date.parse(p.at) / 1000);
@@ -39,10 +67,13 @@ function Timeline() {
   );
 }
 
-function Runs() {
+function Runs({ onData }: { onData: (runs: RunRecord[]) => void }) {
   const { data, error, loading, reload } = useLoad(() => get<unknown>('runs' + query({ limit: 500 })), []);
   useLiveReload(['job.finished', 'job.group.completed'], reload);
   const runs = useMemo(() => listOf<RunRecord>(data, 'runs'), [data]);
+  useEffect(() => {
+    if (data) onData(runs);
+  }, [data, runs, onData]);
   const chart = useMemo(() => {
     // Runs per hour bucket: succeeded vs failed (failed, timeout, aborted, partial).
     const buckets = new Map<number, { ok: number; bad: number }>();
@@ -107,11 +138,14 @@ function Runs() {
 
 /** The dashboard: blacklist timeline (when the plugin is there), runs, failures, live events. */
 export function Dashboard({ blacklist }: { blacklist: boolean }) {
+  const [points, setPoints] = useState<TimelinePoint[] | undefined>();
+  const [runs, setRuns] = useState<RunRecord[] | undefined>();
   return (
     <div class="dashboard">
       <div class="dash-main">
-        {blacklist ? <Timeline /> : null}
-        <Runs />
+        <Stats points={blacklist ? points : undefined} runs={runs} />
+        {blacklist ? <Timeline onData={setPoints} /> : null}
+        <Runs onData={setRuns} />
       </div>
       <aside class="dash-side">
         <LiveEvents limit={15} />
