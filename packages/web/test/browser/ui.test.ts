@@ -248,9 +248,9 @@ describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a pref
       expect(nav).not.toContain('Search');
       expect(nav).not.toContain('Sources');
       expect(await w.page.locator('.chart canvas').count()).toBe(1);
+      await screenshot(w.page, 'core-only');
       await w.page.goto(target.url + '#/search?q=1.2.3.4');
       await w.page.getByText('Not found').waitFor(WAIT);
-      await screenshot(w.page, 'core-only');
       expect(target.requests.some((r) => r.startsWith('GET /tip/api/runs?'))).toBe(true);
       // the stream was refused twice (503): the UI reopened it and gets events
       await w.page.goto(target.url + '#/events');
