@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { explainFailure, hasChromium, launchBrowser, openPage, screenshot, skipReason, startTarget, type Target, type WatchedPage } from './browser.ts';
 import { CSP, XSS_IMG, XSS_SCRIPT } from './mock-server.ts';
 
+// Generous waits (CI shares 2 cores with other test files); nothing asserts on timing.
 const WAIT = { timeout: 20_000 };
 
 async function noXss(w: WatchedPage): Promise<void> {
@@ -25,7 +26,7 @@ async function signIn(page: Page, target: Target): Promise<void> {
   await page.locator('header.topbar').waitFor(WAIT);
 }
 
-describe.skipIf(!hasChromium)('web UI in chromium', () => {
+describe.skipIf(!hasChromium)('web UI in chromium', { timeout: 90_000 }, () => {
   let target: Awaited<ReturnType<typeof startTarget>>;
   let browser: Browser;
   let w: WatchedPage;
@@ -233,7 +234,7 @@ describe.skipIf(!hasChromium)('web UI in chromium', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a prefix, without sign-in', () => {
+describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a prefix, without sign-in', { timeout: 90_000 }, () => {
   it('shows core views only, calls the API under the prefix, reopens a refused stream', async () => {
     const target = await startTarget({ auth: false, blacklist: false, prefix: '/tip', streamFailures: 2 });
     const browser = await launchBrowser();
@@ -267,7 +268,7 @@ describe.skipIf(!hasChromium)('web UI without the blacklist plugin, under a pref
   });
 });
 
-describe.skipIf(!hasChromium)('web UI for a read-only user', () => {
+describe.skipIf(!hasChromium)('web UI for a read-only user', { timeout: 90_000 }, () => {
   it('offers no trigger button', async () => {
     const target = await startTarget({ admin: false });
     const browser = await launchBrowser();
