@@ -4,9 +4,11 @@
 // - one source per sample feed, plus a flaky mirror that fails every 3rd fetch (503)
 // - group job "demo.feeds" (every 20s) fanning out one child per source
 // - "demo.report", run after each demo.feeds cycle, and a cron job "demo.heartbeat" every minute
+// - an event listener printing one progress line per blacklist cycle (+added −removed)
 import { isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, cron, defineSource, defineSourceKind, definePlugin, every, type GroupSummary } from '@tip/core';
+import type {} from '@tip/plugin-blacklist'; // declares the blacklist.* events listened to below
 import { startFeedServer, type FeedServer } from './feed-server.ts';
 
 const FEEDS_DIR = fileURLToPath(new URL('./feeds/', import.meta.url));
@@ -124,6 +126,15 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
           );
           return { counts: { sources: summary.total, failed: summary.failed, records } };
         },
+      });
+      // Progress: one line per blacklist cycle. Events are typed: the blacklist plugin declares them.
+      let blacklistCycles = 0;
+      ctx.events.on('blacklist.cycle.completed', (e) => {
+        blacklistCycles++;
+        ctx.log.info(
+          { cycleId: e.cycleId, added: e.added, removed: e.removed },
+          `blacklist cycle ${blacklistCycles}: +${e.added} −${e.removed} listings, ${e.succeeded}/${e.sources} feeds ok` + (e.failed ? `, ${e.failed} failed` : ''),
+        );
       });
       ctx.jobs.add({
         id: 'demo.heartbeat',
