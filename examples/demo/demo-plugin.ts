@@ -4,9 +4,11 @@
 // - one source per sample feed, plus a flaky mirror that fails every 3rd fetch (503)
 // - group job "demo.feeds" (every 20s) fanning out one child per source
 // - "demo.report", run after each demo.feeds cycle, and a cron job "demo.heartbeat" every minute
+// - an event listener printing one progress line per blacklist cycle (+added −removed)
 import { isIPv4 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, cron, defineSource, defineSourceKind, definePlugin, every, type GroupSummary } from '@tip/core';
+import { BlacklistToken } from '@tip/plugin-blacklist'; // its import also declares the blacklist.* events
 import { startFeedServer, type FeedServer } from './feed-server.ts';
 
 const FEEDS_DIR = fileURLToPath(new URL('./feeds/', import.meta.url));
@@ -125,6 +127,21 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
           return { counts: { sources: summary.total, failed: summary.failed, records } };
         },
       });
+      // Progress: one line per blacklist cycle. Events are typed: the blacklist plugin declares them.
+      let blacklistCycles = 0;
+      let blacklist: { sources(): Promise<Array<{ listed: number }>> } | undefined; // set in init
+      ctx.events.on('blacklist.cycle.completed', async (e) => {
+        blacklistCycles++;
+        // the blacklist plugin's service, through its exported token (no internals imported)
+        const sources = (await blacklist?.sources().catch(() => undefined)) ?? [];
+        const listed = sources.reduce((n, s) => n + s.listed, 0);
+        ctx.log.info(
+          { cycleId: e.cycleId, added: e.added, removed: e.removed, listed },
+          `blacklist cycle ${blacklistCycles}: +${e.added} −${e.removed} listings, ${e.succeeded}/${e.sources} feeds ok` +
+            (e.failed ? `, ${e.failed} failed` : '') +
+            `; ${listed} listings over ${sources.length} sources`,
+        );
+      });
       ctx.jobs.add({
         id: 'demo.heartbeat',
         description: 'logs that the demo is alive, every minute',
@@ -137,6 +154,11 @@ export default function demoPlugin(options: DemoPluginOptions = {}) {
       return {
         async init(ictx) {
           if (ictx.mode === 'read') return; // read-only commands fetch nothing
+          try {
+            blacklist = ictx.get(BlacklistToken);
+          } catch {
+            blacklist = undefined; // the blacklist plugin is not in this app
+          }
           server = await startFeedServer({ dir: FEEDS_DIR, failEvery, log: ictx.log });
           ictx.log.info({ url: server.url }, `sample feeds served at ${server.url}/feeds/`);
         },

@@ -1,24 +1,38 @@
 #!/usr/bin/env node
-// The TIP demo deployment (`./dev demo`): a fresh SQLite database, the demo plugin fetching
-// sample feeds from a local server, and the status page. Needs the build (`./dev build`).
+// The TIP demo deployment (`./dev demo`): a fresh SQLite database, the blacklist plugin collecting
+// six generated feeds that change every 20 s (./generator.ts, served by ./feed-server.ts), the
+// demo plugin fetching static sample feeds, and the web UI (@tip/web; the CLI status page when
+// @tip/web is not built). Needs the build (`./dev build`).
 //
-//   node examples/demo/run.ts [--port <n>] [--data <dir>]
-//     --port  status page port (default $PORT or 8080; 0 picks a free port)
+//   node examples/demo/run.ts [--port <n>] [--data <dir>] [--seed <n>]
+//     --port  web UI port (default $PORT or 8080; 0 picks a free port)
 //     --data  data folder, wiped at start (default $TIP_DEMO_DATA or examples/demo/data)
+//     --seed  seed of the generated feeds (default $TIP_DEMO_SEED or 1): same seed, same feeds
 //   $TIP_DEMO_LOG_FORMAT=json prints pino JSON lines instead of readable ones.
+//   $TIP_DEMO_SLOT_MS sets the length of a feed time slot (default 20000).
 // Inspect it from another terminal: node packages/cli/dist/bin.js status -c examples/demo/tip.config.json
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values } = parseArgs({
-  options: { port: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { port: { type: 'string' }, data: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 if (values.help) {
-  console.log('usage: node examples/demo/run.ts [--port <n>] [--data <dir>]');
+  console.log('usage: node examples/demo/run.ts [--port <n>] [--data <dir>] [--seed <n>]');
   process.exit(0);
+}
+const seed = values.seed ?? process.env.TIP_DEMO_SEED ?? '1';
+if (!/^\d{1,9}$/.test(seed)) {
+  console.error(`demo: --seed must be a whole number (got "${seed}")`);
+  process.exit(2);
+}
+const slotMs = Number(process.env.TIP_DEMO_SLOT_MS ?? '20000');
+if (!Number.isInteger(slotMs) || slotMs < 1000 || slotMs > 3_600_000) {
+  console.error(`demo: TIP_DEMO_SLOT_MS must be milliseconds between 1000 and 3600000 (got "${process.env.TIP_DEMO_SLOT_MS}")`);
+  process.exit(2);
 }
 const port = values.port ?? process.env.PORT ?? '8080';
 if (!/^\d+$/.test(port) || Number(port) > 65535) {
@@ -53,23 +67,77 @@ mkdirSync(dataDir, { recursive: true });
 process.env.TIP_DATABASE__URL = `sqlite:${join(dataDir, 'tip.sqlite')}`;
 console.log(`demo: data in ${dataDir}; stop with Ctrl+C`);
 
-// The blacklist plugin's feeds are served by a local feed server too; their URLs are only known
-// once it listens, so they reach the config through an environment override.
+/**
+ * Something the demo runs next to TIP: started in order before TIP, stopped in reverse after it.
+ * The generated feeds are one; a spamtrap agent or a local DNS server join the same way.
+ */
+interface DemoService {
+  /** Name in the progress lines. */
+  name: string;
+  /** Starts it; resolves with how to stop it and a line saying what it serves. */
+  start(): Promise<{ close(): Promise<void>; describe: string }>;
+}
+
 const { startFeedServer } = await import('./feed-server.ts');
-const feeds = await startFeedServer({ dir: join(here, 'feeds'), failEvery: 0 });
-process.env.TIP_BLACKLIST__FEEDS = JSON.stringify([
-  { id: 'demo-drop', title: 'Demo DROP-style netblocks', url: `${feeds.url}/feeds/bl-drop.txt`, format: 'drop', category: 'malware', license: 'sample data' },
-  { id: 'demo-scanners', title: 'Demo scanners', url: `${feeds.url}/feeds/bl-scanners.txt`, format: 'plain', category: 'scanner', license: 'sample data' },
-  { id: 'demo-malware-hosts', title: 'Demo malware hosts', url: `${feeds.url}/feeds/bl-malware-hosts.txt`, format: 'hosts', category: 'malware', license: 'sample data' },
-  { id: 'demo-phishing', title: 'Demo phishing URLs', url: `${feeds.url}/feeds/bl-phishing-urls.txt`, format: 'plain', category: 'phishing', license: 'sample data' },
-]);
+const { DEMO_FEEDS } = await import('./generator.ts');
+const services: DemoService[] = [
+  {
+    name: 'feeds',
+    async start() {
+      // The blacklist plugin's feeds: their URLs are only known once the server listens, so they
+      // reach the config through an environment override.
+      const server = await startFeedServer({ dir: join(here, 'feeds'), failEvery: 0, seed: Number(seed), slotMs });
+      process.env.TIP_BLACKLIST__FEEDS = JSON.stringify(
+        DEMO_FEEDS.map((f) => ({
+          id: f.id,
+          title: f.title,
+          url: `${server.url}/gen/${f.file}`,
+          format: f.format,
+          ...(f.options ? { options: f.options } : {}),
+          category: f.category,
+          license: 'generated demo data',
+        })),
+      );
+      return { close: () => server.close(), describe: `${DEMO_FEEDS.length} generated feeds at ${server.url}/gen/ (seed ${seed}, new slot every ${slotMs / 1000}s)` };
+    },
+  },
+  // e.g. { name: 'spamtrap', start: () => startSpamtrap(...) }, { name: 'dns', start: () => startDns(...) }
+];
+const running: Array<{ name: string; close(): Promise<void> }> = [];
+const stopServices = async () => {
+  for (const s of running.reverse()) await s.close().catch((err: unknown) => console.error(`demo: stopping ${s.name} failed: ${String(err)}`));
+};
+for (const service of services) {
+  const started = await service.start();
+  running.push({ name: service.name, close: started.close });
+  console.log(`demo: ${service.name}: ${started.describe}`);
+}
+
+// The web UI comes with @tip/web. Until its build exists, the demo runs without it (the CLI's
+// status page then answers --http) from a copy of the config without '@tip/web'.
+let config = join(here, 'tip.config.json');
+const web = await import('@tip/web').then((m: Record<string, unknown>) => typeof m.default === 'function').catch(() => false);
+if (!web) {
+  const doc = JSON.parse(readFileSync(config, 'utf8')) as { plugins: Array<string | [string, unknown]> };
+  const absolute = (spec: string) => (spec.startsWith('.') ? join(here, spec) : fileURLToPath(import.meta.resolve(spec)));
+  doc.plugins = doc.plugins
+    .filter((p) => (Array.isArray(p) ? p[0] : p) !== '@tip/web')
+    .map((p) => (Array.isArray(p) ? [absolute(p[0]), p[1]] : absolute(p)));
+  config = join(dataDir, 'tip.config.json');
+  writeFileSync(config, JSON.stringify(doc, null, 2));
+  console.log('demo: @tip/web is not built: serving the CLI status page instead of the web UI');
+}
 
 const { main } = (await import(cli.href)) as typeof import('@tip/cli');
-const code = await main([
-  'run',
-  '--config', join(here, 'tip.config.json'),
-  '--http', `127.0.0.1:${port}`,
-  '--log-format', process.env.TIP_DEMO_LOG_FORMAT ?? 'pretty',
-]);
-await feeds.close();
+let code = 1;
+try {
+  code = await main([
+    'run',
+    '--config', config,
+    '--http', `127.0.0.1:${port}`,
+    '--log-format', process.env.TIP_DEMO_LOG_FORMAT ?? 'pretty',
+  ]);
+} finally {
+  await stopServices();
+}
 process.exit(code);

@@ -1,0 +1,92 @@
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { canonicalize } from '@tip/plugin-blacklist';
+import { startFeedServer, type FeedServer } from './feed-server.ts';
+import { DEMO_FEEDS, XSS_ENTRY, XSS_TITLE, feedBody } from './generator.ts';
+
+const values = (body: string) => body.split('\n').filter((l) => l && !/^[#;]/.test(l));
+const plainSet = (id: string, slot: number, seed = 7) => new Set(values(feedBody(id, slot, seed)));
+
+describe('demo feed generator', () => {
+  it('is deterministic per seed and slot', () => {
+    for (const f of DEMO_FEEDS) {
+      expect(feedBody(f.id, 5, 7)).toBe(feedBody(f.id, 5, 7));
+      expect(feedBody(f.id, 5, 7)).not.toBe(feedBody(f.id, 5, 8));
+    }
+  });
+
+  it('moves: listings appear and disappear between slots', () => {
+    const a = plainSet('demo-scanners', 10);
+    const b = plainSet('demo-scanners', 14);
+    expect([...b].some((v) => !a.has(v))).toBe(true);
+    expect([...a].some((v) => !b.has(v))).toBe(true);
+    expect(a.size).toBeGreaterThan(20);
+  });
+
+  it('overlaps on purpose: a near-copy aggregator and a community feed sharing part of the scanners', () => {
+    const scanners = plainSet('demo-scanners', 9);
+    const domains = plainSet('demo-malware-domains', 9);
+    const aggregator = plainSet('demo-aggregator', 10); // one slot late
+    const covered = [...scanners].filter((v) => aggregator.has(v)).length / scanners.size;
+    expect(covered).toBeGreaterThan(0.8);
+    const community = plainSet('demo-community', 9);
+    const shared = [...scanners].filter((v) => community.has(v)).length / scanners.size;
+    expect(shared).toBeGreaterThan(0.25);
+    expect(shared).toBeLessThan(0.65);
+    expect(domains.size).toBeGreaterThan(10);
+  });
+
+  it('yields values TIP accepts, plus allow-listed noise and an XSS entry in the community feed', () => {
+    for (const v of plainSet('demo-scanners', 3)) expect(canonicalize(v).ok, v).toBe(true);
+    const community = feedBody('demo-community', 3, 7);
+    expect(community).toContain(XSS_ENTRY);
+    expect(values(community).some((v) => /^(192\.0\.2\.|198\.51\.100\.|203\.0\.113\.|10\.|192\.168\.)|google|github|microsoft|cloudflare/.test(v))).toBe(true);
+    expect(DEMO_FEEDS.find((f) => f.id === 'demo-community')!.title).toBe(XSS_TITLE);
+  });
+});
+
+describe('demo feed server', () => {
+  let server: FeedServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('serves the current slot with an ETag that changes only with the content; 304 otherwise', async () => {
+    let now = 1_000_000;
+    server = await startFeedServer({ dir: fileURLToPath(new URL('./feeds/', import.meta.url)), seed: 7, slotMs: 20_000, now: () => now, misbehave: false });
+    const first = await fetch(`${server.url}/gen/scanners.txt`);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe(feedBody('demo-scanners', 0, 7));
+    const etag = first.headers.get('etag')!;
+    const modified = first.headers.get('last-modified')!;
+    now += 5_000; // same slot
+    const again = await fetch(`${server.url}/gen/scanners.txt`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    const bySince = await fetch(`${server.url}/gen/scanners.txt`, { headers: { 'if-modified-since': modified } });
+    expect(bySince.status).toBe(304);
+    now += 20_000 * 6; // slot 6: new content
+    expect(server.slot()).toBe(6);
+    const later = await fetch(`${server.url}/gen/scanners.txt`, { headers: { 'if-none-match': etag } });
+    expect(later.status).toBe(200);
+    expect(later.headers.get('etag')).not.toBe(etag);
+    expect(await later.text()).toBe(feedBody('demo-scanners', 6, 7));
+    expect(server.served.get('/gen/scanners.txt')).toBe(4);
+    expect((await fetch(`${server.url}/gen/nope.txt`)).status).toBe(404);
+  });
+
+  it('the community feed answers 503 in some slots', async () => {
+    let now = 0;
+    server = await startFeedServer({ dir: fileURLToPath(new URL('./feeds/', import.meta.url)), seed: 7, slotMs: 1000, now: () => now });
+    const statuses: number[] = [];
+    for (let slot = 0; slot < 16; slot++) {
+      now = slot * 1000;
+      const res = await fetch(`${server.url}/gen/community.txt`);
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).toContain(503);
+    expect(statuses).toContain(200);
+    expect(statuses[0]).toBe(200);
+  });
+});
