@@ -10,7 +10,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { RouteRouter, TipError, TipErrorCodes, type Logger, type MountedRoute, type RouterResponse, type TipApp } from '@tip/core';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FailureLimiter } from './auth/limiter.js';
 import { safeEqual, type WebAuth, type WebPrincipal, type WebScope } from './auth/WebAuth.js';
@@ -170,7 +170,7 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
   let httpHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const fastify = Fastify({
     loggerInstance: log.child({ component: 'web' }) as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY,
     trustProxy: config.trustProxy,
     requestTimeout: 60_000,
