@@ -1,4 +1,4 @@
-import { CoreTokens, definePlugin, TipError, TipErrorCodes, token, type PluginContext, type TipPlugin } from '@tip/core';
+import { CoreTokens, definePlugin, TipError, TipErrorCodes, type PluginContext, type TipPlugin, type Token } from '@tip/core';
 import { z } from 'zod';
 import { webCommands } from './auth/commands.js';
 import { WebAuth } from './auth/WebAuth.js';
@@ -12,8 +12,11 @@ export const WEB_PLUGIN = '@tip/web';
 /** The web plugin's version. */
 export const WEB_VERSION = '0.1.0';
 
-/** The web credentials store of an app: `app.get(WebToken)` (after start). */
-export const WebToken = token<WebAuth>('web.auth');
+/**
+ * The web credentials store of an app: `app.get(WebToken)` (after start). Its key is a registered
+ * symbol, so two copies of `@tip/web` in one process (the CLI's and a config's) find the same store.
+ */
+export const WebToken: Token<WebAuth> = Object.freeze({ key: Symbol.for('@tip/web/auth'), description: 'web.auth' });
 
 /**
  * The web plugin: declares the credential tables (API tokens, UI users, sessions), the
