@@ -36,7 +36,7 @@ export interface OpenApiInfo {
   version: string;
   /** Description (Markdown). */
   description?: string;
-  /** Base URL of the server (the prefix, e.g. `/tip`), default `/`. */
+  /** Base URL of the server when it is not `/` (the prefix, e.g. `/tip`). */
   serverUrl?: string;
 }
 
@@ -93,7 +93,7 @@ export function buildOpenApi(routes: readonly MountedRoute[], info: OpenApiInfo)
   return {
     openapi: '3.1.0',
     info: { title: info.title ?? 'TIP API', version: info.version, ...(info.description ? { description: info.description } : {}) },
-    servers: [{ url: info.serverUrl ?? '/' }],
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     tags: [...tags].sort().map((name) => ({ name })),
     paths,
     components: {

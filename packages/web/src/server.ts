@@ -299,6 +299,12 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
       await scope.register(fastifySwaggerUi, {
         routePrefix: '/api/docs',
         uiConfig: { validatorUrl: null, deepLinking: false },
+        // The reference shows what /api/openapi.json does: the same authentication.
+        uiHooks: {
+          onRequest: async (request) => {
+            await guard(request, 'read');
+          },
+        },
         // The page and its assets are static files of the package (no CDN); they load under the CSP above.
         staticCSP: false,
       });

@@ -50,6 +50,9 @@ describe.each(testDialects())('web auth on %s', (dialect) => {
     expect((await inject({ method: 'GET', url: '/api/widgets/items' })).statusCode).toBe(401);
     expect((await inject({ method: 'GET', url: '/api/ui/manifest' })).statusCode).toBe(401);
     expect((await inject({ method: 'GET', url: '/api/openapi.json' })).statusCode).toBe(401);
+    expect((await inject({ method: 'GET', url: '/api/docs/' })).statusCode).toBe(401);
+    expect((await inject({ method: 'GET', url: '/api/docs/json' })).statusCode).toBe(401);
+    expect((await inject({ method: 'GET', url: '/api/docs/', headers: bearer(read.token) })).statusCode).toBe(200);
     const ok = await inject({ method: 'GET', url: '/api/widgets/items', headers: bearer(read.token) });
     expect(ok.statusCode).toBe(200);
     // the read token is refused on admin routes, the admin token is not
