@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
@@ -29,6 +30,11 @@ export interface WebServerOptions {
   prefix?: string;
   /** Logger (default the app's). */
   log?: Logger;
+  /**
+   * Folder of the built browser UI (`index.html`, `assets/`); default the package's `dist-ui`.
+   * When it has no `index.html`, `/` answers a page saying the UI is not built.
+   */
+  uiDir?: string;
 }
 
 /** A web server over an app (see {@link createWebServer}). */
@@ -262,8 +268,17 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     description: 'The HTTP API of a TIP deployment: core (jobs, runs, workers, health) and every plugin under its prefix.',
     serverUrl: prefix || undefined,
   });
-  const uiRoot = fileURLToPath(new URL('../dist-ui/', import.meta.url));
-  const uiBuilt = existsSync(`${uiRoot}index.html`);
+  const uiRoot = options.uiDir ? resolve(options.uiDir) : fileURLToPath(new URL('../dist-ui/', import.meta.url));
+  const uiBuilt = existsSync(join(uiRoot, 'index.html'));
+  if (prefix) {
+    // The UI resolves its URLs against the document base: `/tip` must be `/tip/`.
+    fastify.addHook('onRequest', async (request, reply) => {
+      const q = request.url.indexOf('?');
+      if ((q < 0 ? request.url : request.url.slice(0, q)) === prefix && (request.method === 'GET' || request.method === 'HEAD')) {
+        return reply.redirect(`${prefix}/${q < 0 ? '' : request.url.slice(q)}`, 301);
+      }
+    });
+  }
 
   await fastify.register(
     async (scope) => {
@@ -403,7 +418,8 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
       scope.get('/metrics', async (_request, reply) => reply.type(app.metrics.registry.contentType).send(await app.metrics.text()));
 
       if (uiBuilt) {
-        await scope.register(fastifyStatic, { root: uiRoot, prefix: '/', index: 'index.html', decorateReply: false, wildcard: true });
+        await scope.register(fastifyStatic, { root: uiRoot, prefix: '/', index: false, decorateReply: false, wildcard: true });
+        scope.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(await readFile(join(uiRoot, 'index.html'))));
       } else {
         scope.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(UI_NOT_BUILT));
       }

@@ -1,5 +1,8 @@
 import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestTip, type TestTip } from '@tip/core/testing';
 import { createTip } from '@tip/core';
@@ -189,6 +192,10 @@ describe('createWebServer: streams, prefix, embedding, refusals', () => {
       expect((await prefixed.fastify.inject({ method: 'GET', url: '/api/widgets/items' })).statusCode).toBe(404);
       expect((await prefixed.fastify.inject({ method: 'GET', url: '/tip/healthz' })).statusCode).toBe(200);
       expect((await prefixed.fastify.inject({ method: 'GET', url: '/tip/' })).statusCode).toBe(200);
+      // the UI resolves its URLs against the document base: /tip becomes /tip/
+      const bare = await prefixed.fastify.inject({ method: 'GET', url: '/tip?x=1' });
+      expect(bare.statusCode).toBe(301);
+      expect(bare.headers.location).toBe('/tip/?x=1');
       expect((await prefixed.fastify.inject({ method: 'GET', url: '/tip/api/docs/' })).statusCode).toBe(200);
       const manifest = json((await prefixed.fastify.inject({ method: 'GET', url: '/tip/api/ui/manifest' })).body) as { pages: Array<{ moduleUrl: string }> };
       expect(manifest.pages[0]!.moduleUrl).toBe('/tip/ui/pages/acme.widgets.js');
@@ -219,6 +226,40 @@ describe('createWebServer: streams, prefix, embedding, refusals', () => {
     } finally {
       await new Promise((r) => outer.close(r));
       await embedded.close();
+    }
+  });
+
+  it('serves the built UI: index.html at / and its assets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tip-ui-'));
+    mkdirSync(join(dir, 'assets'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><base href="./"><script type="module" src="./assets/app-1.js"></script></head><body></body></html>');
+    writeFileSync(join(dir, 'assets/app-1.js'), 'console.log("ui");\n');
+    const ui = await createWebServer(t.app, { uiDir: dir, prefix: '/tip' });
+    try {
+      const index = await ui.fastify.inject({ method: 'GET', url: '/tip/' });
+      expect(index.statusCode).toBe(200);
+      expect(index.headers['content-type']).toMatch(/^text\/html/);
+      expect(index.body).toContain('assets/app-1.js');
+      expect(String(index.headers['content-security-policy'])).not.toContain('unsafe-inline');
+      const asset = await ui.fastify.inject({ method: 'GET', url: '/tip/assets/app-1.js' });
+      expect(asset.statusCode).toBe(200);
+      expect(asset.headers['content-type']).toMatch(/javascript/);
+      expect((await ui.fastify.inject({ method: 'GET', url: '/tip/assets/nope.js' })).statusCode).toBe(404);
+      expect((await ui.fastify.inject({ method: 'GET', url: '/tip/../package.json' })).statusCode).toBe(404);
+      // the API still wins over the static files
+      expect((await ui.fastify.inject({ method: 'GET', url: '/tip/api/widgets/items' })).statusCode).toBe(200);
+    } finally {
+      await ui.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // without a built UI, / says how to build it
+    const none = await createWebServer(t.app, { uiDir: join(tmpdir(), 'tip-no-ui-here') });
+    try {
+      const res = await none.fastify.inject({ method: 'GET', url: '/' });
+      expect(res.statusCode).toBe(200);
+      expect(res.body).toContain('./dev build');
+    } finally {
+      await none.close();
     }
   });
 
