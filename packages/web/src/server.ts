@@ -198,8 +198,9 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     errorResponseBuilder: (_req, ctx) => new HttpError(429, `too many attempts: try again in ${Math.ceil(ctx.ttl / 1000)} s`, 'TIP_RATE_LIMITED', { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
   });
 
-  // JSON bodies; an empty body is no body (a POST without arguments), not an error.
-  fastify.removeContentTypeParser('application/json');
+  // JSON bodies only (text/plain is what cross-site HTML forms can send); an empty body is no body
+  // (a POST without arguments), not an error.
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
     if (typeof text !== 'string' || text.trim() === '') return done(null, undefined);
     try {
@@ -240,8 +241,32 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
       const session = await store()?.session(cookie);
       if (session) return { principal: { id: `user:${session.user}`, kind: 'user', user: session.user, scopes: session.scopes }, session: { cookie, csrfToken: session.csrfToken, user: session.user } };
     }
-    if (!(await hasCredentials()) && isLoopback(request.ip)) return { anonymous: true, principal: { id: 'anonymous', kind: 'user', scopes: ['read', 'admin'] } };
+    // Anonymous access: no credential exists, the client is on loopback, and it asked for a
+    // loopback host name (a page of another site rebinding its DNS name to 127.0.0.1 does not).
+    if (!(await hasCredentials()) && isLoopback(request.ip) && isLoopback(request.hostname)) {
+      return { anonymous: true, principal: { id: 'anonymous', kind: 'user', scopes: ['read', 'admin'] } };
+    }
     return {};
+  };
+
+  /**
+   * Refuses writes a browser sends on behalf of another site (no-cors form posts and fetches carry
+   * no CSRF token and no custom header, but an `Origin` or `Sec-Fetch-Site` naming the other site).
+   */
+  const checkOrigin = (request: FastifyRequest): void => {
+    const origin = request.headers.origin;
+    let same = true;
+    if (origin !== undefined) {
+      try {
+        same = new URL(origin).host === request.host;
+      } catch {
+        same = false;
+      }
+    }
+    const site = request.headers['sec-fetch-site'];
+    if (!same || site === 'cross-site' || site === 'same-site') {
+      throw new HttpError(403, `cross-site request refused (origin ${String(origin ?? site).slice(0, 200)})`, 'TIP_CSRF');
+    }
   };
 
   /** Authenticates, checks the scope and (for cookie writes) the CSRF token. */
@@ -252,6 +277,7 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
       throw new HttpError(401, why, 'TIP_UNAUTHORIZED', { 'www-authenticate': 'Bearer' });
     }
     if (!hasScope(auth.principal.scopes, scope)) throw new HttpError(403, `scope "${scope}" required`, TipErrorCodes.FORBIDDEN);
+    if (auth.principal.kind !== 'token' && UNSAFE_METHODS.has(request.method)) checkOrigin(request);
     if (auth.session && UNSAFE_METHODS.has(request.method)) {
       const sent = request.headers['x-csrf-token'];
       if (typeof sent !== 'string' || !safeEqual(sent, auth.session.csrfToken)) {
@@ -342,6 +368,7 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
         '/api/session',
         { config: { rateLimit: { max: config.loginAttempts, timeWindow: 60_000 } } },
         async (request, reply) => {
+          checkOrigin(request);
           const parsed = loginBody.safeParse(request.body);
           if (!parsed.success) throw new HttpError(400, 'send JSON { "username": "…", "password": "…" }', TipErrorCodes.INPUT_INVALID);
           const auth = store();

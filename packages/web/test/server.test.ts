@@ -159,6 +159,24 @@ describe('createWebServer: routes', () => {
     // a client that is not on loopback gets nothing
     const remote = await server.fastify.inject({ method: 'GET', url: '/api/jobs', remoteAddress: '10.1.2.3' });
     expect(remote.statusCode).toBe(401);
+    // nor does a page of another site that rebinds its DNS name to 127.0.0.1
+    const rebound = await server.fastify.inject({ method: 'GET', url: '/api/jobs', headers: { host: 'evil.example:8080' } });
+    expect(rebound.statusCode).toBe(401);
+    expect((await server.fastify.inject({ method: 'GET', url: '/api/jobs', headers: { host: '127.0.0.1:8080' } })).statusCode).toBe(200);
+  });
+
+  it('refuses writes a browser sends on behalf of another site', async () => {
+    const trigger = (headers: Record<string, string>, payload?: string) => server.fastify.inject({ method: 'POST', url: '/api/jobs/acme.job/trigger', headers: { host: '127.0.0.1:8080', ...headers }, payload });
+    for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'http://127.0.0.1:9999' }] as Array<Record<string, string>>) {
+      const res = await trigger(headers);
+      expect(res.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(json(res.body).code).toBe('TIP_CSRF');
+    }
+    // an HTML form can post text/plain: not accepted
+    expect((await trigger({ 'content-type': 'text/plain' }, 'x=1')).statusCode).toBe(415);
+    // the UI itself (same origin) and clients that send no Origin (curl) are fine
+    expect((await trigger({ origin: 'http://127.0.0.1:8080', 'sec-fetch-site': 'same-origin' })).statusCode).toBe(200);
+    expect((await trigger({})).statusCode).toBe(200);
   });
 });
 
