@@ -294,6 +294,7 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     description: 'The HTTP API of a TIP deployment: core (jobs, runs, workers, health) and every plugin under its prefix.',
     serverUrl: prefix || undefined,
   });
+  Object.assign(openapi.paths as Record<string, unknown>, serverPaths());
   const uiRoot = options.uiDir ? resolve(options.uiDir) : fileURLToPath(new URL('../dist-ui/', import.meta.url));
   const uiBuilt = existsSync(join(uiRoot, 'index.html'));
   if (prefix) {
@@ -546,6 +547,44 @@ async function send(request: FastifyRequest, reply: FastifyReply, out: RouterRes
     res.destroy(err as Error);
   }
   return reply;
+}
+
+/** OpenAPI entries of the server's own endpoints (sessions and the UI manifest). */
+function serverPaths(): Record<string, unknown> {
+  const session = {
+    type: 'object',
+    properties: {
+      authenticated: { type: 'boolean' },
+      user: { type: ['string', 'null'] },
+      scopes: { type: 'array', items: { type: 'string', enum: ['read', 'admin'] } },
+      csrfToken: { type: ['string', 'null'], description: 'Send it as `x-csrf-token` with cookie-authenticated writes' },
+      authRequired: { type: 'boolean', description: 'False when no credential exists (loopback clients get full access)' },
+    },
+    required: ['authenticated', 'user', 'scopes', 'csrfToken', 'authRequired'],
+  };
+  const ok = (schema: unknown) => ({ '200': { description: 'OK', content: { 'application/json': { schema } } } });
+  return {
+    '/api/session': {
+      get: { operationId: 'web.session', tags: ['session'], summary: 'Who the caller is, and the CSRF token of its session', responses: ok(session) },
+      post: {
+        operationId: 'web.login',
+        tags: ['session'],
+        summary: 'Logs a user in: sets the session cookie (rate limited per client)',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' } }, required: ['username', 'password'] } } } },
+        responses: { ...ok(session), '401': { description: 'Invalid user name or password' }, '429': { description: 'Too many attempts' } },
+      },
+      delete: { operationId: 'web.logout', tags: ['session'], summary: 'Logs out (ends the session)', responses: { '204': { description: 'Logged out' } } },
+    },
+    '/api/ui/manifest': {
+      get: {
+        operationId: 'web.manifest',
+        tags: ['session'],
+        summary: 'Plugins and the plugin pages the caller may see, for the UI',
+        security: [{ bearer: [] }, { session: [] }],
+        responses: ok({ type: 'object', properties: { version: { type: 'string' }, plugins: { type: 'array' }, pages: { type: 'array' } } }),
+      },
+    },
+  };
 }
 
 const UI_NOT_BUILT = `<!doctype html>

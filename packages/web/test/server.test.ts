@@ -106,6 +106,7 @@ describe('createWebServer: routes', () => {
     expect(items.post!.requestBody).toBeDefined();
     expect(doc.paths['/api/widgets/items/{id}']!.get!.parameters).toContainEqual(expect.objectContaining({ name: 'id', in: 'path' }));
     expect(doc.paths['/api/jobs/{id}/trigger']!.post).toBeDefined();
+    expect(doc.paths['/api/session']!.post).toBeDefined();
     expect(doc.paths['/api/runs']!.get!.parameters!.map((p) => p.name)).toEqual(expect.arrayContaining(['job', 'status', 'limit']));
 
     const docs = await server.fastify.inject({ method: 'GET', url: '/api/docs/' });
