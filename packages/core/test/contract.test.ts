@@ -259,6 +259,7 @@ describe('routes', () => {
       'GET /api/jobs',
       'GET /api/runs',
       'GET /api/workers',
+      'POST /api/jobs/:id/trigger',
       'GET /api/health',
       'GET /api/things/things/:id',
       'GET /api/things/export',

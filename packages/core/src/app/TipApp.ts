@@ -13,6 +13,7 @@ import { ExtensionPointStore, type ExtensionPoint, type ExtensionPointRef } from
 import { orderPlugins } from '../plugins/order.js';
 import type { RunMode } from '../plugins/types.js';
 import type { MountedRoute } from '../routes/RouteRouter.js';
+import type { PageDefinition } from '../routes/types.js';
 import { RunHistory } from '../scheduler/RunHistory.js';
 import { WorkerRegistry } from '../scheduler/WorkerRegistry.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
@@ -162,6 +163,20 @@ export class TipApp implements AsyncDisposable {
    */
   routes(base = '/api'): MountedRoute[] {
     return mountRoutes(this.#point(CorePoints.routes), this.#plugins, base);
+  }
+
+  /**
+   * Every browser page plugins contributed (`ctx.pages.add(...)`) with the plugin that added it,
+   * for a server such as `@tip/web` to mount (after {@link TipApp.load}).
+   */
+  pages(): Array<{
+    /** The page as the plugin declared it. */
+    page: PageDefinition;
+    /** Name of the plugin that added it (`'app'` when the app itself did). */
+    plugin: string;
+  }> {
+    const point = this.#point(CorePoints.pages);
+    return point.list().map((page) => ({ page, plugin: point.ownerOf(page) ?? 'app' }));
   }
 
   /** Every job definition with the plugin that added it, including sources with their own schedule (after {@link TipApp.load}). */

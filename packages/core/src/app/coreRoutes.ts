@@ -7,7 +7,7 @@ const STATUSES = ['running', 'succeeded', 'failed', 'timeout', 'aborted', 'parti
 
 /**
  * @internal Core's own API routes (mounted at `/api/…` with an empty prefix), written with the same
- * routes point plugins use: jobs, runs and health.
+ * routes point plugins use: jobs (and triggering one), runs, workers and health.
  */
 export function coreRoutes(app: TipApp): RouteDefinition[] {
   return [
@@ -42,6 +42,21 @@ export function coreRoutes(app: TipApp): RouteDefinition[] {
       scope: 'read',
       summary: 'Workers on the database with their heartbeat age and status (live, expired, stopped)',
       handler: () => app.scheduler.workers(),
+    }),
+    defineRoute({
+      id: 'core.jobs.trigger',
+      method: 'POST',
+      path: '/jobs/:id/trigger',
+      scope: 'admin',
+      summary: 'Triggers a run of a job now; answers with its run id without waiting for the run (404 for an unknown job)',
+      params: z.object({ id: z.string().min(1).max(200) }),
+      response: z.object({ runId: z.string() }),
+      handler: async ({ params }) => {
+        const ticket = app.scheduler.trigger(params.id);
+        // The run's outcome is recorded in the history; nobody awaits it here.
+        ticket.then(undefined, () => undefined);
+        return { runId: await ticket.enqueued() };
+      },
     }),
     defineRoute({
       id: 'core.health',
