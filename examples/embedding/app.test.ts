@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -16,8 +15,6 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => feeds.close(() => r())));
 
 // The web part needs @tip/web (helper A's server). Until it lands, the service runs without it.
-const WEB = existsSync(new URL('../../packages/web/src/server.ts', import.meta.url));
-if (!WEB) console.warn('examples/embedding: packages/web/src/server.ts does not exist yet: the /tip (web UI and API) test is skipped');
 
 describe.each(testDialects())('embedding on %s', (dialect) => {
   it('runs inside a host service and serves the generated list', async () => {
@@ -37,7 +34,7 @@ describe.each(testDialects())('embedding on %s', (dialect) => {
     expect(service.tip.state).toBe('stopped');
   });
 
-  it.skipIf(!WEB)('serves TIP\'s web UI and API under /tip next to its own routes, in one process', async () => {
+  it('serves TIP\'s web UI and API under /tip next to its own routes, in one process', async () => {
     const db = await tempDatabase(dialect);
     const service = await startService({ databaseUrl: db.url, feeds: [{ id: 'feed', url: feedUrl, format: 'plain', category: 'scanner' }], log: pino({ level: 'silent' }) });
     try {
