@@ -2,7 +2,7 @@ import { durationSchema } from '@tip/core';
 import { z } from 'zod';
 
 /**
- * Event names the recorder stores by default (plus {@link StreamConfig.types}): job ends, group
+ * Event names the recorder stores by default (plus the configured `web.stream.types`): job ends, group
  * completions, service failures and the blacklist's listing, cycle and weight events.
  */
 export const DEFAULT_STREAM_TYPES: readonly string[] = [

@@ -10,6 +10,12 @@ export { DEFAULT_STREAM_TYPES, streamConfigSchema, type StreamConfig } from './c
 export type { StreamEvent } from './events.js';
 export { signWebhook, type CreatedWebhook, type Webhook } from './webhooks.js';
 
+/** The part of the web plugin's configuration the stream reads (the web config extends it). */
+export interface StreamPluginConfig {
+  /** The `web.stream` section: event log, SSE and webhooks. */
+  stream: StreamConfig;
+}
+
 /** Events emitted before the database is ready are kept (up to this many) and recorded at init. */
 const MAX_EARLY = 1000;
 
@@ -23,7 +29,7 @@ const MAX_EARLY = 1000;
  * Called by the web plugin's `register`; its returned instance's `init`/`stop` must be called
  * from the plugin's own.
  */
-export function registerStream(ctx: RegisterContext<{ stream: StreamConfig }>): PluginInstance<{ stream: StreamConfig }> {
+export function registerStream(ctx: RegisterContext<StreamPluginConfig>): PluginInstance<StreamPluginConfig> {
   const config = ctx.config.stream;
   ctx.entities(...streamEntities);
   ctx.migrations(...streamMigrations);
