@@ -161,12 +161,21 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     const two = await sse(`${t.url}/api/web/stream`);
     expect(two.status).toBe(503);
     one.close();
+    let slot: SseClient | undefined;
     await waitFor(async () => {
       const c = await SseClient.open(`${t.url}/api/web/stream`);
-      const ok = c.status === 200;
-      if (ok) track(c);
+      if (c.status === 200) slot = track(c);
       else c.close();
-      return ok;
+      return slot !== undefined;
     }, 'a free slot');
+    // oversized or malformed filters are refused with the parameter named
+    const long = await fetch(`${t.url}/api/web/stream?types=${'a,'.repeat(60)}`);
+    expect(long.status).toBe(400);
+    expect(await long.text()).toMatch(/types/);
+    // stopping the app ends open streams (a server closing is not held open by them)
+    await slot!.until((c) => c.comments.includes('connected'), 'connected');
+    expect(slot!.ended).toBe(false);
+    await t.app.stop();
+    await slot!.until((c) => c.ended, 'the stream to end');
   });
 });
