@@ -135,8 +135,8 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     const fast = await sse(`${t.url}/api/web/stream`);
     await slow.until((c) => c.comments.includes('connected'), 'connected');
     slow.res!.pause();
-    const big = 'x'.repeat(64 * 1024);
-    const N = 300;
+    const big = 'x'.repeat(200 * 1024);
+    const N = 120;
     // one event at a time, as fast as the fast client reads them
     for (let i = 0; i < N; i++) {
       await emit(t.app, 'job.finished', { jobId: 'j', runId: `s${i}`, status: 'succeeded', durationMs: 1, big });
@@ -154,8 +154,8 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     expect(fast.ended).toBe(false);
   }, 120_000);
 
-  it('answers 503 past maxClients and ends streams when the app stops', async () => {
-    const t = await start({ database: dialect, stream: { maxClients: 1 } });
+  it('answers 503 past maxClients, sends heartbeats, and ends streams when the app stops', async () => {
+    const t = await start({ database: dialect, stream: { maxClients: 1, heartbeat: '100ms' } });
     const one = await sse(`${t.url}/api/web/stream`);
     await one.until((c) => c.comments.includes('connected'), 'connected');
     const two = await sse(`${t.url}/api/web/stream`);
@@ -174,6 +174,7 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     expect(await long.text()).toMatch(/types/);
     // stopping the app ends open streams (a server closing is not held open by them)
     await slot!.until((c) => c.comments.includes('connected'), 'connected');
+    await slot!.until((c) => c.comments.includes('heartbeat'), 'a heartbeat comment');
     expect(slot!.ended).toBe(false);
     await t.app.stop();
     await slot!.until((c) => c.ended, 'the stream to end');

@@ -11,6 +11,10 @@ interface Client {
   queue: LoggedEvent[];
   dropped: boolean;
   wake: (() => void) | undefined;
+  /** A heartbeat is due (set by the hub's one heartbeat timer). */
+  beat: boolean;
+  /** When something was last written to it (performance.now()). */
+  wrote: number;
 }
 
 /** Options of {@link StreamHub}. @internal */
@@ -36,6 +40,7 @@ export class StreamHub {
   #head = -1;
   #starting: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #beats: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
   #again = false;
   #closed = false;
@@ -60,6 +65,7 @@ export class StreamHub {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#beats);
     for (const c of this.#clients) {
       c.dropped = true;
       c.wake?.();
@@ -74,8 +80,10 @@ export class StreamHub {
    */
   async open(opts: { filter: TypeFilter | undefined; source: string | undefined; lastEventId: number | undefined; signal: AbortSignal }): Promise<AsyncIterable<string> | undefined> {
     if (this.#closed || this.#clients.size >= this.#o.maxClients) return undefined;
-    const client: Client = { filter: opts.filter, source: opts.source, queue: [], dropped: false, wake: undefined };
+    const client: Client = { filter: opts.filter, source: opts.source, queue: [], dropped: false, wake: undefined, beat: false, wrote: performance.now() };
     this.#clients.add(client);
+    this.#beats ??= setInterval(() => this.#heartbeat(), Math.max(50, this.#o.heartbeat / 2));
+    this.#beats.unref?.();
     try {
       await this.#start();
     } catch (err) {
@@ -90,6 +98,8 @@ export class StreamHub {
       if (this.#clients.size === 0) {
         clearTimeout(this.#timer);
         this.#timer = undefined;
+        clearInterval(this.#beats);
+        this.#beats = undefined;
       }
     };
     if (opts.signal.aborted) detach();
@@ -114,15 +124,14 @@ export class StreamHub {
       last = Math.max(last, liveFrom);
       while (!signal.aborted && !client.dropped) {
         if (client.queue.length === 0) {
-          const beat = await new Promise<boolean>((resolve) => {
-            const t = setTimeout(() => resolve(true), this.#o.heartbeat);
-            client.wake = () => {
-              clearTimeout(t);
-              resolve(false);
-            };
-          });
+          if (client.beat) {
+            client.beat = false;
+            client.wrote = performance.now();
+            yield ': heartbeat\n\n';
+            continue;
+          }
+          await new Promise<void>((resolve) => (client.wake = resolve));
           client.wake = undefined;
-          if (beat) yield ': heartbeat\n\n';
           continue;
         }
         const batch = client.queue;
@@ -133,12 +142,26 @@ export class StreamHub {
           last = e.seq;
           chunk += e.frame;
         }
-        if (chunk) yield chunk;
+        if (chunk) {
+          client.wrote = performance.now();
+          yield chunk;
+        }
       }
       if (client.dropped && !this.#closed) yield `: dropped: more than ${this.#o.clientQueue} events behind; reconnect with Last-Event-ID: ${last}\n\n`;
     } finally {
       signal.removeEventListener('abort', detach);
       detach();
+    }
+  }
+
+  /** One timer for every client: idle ones that wrote nothing for a heartbeat get a comment. */
+  #heartbeat(): void {
+    const due = performance.now() - this.#o.heartbeat;
+    for (const c of this.#clients) {
+      if (c.wake && c.wrote <= due) {
+        c.beat = true;
+        c.wake();
+      }
     }
   }
 
