@@ -144,6 +144,22 @@ describe.each(testDialects())('webhooks on %s', (dialect) => {
     expect(hook.id).toBeTruthy();
   });
 
+  it('keeps events a delivery still needs when the log is pruned', async () => {
+    const rx = track(await receiver((n) => (n < 5 ? 500 : 200)));
+    const t = track(await startStreamApp({ database: dialect, mode: 'serve', stream: { keep: 10, webhooks: { backoff: '100ms', concurrency: 1 } } }));
+    await api(t.url, 'POST', '/webhooks', { url: rx.url, types: ['job.finished'] });
+    const N = 30;
+    for (let i = 0; i < N; i++) await emit(t.app, 'job.finished', { jobId: 'j', runId: `k${i}`, status: 'succeeded', durationMs: i });
+    const ok = () => rx.got.filter((_, n) => n >= 5).map((r) => (JSON.parse(r.body) as { data: { runId: string } }).data.runId);
+    await waitFor(() => ok().length >= N, 'every delivery to succeed');
+    expect(ok()).toHaveLength(N);
+    expect(new Set(ok())).toEqual(new Set(Array.from({ length: N }, (_, i) => `k${i}`)));
+    expect((await api<{ webhooks: Hook[] }>(t.url, 'GET', '/webhooks')).body.webhooks[0]!.failed).toBe(0);
+    // once delivered, the log is pruned to `keep` again at the next write
+    await emit(t.app, 'service.failed', { serviceId: 's', error: 'x', attempt: 1, restartInMs: 1 });
+    await waitFor(async () => (await api<{ events: unknown[] }>(t.url, 'GET', '/events?after=0&limit=1000')).body.events.length <= 10, 'the log pruned to 10 rows');
+  });
+
   it('sends each delivery once with two processes running the delivery service', async () => {
     const db = await tempDatabase(dialect);
     try {
