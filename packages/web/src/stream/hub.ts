@@ -3,12 +3,16 @@ import type { EventLog } from './log.js';
 import { matchesType, type LoggedEvent, type TypeFilter } from './events.js';
 
 const PAGE = 500;
+/** Bytes of events queued for one client past which it counts as falling behind, whatever `clientQueue` says. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 /** One connected SSE client. @internal */
 interface Client {
   filter: TypeFilter | undefined;
   source: string | undefined;
   queue: LoggedEvent[];
+  /** Bytes of the frames in `queue`. */
+  bytes: number;
   dropped: boolean;
   wake: (() => void) | undefined;
   /** A heartbeat is due (set by the hub's one heartbeat timer). */
@@ -80,7 +84,7 @@ export class StreamHub {
    */
   async open(opts: { filter: TypeFilter | undefined; source: string | undefined; lastEventId: number | undefined; signal: AbortSignal }): Promise<AsyncIterable<string> | undefined> {
     if (this.#closed || this.#clients.size >= this.#o.maxClients) return undefined;
-    const client: Client = { filter: opts.filter, source: opts.source, queue: [], dropped: false, wake: undefined, beat: false, wrote: performance.now() };
+    const client: Client = { filter: opts.filter, source: opts.source, queue: [], bytes: 0, dropped: false, wake: undefined, beat: false, wrote: performance.now() };
     this.#clients.add(client);
     this.#beats ??= setInterval(() => this.#heartbeat(), Math.max(50, this.#o.heartbeat / 2));
     this.#beats.unref?.();
@@ -94,6 +98,7 @@ export class StreamHub {
     const detach = () => {
       this.#clients.delete(client);
       client.queue = [];
+      client.bytes = 0;
       client.wake?.();
       if (this.#clients.size === 0) {
         clearTimeout(this.#timer);
@@ -136,6 +141,7 @@ export class StreamHub {
         }
         const batch = client.queue;
         client.queue = [];
+        client.bytes = 0;
         let chunk = '';
         for (const e of batch) {
           if (e.seq <= last) continue;
@@ -214,12 +220,14 @@ export class StreamHub {
           for (const e of rows) {
             if (!this.#wants(client, e)) continue;
             client.queue.push(e);
+            client.bytes += e.frame.length;
             added = true;
           }
           // a client waiting for events takes a burst at once; one still writing is falling behind
-          if (client.queue.length > this.#o.clientQueue && !client.wake) {
+          if ((client.queue.length > this.#o.clientQueue || client.bytes > MAX_QUEUED_BYTES) && !client.wake) {
             client.dropped = true;
             client.queue = [];
+            client.bytes = 0;
             this.#clients.delete(client);
             this.dropped++;
           } else if (added) client.wake?.();

@@ -105,7 +105,11 @@ export class Webhooks {
     const counts = (
       await this.#q<{ webhook: string; status: string; n: number | string }>("select webhook, status, count(*) as n from web_delivery where status in ('pending', 'sending', 'failed') group by webhook, status")
     ).rows;
-    const errors = (await this.#q<{ webhook: string; last_error: string }>('select webhook, last_error from web_delivery where last_error is not null order by next_attempt_at desc')).rows;
+    const errors = new Map<string, string>();
+    for (const h of hooks) {
+      const row = (await this.#q<{ last_error: string }>('select last_error from web_delivery where webhook = ? and last_error is not null order by next_attempt_at desc limit 1', [h.id])).rows[0];
+      if (row) errors.set(h.id, row.last_error);
+    }
     return hooks.map((h) => {
       const mine = counts.filter((c) => c.webhook === h.id);
       return {
@@ -116,7 +120,7 @@ export class Webhooks {
         disabled: Boolean(h.disabled),
         pending: mine.filter((c) => c.status !== 'failed').reduce((s, c) => s + Number(c.n), 0),
         failed: mine.filter((c) => c.status === 'failed').reduce((s, c) => s + Number(c.n), 0),
-        lastError: errors.find((e) => e.webhook === h.id)?.last_error ?? null,
+        lastError: errors.get(h.id) ?? null,
       };
     });
   }
