@@ -31,7 +31,7 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     const all = await sse(`${t.url}/api/web/stream`);
     const bl = await sse(`${t.url}/api/web/stream?types=blacklist.*`);
     const exact = await sse(`${t.url}/api/web/stream?types=job.finished,blacklist.weights.updated`);
-    const src = await sse(`${t.url}/api/web/stream?source=feed-a`);
+    const src = await sse(`${t.url}/api/web/stream?source=feed-a&plain=1`);
     expect(all.status).toBe(200);
     expect(all.res!.headers['content-type']).toContain('text/event-stream');
     await all.until((c) => c.comments.includes('connected'), 'the connected comment');
@@ -60,6 +60,7 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     await src.until((c) => c.messages.length >= 1, 'the feed-a event');
     await all.until(() => true, '');
     expect(src.events.map((e) => e.data.source)).toEqual(['feed-a']);
+    expect(src.messages.map((m) => m.event)).toEqual(['message']); // plain=1: no `event:` line
 
     // the JSON log page agrees with the stream
     const page = await api<Page>(t.url, 'GET', '/events?types=blacklist.*&limit=2');

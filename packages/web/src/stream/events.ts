@@ -72,11 +72,13 @@ export interface LoggedEvent {
   json: string;
   /** The SSE message: `id:`, `event:`, `data:` lines and the blank line. */
   frame: string;
+  /** The same without the `event:` line (EventSource `onmessage` gets it). */
+  plain: string;
 }
 
 /** Renders a row once. @internal */
 export function toLogged(row: EventRowRaw): LoggedEvent {
   const seq = Number(row.seq);
   const json = `{"seq":${seq},"type":${JSON.stringify(row.type)},"at":${JSON.stringify(row.at)},"data":${row.data}}`;
-  return { seq, type: row.type, source: row.source, json, frame: `id: ${seq}\nevent: ${row.type}\ndata: ${json}\n\n` };
+  return { seq, type: row.type, source: row.source, json, frame: `id: ${seq}\nevent: ${row.type}\ndata: ${json}\n\n`, plain: `id: ${seq}\ndata: ${json}\n\n` };
 }

@@ -9,6 +9,8 @@ const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 /** One connected SSE client. @internal */
 interface Client {
   filter: TypeFilter | undefined;
+  /** Send messages without `event:` lines. */
+  plain: boolean;
   source: string | undefined;
   queue: LoggedEvent[];
   /** Bytes of the frames in `queue`. */
@@ -82,9 +84,9 @@ export class StreamHub {
    * given), then live events and heartbeats until `signal` aborts, the client falls behind or the
    * hub closes. Returns undefined when `maxClients` are connected already.
    */
-  async open(opts: { filter: TypeFilter | undefined; source: string | undefined; lastEventId: number | undefined; signal: AbortSignal }): Promise<AsyncIterable<string> | undefined> {
+  async open(opts: { filter: TypeFilter | undefined; source: string | undefined; lastEventId: number | undefined; signal: AbortSignal; plain?: boolean }): Promise<AsyncIterable<string> | undefined> {
     if (this.#closed || this.#clients.size >= this.#o.maxClients) return undefined;
-    const client: Client = { filter: opts.filter, source: opts.source, queue: [], bytes: 0, dropped: false, wake: undefined, beat: false, wrote: performance.now() };
+    const client: Client = { filter: opts.filter, plain: opts.plain ?? false, source: opts.source, queue: [], bytes: 0, dropped: false, wake: undefined, beat: false, wrote: performance.now() };
     this.#clients.add(client);
     this.#beats ??= setInterval(() => this.#heartbeat(), Math.max(50, this.#o.heartbeat / 2));
     this.#beats.unref?.();
@@ -122,7 +124,7 @@ export class StreamHub {
         const rows = await log.after(last, PAGE, liveFrom);
         if (rows.length === 0) break;
         let chunk = '';
-        for (const e of rows) if (this.#wants(client, e)) chunk += e.frame;
+        for (const e of rows) if (this.#wants(client, e)) chunk += client.plain ? e.plain : e.frame;
         last = rows[rows.length - 1]!.seq;
         if (chunk) yield chunk;
       }
@@ -146,7 +148,7 @@ export class StreamHub {
         for (const e of batch) {
           if (e.seq <= last) continue;
           last = e.seq;
-          chunk += e.frame;
+          chunk += client.plain ? e.plain : e.frame;
         }
         if (chunk) {
           client.wrote = performance.now();

@@ -42,15 +42,20 @@ export function streamRoutes(runtime: () => StreamRuntime): RouteDefinition[] {
       scope: 'read',
       summary: 'Live events (Server-Sent Events)',
       description:
-        'Each message has `id: <seq>`, `event: <type>` and `data: {seq,type,at,data}`. Resume after a disconnect with the `Last-Event-ID` header (or `?lastEventId=`): the missed events are replayed from the event log, then live ones follow. Comments (`: heartbeat`) keep idle connections open. A client that does not read fast enough is disconnected and may resume.',
+        'Each message has `id: <seq>`, `event: <type>` and `data: {seq,type,at,data}`. Resume after a disconnect with the `Last-Event-ID` header (or `?lastEventId=`): the missed events are replayed from the event log, then live ones follow. Comments (`: heartbeat`) keep idle connections open. A client that does not read fast enough is disconnected and may resume. With `plain=1` messages have no `event:` line, so a browser `EventSource.onmessage` receives every type (the type is in `data`).',
       produces: 'text/event-stream',
-      query: z.object({ types: typesParam, source: sourceParam, lastEventId: seqString.optional() }),
+      query: z.object({
+        types: typesParam,
+        source: sourceParam,
+        lastEventId: seqString.optional(),
+        plain: z.enum(['0', '1', 'true', 'false']).optional().describe('`1`: messages without `event:` lines (for `EventSource.onmessage`).'),
+      }),
       handler: async ({ query, headers, signal }) => {
         const filter = types(query.types);
         const header = headers['last-event-id'];
         const fromHeader = header !== undefined && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
         const { hub } = runtime();
-        const body = await hub.open({ filter, source: query.source, lastEventId: fromHeader ?? query.lastEventId, signal });
+        const body = await hub.open({ filter, source: query.source, lastEventId: fromHeader ?? query.lastEventId, signal, plain: query.plain === '1' || query.plain === 'true' });
         if (!body) return reply.json({ error: 'too many stream clients; retry later', code: 'TIP_WEB_BUSY' }, { status: 503, headers: { 'retry-after': '5' } });
         return reply.stream(body, { contentType: 'text/event-stream; charset=utf-8', headers: { 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' } });
       },
