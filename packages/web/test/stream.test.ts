@@ -153,6 +153,9 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
     const runIds = [...slow.events, ...resumed.events].map((e) => e.data.runId);
     expect(runIds).toEqual(Array.from({ length: N }, (_, i) => `s${i}`));
     expect(fast.ended).toBe(false);
+    const metrics = await t.app.metrics.text();
+    expect(metrics).toMatch(/tip_web_stream_dropped_total 1\b/);
+    expect(metrics).toMatch(/tip_web_stream_clients 2\b/);
   }, 120_000);
 
   it('answers 503 past maxClients, sends heartbeats, and ends streams when the app stops', async () => {

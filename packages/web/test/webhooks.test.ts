@@ -131,6 +131,11 @@ describe.each(testDialects())('webhooks on %s', (dialect) => {
     expect(always500.got).toHaveLength(4);
     expect(flaky.got).toHaveLength(3);
     expect(new Set(flaky.got.map((r) => r.body)).size).toBe(1);
+    const metrics = await t.app.metrics.text();
+    expect(metrics).toMatch(/tip_web_webhook_attempts_total\{outcome="failed"\} 1/);
+    expect(metrics).toMatch(/tip_web_webhook_attempts_total\{outcome="retry"\} 5/);
+    expect(metrics).toMatch(/tip_web_webhook_attempts_total\{outcome="delivered"\} 1/);
+    expect(metrics).toMatch(/tip_web_events_recorded_total 1/);
   });
 
   it('gives up on a receiver that does not answer within the timeout', async () => {

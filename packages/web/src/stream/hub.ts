@@ -52,6 +52,8 @@ export class StreamHub {
   #closed = false;
   /** Clients dropped for falling behind since start. */
   dropped = 0;
+  /** Called when a client is dropped for falling behind. */
+  onDrop: () => void = () => {};
 
   constructor(options: StreamHubOptions) {
     this.#o = options;
@@ -232,6 +234,7 @@ export class StreamHub {
             client.bytes = 0;
             this.#clients.delete(client);
             this.dropped++;
+            this.onDrop();
           } else if (added) client.wake?.();
         }
         if (rows.length < PAGE) return;

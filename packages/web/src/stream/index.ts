@@ -65,7 +65,20 @@ export function registerStream(ctx: RegisterContext<StreamPluginConfig>): Plugin
       const log = new EventLog({ db: ictx.db, clock, log: ictx.log, keep: config.keep });
       const hub = new StreamHub({ log, logger: ictx.log, pollInterval: config.pollInterval, heartbeat: config.heartbeat, maxClients: config.maxClients, clientQueue: config.clientQueue });
       const webhooks = new Webhooks({ log, clock, logger: ictx.log, config });
-      log.onAppended = ({ deliveries }) => {
+      const recorded = ictx.metrics.counter({ name: 'tip_web_events_recorded_total', help: 'Events this process appended to the web event log' });
+      const dropped = ictx.metrics.counter({ name: 'tip_web_stream_dropped_total', help: 'SSE clients disconnected for falling too far behind' });
+      const sent = ictx.metrics.counter({ name: 'tip_web_webhook_attempts_total', help: 'Webhook delivery attempts of this process by outcome (delivered, retry, failed)', labelNames: ['outcome'] });
+      ictx.metrics.gauge({
+        name: 'tip_web_stream_clients',
+        help: 'SSE clients connected to this process',
+        collect() {
+          this.set(hub.clients);
+        },
+      });
+      hub.onDrop = () => dropped.inc();
+      webhooks.onOutcome = (outcome) => sent.inc({ outcome });
+      log.onAppended = ({ events, deliveries }) => {
+        recorded.inc(events);
         hub.wake();
         if (deliveries > 0) webhooks.wake();
       };

@@ -86,6 +86,8 @@ export class Webhooks {
   readonly #poll: number;
   #wake: (() => void) | undefined;
   #kick = false;
+  /** Called after each attempt with its outcome (metrics). */
+  onOutcome: (outcome: 'delivered' | 'retry' | 'failed') => void = () => {};
 
   constructor(opts: { log: EventLog; clock: Clock; logger: Logger; config: StreamConfig }) {
     this.#log = opts.log;
@@ -235,6 +237,7 @@ export class Webhooks {
     const error = await this.#send(row.url, row.secret, d.id, event.type, event.json, signal);
     if (error === undefined) {
       await this.#q("update web_delivery set status = 'delivered', last_error = null where id = ?", [d.id]);
+      this.onOutcome('delivered');
       return;
     }
     if (signal.aborted) {
@@ -245,8 +248,10 @@ export class Webhooks {
     if (attempt > this.#cfg.retries) {
       this.#logger.warn({ delivery: d.id, webhook: row.hook, attempts: attempt }, `webhook delivery gave up after ${attempt} attempts: ${error}`);
       await this.#q("update web_delivery set status = 'failed', last_error = ? where id = ?", [error, d.id]);
+      this.onOutcome('failed');
       return;
     }
+    this.onOutcome('retry');
     const wait = Math.min(this.#cfg.backoff * 2 ** (attempt - 1), this.#cfg.maxBackoff);
     await this.#q("update web_delivery set status = 'pending', last_error = ?, next_attempt_at = ? where id = ?", [error, this.#clock.now() + wait, d.id]);
   }
