@@ -27,6 +27,7 @@ export {
   type WebPrincipal,
   type WebSession,
 } from './auth/WebAuth.js';
+export * from './stream/index.js';
 export { buildOpenApi, toJsonSchema, type OpenApiInfo, type JsonSchema } from './openapi.js';
 export { unhealthyReasons, healthzBody, type HealthzBody } from './health.js';
 

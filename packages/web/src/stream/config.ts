@@ -1,7 +1,65 @@
+import { durationSchema } from '@tip/core';
 import { z } from 'zod';
 
 /**
- * The `web.stream` config section (live event stream and webhooks). Placeholder until the stream
- * module defines its keys: accepts any object.
+ * Event names the recorder stores by default (plus the configured `web.stream.types`): job ends, group
+ * completions, service failures and the blacklist's listing, cycle and weight events.
  */
-export const streamConfigSchema = z.object({}).passthrough().default({});
+export const DEFAULT_STREAM_TYPES: readonly string[] = [
+  'job.finished',
+  'job.group.completed',
+  'service.failed',
+  'blacklist.listings.changed',
+  'blacklist.cycle.completed',
+  'blacklist.weights.updated',
+];
+
+const eventName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'an event name: letters, digits and . _ : -');
+
+/**
+ * The `web.stream` configuration section: the event log behind `GET /api/web/stream`,
+ * `GET /api/web/events` and webhooks. Durations are strings like `"500ms"` or milliseconds.
+ */
+export const streamConfigSchema = z
+  .object({
+    /** Extra event names to record, besides {@link DEFAULT_STREAM_TYPES} (e.g. a plugin's own events). */
+    types: z.array(eventName).max(200).default([]),
+    /** Rows kept in the event log (older ones are pruned; 10 to 10,000,000, default 10,000). */
+    keep: z.number().int().min(10).max(10_000_000).default(10_000),
+    /** How often each process looks for events other processes recorded (10ms to 1m, default 500ms). */
+    pollInterval: durationSchema({ min: '10ms', max: '1m' }).prefault('500ms'),
+    /** Interval of SSE heartbeat comments that keep idle connections open (100ms to 10m, default 15s). */
+    heartbeat: durationSchema({ min: '100ms', max: '10m' }).prefault('15s'),
+    /** Most SSE clients one process serves at once; more get 503 (1 to 100,000, default 2,000). */
+    maxClients: z.number().int().min(1).max(100_000).default(2000),
+    /**
+     * Events queued for one SSE client that does not read fast enough; past this the client is
+     * disconnected and may resume with `Last-Event-ID` (10 to 1,000,000, default 5,000).
+     */
+    clientQueue: z.number().int().min(10).max(1_000_000).default(5000),
+    /** Webhook deliveries. */
+    webhooks: z
+      .object({
+        /** Time limit of one delivery attempt (100ms to 5m, default 10s). */
+        timeout: durationSchema({ min: '100ms', max: '5m' }).prefault('10s'),
+        /** Retries after a failed attempt before the delivery is given up (0 to 20, default 5). */
+        retries: z.number().int().min(0).max(20).default(5),
+        /** First wait before a retry, doubled each time (10ms to 1h, default 1s). */
+        backoff: durationSchema({ min: '10ms', max: '1h' }).prefault('1s'),
+        /** Longest wait between retries (10ms to 1d, default 1h). */
+        maxBackoff: durationSchema({ min: '10ms', max: '1d' }).prefault('1h'),
+        /** Most webhooks (1 to 1,000, default 100). */
+        max: z.number().int().min(1).max(1000).default(100),
+        /** Deliveries sent at once by one process (1 to 100, default 4). */
+        concurrency: z.number().int().min(1).max(100).default(4),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+/** The validated `web.stream` section (durations in milliseconds). */
+export type StreamConfig = z.output<typeof streamConfigSchema>;

@@ -1,0 +1,89 @@
+import { defineEntity, executeRaw, p, sqlMigration, type Dialect, type EntityManager, type TipMigration } from '@tip/core';
+
+/** One recorded event (table `web_event`). @internal */
+export const WebEventEntity = defineEntity({
+  name: 'WebEvent',
+  tableName: 'web_event',
+  properties: {
+    seq: p.bigint('number').primary().autoincrement(),
+    type: p.string().length(200).index(),
+    at: p.string().length(32),
+    source: p.string().length(200).nullable(),
+    data: p.text(),
+  },
+});
+
+/** A webhook subscription (table `web_webhook`). @internal */
+export const WebWebhookEntity = defineEntity({
+  name: 'WebWebhook',
+  tableName: 'web_webhook',
+  properties: {
+    id: p.string().primary().length(36),
+    url: p.text(),
+    secret: p.string().length(200),
+    types: p.text(),
+    createdAt: p.string().length(32),
+    disabled: p.boolean(),
+  },
+});
+
+/** One delivery of one event to one webhook (table `web_delivery`). @internal */
+export const WebDeliveryEntity = defineEntity({
+  name: 'WebDelivery',
+  tableName: 'web_delivery',
+  properties: {
+    id: p.string().primary().length(36),
+    webhook: p.string().length(36).index(),
+    eventSeq: p.bigint('number').index(),
+    status: p.string().length(16),
+    attempts: p.integer(),
+    lastError: p.text().nullable(),
+    nextAttemptAt: p.bigint('number').index(),
+  },
+});
+
+/** Every entity of the stream. @internal */
+export const streamEntities = [WebEventEntity, WebWebhookEntity, WebDeliveryEntity];
+
+/** The stream's tables. @internal */
+export const streamMigrations: readonly TipMigration[] = [
+  sqlMigration('0001-stream', {
+    sqlite: [
+      'create table `web_event` (`seq` integer primary key autoincrement, `type` text not null, `at` text not null, `source` text null, `data` text not null)',
+      'create index `web_event_type_index` on `web_event` (`type`)',
+      'create table `web_webhook` (`id` text not null primary key, `url` text not null, `secret` text not null, `types` text not null, `created_at` text not null, `disabled` integer not null default 0)',
+      'create table `web_delivery` (`id` text not null primary key, `webhook` text not null, `event_seq` integer not null, `status` text not null, `attempts` integer not null, `last_error` text null, `next_attempt_at` integer not null)',
+      'create index `web_delivery_webhook_index` on `web_delivery` (`webhook`)',
+      'create index `web_delivery_due_index` on `web_delivery` (`status`, `next_attempt_at`)',
+      'create index `web_delivery_event_seq_index` on `web_delivery` (`event_seq`)',
+    ],
+    postgresql: [
+      'create table "web_event" ("seq" bigserial primary key, "type" varchar(200) not null, "at" varchar(32) not null, "source" varchar(200) null, "data" text not null)',
+      'create index "web_event_type_index" on "web_event" ("type")',
+      'create table "web_webhook" ("id" varchar(36) not null primary key, "url" text not null, "secret" varchar(200) not null, "types" text not null, "created_at" varchar(32) not null, "disabled" boolean not null default false)',
+      'create table "web_delivery" ("id" varchar(36) not null primary key, "webhook" varchar(36) not null, "event_seq" bigint not null, "status" varchar(16) not null, "attempts" integer not null, "last_error" text null, "next_attempt_at" bigint not null)',
+      'create index "web_delivery_webhook_index" on "web_delivery" ("webhook")',
+      'create index "web_delivery_due_index" on "web_delivery" ("status", "next_attempt_at")',
+      'create index "web_delivery_event_seq_index" on "web_delivery" ("event_seq")',
+    ],
+  }),
+];
+
+/** Runs SQL written with `?` placeholders on either dialect (PostgreSQL gets `$1, $2…`). @internal */
+export function query<R = Record<string, unknown>>(em: EntityManager, dialect: Dialect, sql: string, params: readonly unknown[] = []) {
+  let n = 0;
+  const text = dialect === 'postgresql' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+  return executeRaw<R>(em, text, params);
+}
+
+/** A row of `web_event` as read. @internal */
+export interface EventRowRaw {
+  seq: number | string;
+  type: string;
+  at: string;
+  source: string | null;
+  data: string;
+}
+
+/** Advisory lock key serialising event inserts on PostgreSQL, so seq order is commit order. @internal */
+export const EVENT_LOCK_KEY = 7_320_115_001;
