@@ -26,7 +26,7 @@ export type { IndicatorLookup } from './service/lookup.js';
 export type { SourceRunSummary } from './service/runs.js';
 export type { StoredSourceMetrics } from './service/weights.js';
 export type { BlacklistRecord } from './kind.js';
-export type { BlacklistCycleCompleted, BlacklistIndicatorsSubmitted } from './events.js';
+export type { BlacklistCycleCompleted, BlacklistIndicatorsSubmitted, BlacklistListingsChanged, BlacklistWeightsUpdated } from './events.js';
 export { BlacklistErrors, type BlacklistErrorCode } from './errors.js';
 
 // Configuration

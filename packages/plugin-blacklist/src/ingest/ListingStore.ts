@@ -3,6 +3,7 @@ import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { executeRaw, type Dialect } from '@tip/core';
 import type { EntityManager } from '@tip/core';
+import { addressKeys } from '../indicators/addressKeys.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { sortStrings } from './sortStrings.js';
@@ -199,6 +200,53 @@ export class ListingStore {
       }
       if (rows.length < SQLITE_PAGE) return closed;
       after = rows[rows.length - 1]!.id;
+      await y.checkpoint();
+    }
+  }
+
+  /**
+   * Fills the address keys (`addr_lo`, `addr_hi`, see `addressKeys`) of every ip/cidr indicator
+   * that has none yet (new ones, or rows stored before migration `0005-address-keys`): pages of
+   * ids read through the partial "pending" index, keys computed here, written back in one
+   * statement per page. Returns how many rows were filled.
+   * @param y - cuts the work into slices (default: a fresh {@link Yielder})
+   */
+  async fillAddressKeys(em: EntityManager, y = new Yielder()): Promise<number> {
+    const sqlite = this.#dialect === 'sqlite';
+    const page = sqlite ? SQLITE_PAGE : CHUNK;
+    let filled = 0;
+    for (;;) {
+      const { rows } = await executeRaw<{ id: number | string; value: string }>(
+        em,
+        `select id, value from bl_indicator where addr_lo is null and type in ('ip', 'cidr') order by id limit ${page}`,
+      );
+      if (rows.length === 0) return filled;
+      const ids: number[] = [];
+      const lo: string[] = [];
+      const hi: string[] = [];
+      for (const r of rows) {
+        // a value that is no range (never canonical) gets an empty key: never in a searched range, never pending again
+        const k = addressKeys(r.value) ?? { lo: '', hi: '' };
+        ids.push(Number(r.id));
+        lo.push(k.lo);
+        hi.push(k.hi);
+      }
+      if (sqlite) {
+        await executeRaw(
+          em,
+          `update bl_indicator set addr_lo = u.lo, addr_hi = u.hi
+           from (select json_extract(value, '$[0]') as id, json_extract(value, '$[1]') as lo, json_extract(value, '$[2]') as hi from json_each(?)) as u
+           where bl_indicator.id = u.id`,
+          [JSON.stringify(ids.map((id, k) => [id, lo[k], hi[k]]))],
+        );
+      } else {
+        await executeRaw(
+          em,
+          `update bl_indicator i set addr_lo = u.lo, addr_hi = u.hi from unnest($1::int[], $2::text[], $3::text[]) as u(id, lo, hi) where i.id = u.id`,
+          [ids, lo, hi],
+        );
+      }
+      filled += rows.length;
       await y.checkpoint();
     }
   }

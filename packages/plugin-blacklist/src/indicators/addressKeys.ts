@@ -1,0 +1,21 @@
+import { rangeOf, type IpRange } from './ip.js';
+
+/**
+ * The sortable keys of an address range as `bl_indicator.addr_lo`/`addr_hi` store them: the
+ * family digit followed by the zero-padded lowercase hex of the address (`4` + 8 digits, `6` +
+ * 32). Keys of one family compare (byte-wise) like the addresses, and IPv4 keys sort before IPv6.
+ */
+export function addressKey(version: 4 | 6, address: bigint): string {
+  return `${version}${address.toString(16).padStart(version === 4 ? 8 : 32, '0')}`;
+}
+
+/** The keys of the first and last address of a range (see {@link addressKey}). */
+export function rangeKeys(range: IpRange): { lo: string; hi: string } {
+  return { lo: addressKey(range.version, range.start), hi: addressKey(range.version, range.end) };
+}
+
+/** The keys of an `ip` or `cidr` indicator value; null for anything else. */
+export function addressKeys(value: string): { lo: string; hi: string } | null {
+  const r = rangeOf(value);
+  return r ? rangeKeys(r) : null;
+}
