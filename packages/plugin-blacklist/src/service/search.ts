@@ -124,21 +124,25 @@ function target(q: string | undefined): Target {
 function listedConditions(sqlite: boolean, q: SearchQuery, next: () => string): { sql: string; params: unknown[] } {
   const enabled = sqlite ? '1' : 'true';
   const params: unknown[] = [];
+  // A scalar subquery rather than EXISTS: PostgreSQL turns EXISTS into a semi-join that, planned
+  // without statistics (a fresh table), walks every open listing per candidate; a subplan is
+  // always probed with the candidate's id through the open-listings index.
   const open = `select 1 from bl_listing l join bl_source s on s.id = l.source_id where l.indicator_id = i.id and l.removed_at is null and s.enabled = ${enabled}`;
+  const exists = (cond: string) => `(${open}${cond} limit 1) is not null`;
   let sql = '';
   if (q.type) {
     sql += ` and i.type = ${next()}`;
     params.push(q.type);
   }
   if (q.sources?.length) {
-    sql += ` and exists (${open} and l.source_id in (${q.sources.map(() => next()).join(', ')}))`;
+    sql += ` and ${exists(` and l.source_id in (${q.sources.map(() => next()).join(', ')})`)}`;
     params.push(...q.sources);
   }
   if (q.since !== undefined) {
-    sql += ` and exists (${open} and ${LISTING_LAST_SEEN} >= ${next()})`;
+    sql += ` and ${exists(` and ${LISTING_LAST_SEEN} >= ${next()}`)}`;
     params.push(q.since);
   }
-  if (!q.sources?.length && q.since === undefined) sql += ` and exists (${open})`;
+  if (!q.sources?.length && q.since === undefined) sql += ` and ${exists('')}`;
   return { sql, params };
 }
 
