@@ -218,7 +218,7 @@ export class ListingStore {
     for (;;) {
       const { rows } = await executeRaw<{ id: number | string; value: string }>(
         em,
-        `select id, value from bl_indicator where addr_lo is null and type in ('ip', 'cidr') order by id limit ${page}`,
+        `select id, value from bl_indicator${sqlite ? ' indexed by bl_indicator_addr_pending_index' : ''} where addr_lo is null and type in ('ip', 'cidr') order by id limit ${page}`,
       );
       if (rows.length === 0) return filled;
       const ids: number[] = [];
