@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RouteRouter } from '@tip/core';
 import { responseText, serveFeeds, startTestTip, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type BlacklistListingsChanged, type BlacklistWeightsUpdated, type BlacklistCycleCompleted } from '../src/index.js';
+import { addressKeys, rangeKeys } from '../src/indicators/addressKeys.js';
 import { canonicalize } from '../src/indicators/canonical.js';
+import { rangeOf } from '../src/indicators/ip.js';
 
 // The web data API of the plugin (search, history, source detail, overlap, timeline) and its
 // events, through core's router (the full route path minus the socket), on both dialects.
@@ -327,5 +329,17 @@ describe.each(testDialects())('blacklist web API on %s', (dialect) => {
       ['traps', 0, 25, 0, 20, undefined],
     ]);
     for (const v of changed[0]!.sampleAdded) expect(values).toContain(v);
+  });
+});
+
+describe('address keys', () => {
+  it('sort like the addresses; the IPv4 fast path equals the bigint path', () => {
+    const values = ['0.0.0.0', '0.0.0.1', '9.255.255.255', '10.0.0.0/8', '10.1.2.3', '128.0.0.0/1', '255.255.255.255', '::', '::1', '2001:db8::/32', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'];
+    const keys = values.map((v) => addressKeys(v)!);
+    values.forEach((v, k) => expect(keys[k], v).toEqual(rangeKeys(rangeOf(v)!)));
+    const los = keys.map((k) => k.lo);
+    expect([...los].sort()).toEqual(los);
+    expect(addressKeys('10.0.0.0/8')).toEqual({ lo: '40a000000', hi: '40affffff' });
+    expect(addressKeys('example.com')).toBeNull();
   });
 });

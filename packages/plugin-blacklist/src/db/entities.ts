@@ -33,15 +33,19 @@ export const BlIndicatorEntity = defineEntity({
   name: 'BlIndicator',
   tableName: 'bl_indicator',
   uniques: [{ name: 'bl_indicator_type_value_unique', properties: ['type', 'value'] }],
+  indexes: [
+    { name: 'bl_indicator_addr_index', properties: ['addrLo', 'id'], where: { addrLo: { $ne: null } } },
+    { name: 'bl_indicator_addr_pending_index', properties: ['id'], where: { addrLo: null } },
+  ],
   properties: {
     id: p.integer().primary().autoincrement(),
     type: p.string().length(8).$type<IndicatorType>(),
     value: p.string().length(2048),
     firstSeen: p.bigint('number'),
-    /** An ip/cidr's first address as a sortable key (see `addressKeys`; migration `0005-address-keys`); null for other types and until filled. */
-    addrLo: p.string().length(33).nullable(),
-    /** An ip/cidr's last address as a sortable key; null for other types and until filled. */
-    addrHi: p.string().length(33).nullable(),
+    /** An ip/cidr's first address as a sortable key (see `addressKeys`; migration `0005-address-keys`); empty for other types, null until filled. */
+    addrLo: p.string().length(33).nullable().ignoreSchemaChanges('collation'),
+    /** An ip/cidr's last address as a sortable key; empty for other types, null until filled. */
+    addrHi: p.string().length(33).nullable().ignoreSchemaChanges('collation'),
   },
 });
 /** A row of {@link BlIndicatorEntity}. */

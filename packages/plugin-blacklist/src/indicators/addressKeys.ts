@@ -1,4 +1,4 @@
-import { rangeOf, type IpRange } from './ip.js';
+import { ipv4RangeOf, rangeOf, type IpRange } from './ip.js';
 
 /**
  * The sortable keys of an address range as `bl_indicator.addr_lo`/`addr_hi` store them: the
@@ -14,8 +14,12 @@ export function rangeKeys(range: IpRange): { lo: string; hi: string } {
   return { lo: addressKey(range.version, range.start), hi: addressKey(range.version, range.end) };
 }
 
+const scratch = new Float64Array(2);
+
 /** The keys of an `ip` or `cidr` indicator value; null for anything else. */
 export function addressKeys(value: string): { lo: string; hi: string } | null {
+  // IPv4 (most rows) without bigint
+  if (!value.includes(':') && ipv4RangeOf(value, scratch)) return { lo: `4${scratch[0]!.toString(16).padStart(8, '0')}`, hi: `4${scratch[1]!.toString(16).padStart(8, '0')}` };
   const r = rangeOf(value);
   return r ? rangeKeys(r) : null;
 }

@@ -229,13 +229,13 @@ export class Ingester {
   }
 
   /**
-   * After a committed ingestion: fills the address keys of new ip/cidr indicators (best effort,
+   * After a committed ingestion: fills the address keys of new indicators (best effort,
    * outside the ingest transaction: a search fills whatever is left) and tells
    * {@link onListingsChanged} about a change.
    */
   async #afterCommit(change: ListingsChange | undefined, y: Yielder): Promise<void> {
     if (!change || (change.added === 0 && change.removed === 0)) return;
-    if (change.addresses) {
+    if (change.added > 0) {
       try {
         await this.#store.fillAddressKeys(this.#db.em(), y);
       } catch (err) {
@@ -243,9 +243,8 @@ export class Ingester {
       }
     }
     if (!this.onListingsChanged) return;
-    const { addresses: _, ...event } = change;
     try {
-      await this.onListingsChanged(event);
+      await this.onListingsChanged(change);
     } catch (err) {
       this.#log.error({ err, source: change.source }, 'the listings-changed listener failed');
     }
@@ -387,10 +386,7 @@ export class Ingester {
 export const CHANGE_SAMPLES = 20;
 
 /** A change as the ingester notes it before committing. */
-interface ListingsChange extends BlacklistListingsChanged {
-  /** Whether ip/cidr indicators were added (their address keys need filling). */
-  addresses: boolean;
-}
+type ListingsChange = BlacklistListingsChanged;
 
 function describeChange(ctx: IngestContext, added: IndicatorSet, removed: IndicatorSet): ListingsChange {
   const sample = (set: IndicatorSet) => {
@@ -408,6 +404,5 @@ function describeChange(ctx: IngestContext, added: IndicatorSet, removed: Indica
     removed: removed.size,
     sampleAdded: sample(added),
     sampleRemoved: sample(removed),
-    addresses: added.values('ip').size > 0 || added.values('cidr').size > 0,
   };
 }

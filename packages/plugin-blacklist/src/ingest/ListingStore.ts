@@ -16,6 +16,9 @@ const gunzip = promisify(gunzipCb);
 /** Rows per bulk statement on PostgreSQL: bounds the size of one parameter (a text array). */
 const CHUNK = 50_000;
 
+/** Address keys filled at once past which PostgreSQL's statistics of `bl_indicator` are refreshed. */
+const ANALYZE_KEYS_AFTER = 10_000;
+
 /** Rows per page when SQLite reads a source's open listings. */
 export const SQLITE_PAGE = 5_000;
 
@@ -205,10 +208,12 @@ export class ListingStore {
   }
 
   /**
-   * Fills the address keys (`addr_lo`, `addr_hi`, see `addressKeys`) of every ip/cidr indicator
-   * that has none yet (new ones, or rows stored before migration `0005-address-keys`): pages of
-   * ids read through the partial "pending" index, keys computed here, written back in one
-   * statement per page. Returns how many rows were filled.
+   * Fills the address keys (`addr_lo`, `addr_hi`, see `addressKeys`) of every indicator that has
+   * none yet (new ones, or rows stored before migration `0005-address-keys`): ip/cidr rows get
+   * their range's keys, others an empty key. Pages of ids are read through the partial "pending"
+   * index, keys computed here and written back in one statement per page. On PostgreSQL a large
+   * fill refreshes the table's statistics (so the planner knows few keys are missing). Returns how
+   * many rows were filled.
    * @param y - cuts the work into slices (default: a fresh {@link Yielder})
    */
   async fillAddressKeys(em: EntityManager, y = new Yielder()): Promise<number> {
@@ -216,17 +221,21 @@ export class ListingStore {
     const page = sqlite ? SQLITE_PAGE : CHUNK;
     let filled = 0;
     for (;;) {
-      const { rows } = await executeRaw<{ id: number | string; value: string }>(
+      const { rows } = await executeRaw<{ id: number | string; type: IndicatorType; value: string }>(
         em,
-        `select id, value from bl_indicator${sqlite ? ' indexed by bl_indicator_addr_pending_index' : ''} where addr_lo is null and type in ('ip', 'cidr') order by id limit ${page}`,
+        `select id, type, value from bl_indicator${sqlite ? ' indexed by bl_indicator_addr_pending_index' : ''} where addr_lo is null order by id limit ${page}`,
       );
+      if (rows.length === 0) {
+        if (!sqlite && filled >= ANALYZE_KEYS_AFTER) await executeRaw(em, 'analyze bl_indicator');
+        return filled;
+      }
       if (rows.length === 0) return filled;
       const ids: number[] = [];
       const lo: string[] = [];
       const hi: string[] = [];
       for (const r of rows) {
-        // a value that is no range (never canonical) gets an empty key: never in a searched range, never pending again
-        const k = addressKeys(r.value) ?? { lo: '', hi: '' };
+        // other types (and a value that is no range, never canonical) get an empty key: never in a searched range, never pending again
+        const k = (r.type === 'ip' || r.type === 'cidr' ? addressKeys(r.value) : null) ?? { lo: '', hi: '' };
         ids.push(Number(r.id));
         lo.push(k.lo);
         hi.push(k.hi);

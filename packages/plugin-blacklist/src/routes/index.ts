@@ -76,7 +76,7 @@ export const searchQuerySchema = z
     /** Only this indicator type. */
     type: z.enum(['ip', 'cidr', 'domain', 'url']).optional(),
     /** Only indicators listed by one of these sources (repeat it or separate with commas). */
-    source: list(z.string().max(200)).pipe(z.array(z.string()).max(100)).optional(),
+    source: list(z.string().max(200)).optional(),
     /** Minimum decayed score in [0, 1]. */
     minScore: z.coerce.number().min(0).max(1).optional(),
     /** Only indicators last seen at or after this time: an ISO date, or a duration back from now (`7d`). */
@@ -136,6 +136,7 @@ function searchRoute(runtime: BlacklistRuntime) {
     query: searchQuerySchema,
     async handler({ query }) {
       const since = query.since === undefined ? undefined : parseSince(query.since, runtime.clock().now());
+      if (query.source && query.source.length > 100) throw badInput('query.source', `at most 100 sources (got ${query.source.length})`);
       try {
         return await runtime.service().search({ q: query.q, type: query.type, sources: query.source, minScore: query.minScore, since, limit: query.limit, cursor: query.cursor });
       } catch (err) {

@@ -266,8 +266,8 @@ export async function searchIndicators(db: Database, query: SearchQuery, ctx: Om
 
 /** Fills missing address keys first (one probe of the partial index when there are none). */
 async function fillPendingKeys(db: Database): Promise<void> {
-  // SQLite would rather walk the (type, value) index over every ip/cidr row: name the partial index
+  // SQLite might walk another index: name the partial one
   const from = db.dialect === 'sqlite' ? 'bl_indicator indexed by bl_indicator_addr_pending_index' : 'bl_indicator';
-  const { rows } = await executeRaw<{ id: number }>(db.em(), `select id from ${from} where addr_lo is null and type in ('ip', 'cidr') limit 1`);
+  const { rows } = await executeRaw<{ id: number }>(db.em(), `select id from ${from} where addr_lo is null limit 1`);
   if (rows.length > 0) await new ListingStore(db.dialect).fillAddressKeys(db.em());
 }
