@@ -1,6 +1,6 @@
 import { BlockList } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RouteRouter } from '@tip/core';
+import { executeRaw, RouteRouter } from '@tip/core';
 import { responseText, serveFeeds, startTestTip, testDialects, type FeedServer, type TestTip } from '@tip/core/testing';
 import blacklist, { BlacklistToken, type BlacklistListingsChanged, type BlacklistWeightsUpdated, type BlacklistCycleCompleted } from '../src/index.js';
 import { addressKeys, rangeKeys } from '../src/indicators/addressKeys.js';
@@ -136,6 +136,15 @@ describe.each(testDialects())('blacklist web API on %s', (dialect) => {
       const cidrs = await all(get, `/search?q=${encodeURIComponent(query)}&type=cidr&source=b&limit=50`);
       expect(cidrs.map((i) => i.value).sort(), query).toEqual(expected.filter((v) => typeOf(v) === 'cidr' && listed.get(v)!.has('b')));
     }
+
+    // ingestion stored every new indicator with its address keys; rows without (stored before
+    // migration 0005) are filled by the next CIDR search
+    const pending = async () => Number((await executeRaw<{ n: number | string }>(t.app.em(), 'select count(*) as n from bl_indicator where addr_lo is null')).rows[0]!.n);
+    expect(await pending()).toBe(0);
+    await executeRaw(t.app.em(), 'update bl_indicator set addr_lo = null, addr_hi = null');
+    const refilled = await all(get, `/search?q=${encodeURIComponent('10.1.0.0/16')}&limit=500`);
+    expect(refilled.map((i) => i.value).sort()).toEqual([...listed.keys()].filter((v) => ['ip', 'cidr'].includes(typeOf(v)) && inside('10.1.0.0/16', v)).sort());
+    expect(await pending()).toBe(0);
 
     // no q: everything listed, every row once; minScore keeps those listed by both sources
     const everything = await all(get, '/search?limit=113');

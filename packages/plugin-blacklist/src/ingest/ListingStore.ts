@@ -64,12 +64,18 @@ export class ListingStore {
     let t = performance.now();
     // CROSS JOIN pins json_each as the outer loop: SQLite then probes the (type, value) index once
     // per value instead of scanning every indicator of that type per value.
+    // new indicators come with their address keys (see fillAddressKeys): never pending
+    const keyed = type === 'ip' || type === 'cidr';
     await executeRaw(
       em,
-      `insert into bl_indicator (type, value, first_seen)
-       select ?, j.value, ? from json_each(?) j where true
-       on conflict (type, value) do nothing`,
-      [type, now, json],
+      keyed
+        ? `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
+           select ?, json_extract(j.value, '$[0]'), ?, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]') from json_each(?) j where true
+           on conflict (type, value) do nothing`
+        : `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
+           select ?, j.value, ?, '', '' from json_each(?) j where true
+           on conflict (type, value) do nothing`,
+      [type, now, keyed ? JSON.stringify(values.map(keyTriple)) : json],
     );
     const first = performance.now() - t;
     await y.checkpoint();
@@ -90,13 +96,13 @@ export class ListingStore {
     // both: the fix-up statement catches that rare case.
     const { rows } = await executeRaw<{ n: string | number }>(
       em,
-      `with u as (select v from unnest($1::text[]) as u(v)),
-       ins as (insert into bl_indicator (type, value, first_seen) select $2, v, $3 from u
+      `with u as (select v, lo, hi from unnest($1::text[], $6::text[], $7::text[]) as u(v, lo, hi)),
+       ins as (insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi) select $2, v, $3, lo, hi from u
                on conflict (type, value) do nothing returning id),
        ids as (select id from ins union all select i.id from u join bl_indicator i on i.type = $2 and i.value = u.v),
        l as (insert into bl_listing (source_id, indicator_id, first_seen, last_seen) select $4, id, $3, $5::bigint from ids returning 1)
        select count(*) as n from l`,
-      [values, type, now, sourceId, lastSeen],
+      [values, type, now, sourceId, lastSeen, ...keyArrays(type, values)],
     );
     if (Number(rows[0]?.n ?? 0) !== values.length) {
       await executeRaw(
@@ -209,7 +215,8 @@ export class ListingStore {
 
   /**
    * Fills the address keys (`addr_lo`, `addr_hi`, see `addressKeys`) of every indicator that has
-   * none yet (new ones, or rows stored before migration `0005-address-keys`): ip/cidr rows get
+   * none yet — rows stored before migration `0005-address-keys` (ingestion inserts new ones with
+   * their keys), or written by other means: ip/cidr rows get
    * their range's keys, others an empty key. Pages of ids are read through the partial "pending"
    * index, keys computed here and written back in one statement per page. On PostgreSQL a large
    * fill refreshes the table's statistics (so the planner knows few keys are missing). Returns how
@@ -400,4 +407,23 @@ async function zip(set: IndicatorSet, y: Yielder): Promise<Buffer> {
 /** The text of a compressed set (gunzipped on the libuv thread pool). */
 async function unzip(data: Buffer | Uint8Array): Promise<string> {
   return (await gunzip(Buffer.from(data))).toString('utf8');
+}
+
+/** `[value, addr_lo, addr_hi]` of an ip/cidr value (empty keys for a value that is no range). */
+function keyTriple(value: string): [string, string, string] {
+  const k = addressKeys(value);
+  return k ? [value, k.lo, k.hi] : [value, '', ''];
+}
+
+/** The `addr_lo` and `addr_hi` arrays of new indicators of one type (empty keys for non-addresses). */
+function keyArrays(type: IndicatorType, values: readonly string[]): [string[], string[]] {
+  const lo: string[] = new Array<string>(values.length);
+  const hi: string[] = new Array<string>(values.length);
+  const keyed = type === 'ip' || type === 'cidr';
+  for (let i = 0; i < values.length; i++) {
+    const k = keyed ? addressKeys(values[i]!) : null;
+    lo[i] = k ? k.lo : '';
+    hi[i] = k ? k.hi : '';
+  }
+  return [lo, hi];
 }
