@@ -19,7 +19,9 @@ export default blacklistPlugin;
 
 // The plugin, its service and its HTTP/command surface
 export { blacklistPlugin, BlacklistToken, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
-export type { BlacklistService, BlacklistSourceInfo, ExportOptions, SubmittedSource } from './service/BlacklistService.js';
+export type { BlacklistService, BlacklistSourceDetail, BlacklistSourceInfo, ExportOptions, SubmittedSource } from './service/BlacklistService.js';
+export type { SearchItem, SearchPage, SearchQuery } from './service/search.js';
+export type { CycleRecord, IndicatorHistory, MetricsPoint, OverlapMatrix, SourceRunRecord, TimelinePoint } from './service/insights.js';
 export type { IngestCounts } from './ingest/Ingester.js';
 export type { EntryFilter } from './service/entries.js';
 export type { IndicatorLookup } from './service/lookup.js';

@@ -312,7 +312,7 @@ export class BlacklistService {
   }
 
   /**
-   * Searches the current listings (see {@link searchIndicators}): an exact indicator, every
+   * Searches the current listings: an exact indicator (canonicalised), every
    * listed ip/cidr inside a CIDR, or everything; filtered by type, sources, last seen and score.
    * @throws TipError `TIP_INPUT_INVALID` naming the parameter (`details.path`: `q`, `source`,
    *   `cursor`, `limit`)
@@ -387,7 +387,10 @@ export class BlacklistService {
     };
   }
 
-  /** The pairwise overlap matrix of the enabled sources (see {@link overlapMatrix}). */
+  /**
+   * The pairwise overlap matrix of the enabled sources: from the last cycle's stored metrics when
+   * every enabled source has some, else counted from the open listings (exact identity).
+   */
   overlap(): Promise<OverlapMatrix> {
     return overlapMatrix(this.#db);
   }

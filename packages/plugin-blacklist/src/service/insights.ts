@@ -18,7 +18,7 @@ export interface IndicatorHistory {
     /** Whether the source started or stopped listing it. */
     action: 'listed' | 'unlisted';
   }>;
-  /** True when older events were left out (more than {@link HISTORY_LIMIT}). */
+  /** True when older events were left out (more than 1,000). */
   truncated: boolean;
 }
 
@@ -46,7 +46,7 @@ export async function indicatorHistory(db: Database, indicator: Indicator): Prom
   return { indicator, events: events.slice(-HISTORY_LIMIT), truncated };
 }
 
-/** A run of a source as {@link sourceRuns} lists it. */
+/** A recorded run of a source (a row of `bl_source_run`). */
 export interface SourceRunRecord {
   /** The job run id (feeds), else `bl-<row id>` (submissions). */
   runId: string;
@@ -260,7 +260,7 @@ export async function cycleTimeline(db: Database, since: number): Promise<Timeli
   return rows.reverse().map((r) => ({ at: new Date(Number(r.at)), listed: Number(r.listed), added: Number(r.added), removed: Number(r.removed), cycleId: r.cycle_id }));
 }
 
-/** What {@link recordCycle} stores about a completed cycle. */
+/** What is stored about a completed cycle (`bl_cycle`). */
 export interface CycleRecord {
   /** Run id of the `blacklist` group job. */
   cycleId: string;

@@ -23,7 +23,7 @@ export const SEARCH_ID_SPAN = 1_000_000;
 /** Ids per statement of a no-`q` search (a window of the primary key). */
 const ID_WINDOW = 100_000;
 
-/** Query of {@link searchIndicators}. */
+/** Query of a search (`BlacklistService.search`, `GET /search`). */
 export interface SearchQuery {
   /** An indicator (exact search) or a CIDR (every listed ip/cidr inside it); none: everything, newest first. */
   q?: string;
@@ -35,7 +35,7 @@ export interface SearchQuery {
   minScore?: number;
   /** Only indicators last seen at or after this time (epoch ms). */
   since?: number;
-  /** Items per page (1..{@link SEARCH_MAX_LIMIT}, default 50). */
+  /** Items per page (1 to 500, default 50). */
   limit?: number;
   /** `nextCursor` of the previous page. */
   cursor?: string;
@@ -62,7 +62,7 @@ export interface SearchItem {
   lastSeen: Date;
 }
 
-/** A page of {@link searchIndicators}. */
+/** A page of search results. */
 export interface SearchPage {
   /** The page's items: exact matches, or in address order (CIDR search), or newest indicators first. */
   items: SearchItem[];
