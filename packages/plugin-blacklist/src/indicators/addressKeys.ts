@@ -15,11 +15,17 @@ export function rangeKeys(range: IpRange): { lo: string; hi: string } {
 }
 
 const scratch = new Float64Array(2);
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** {@link addressKey} of an IPv4 address given as a number (0 to 2³² − 1). */
+function ipv4Key(a: number): string {
+  return '4' + HEX[(a / 16777216) | 0]! + HEX[(a >>> 16) & 255]! + HEX[(a >>> 8) & 255]! + HEX[a & 255]!;
+}
 
 /** The keys of an `ip` or `cidr` indicator value; null for anything else. */
 export function addressKeys(value: string): { lo: string; hi: string } | null {
   // IPv4 (most rows) without bigint
-  if (!value.includes(':') && ipv4RangeOf(value, scratch)) return { lo: `4${scratch[0]!.toString(16).padStart(8, '0')}`, hi: `4${scratch[1]!.toString(16).padStart(8, '0')}` };
+  if (!value.includes(':') && ipv4RangeOf(value, scratch)) return { lo: ipv4Key(scratch[0]!), hi: ipv4Key(scratch[1]!) };
   const r = rangeOf(value);
   return r ? rangeKeys(r) : null;
 }
