@@ -69,13 +69,16 @@ export class ListingStore {
     await executeRaw(
       em,
       keyed
-        ? `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
-           select ?, json_extract(j.value, '$[0]'), ?, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]') from json_each(?) j where true
+        ? // one string per value, `lo + hi + value` (keys of 9 or 33 characters by family, see
+          // keyedValue): cut with substr, cheaper than a JSON array per row
+          `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
+           select ?, substr(x, case when n = 0 then 2 else 2 * n + 1 end), ?, substr(x, 1, n), substr(x, n + 1, n)
+           from (select j.value as x, case substr(j.value, 1, 1) when '4' then 9 when '6' then 33 else 0 end as n from json_each(?) j) where true
            on conflict (type, value) do nothing`
         : `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
            select ?, j.value, ?, '', '' from json_each(?) j where true
            on conflict (type, value) do nothing`,
-      [type, now, keyed ? JSON.stringify(values.map(keyTriple)) : json],
+      [type, now, keyed ? JSON.stringify(values.map(keyedValue)) : json],
     );
     const first = performance.now() - t;
     await y.checkpoint();
@@ -409,10 +412,13 @@ async function unzip(data: Buffer | Uint8Array): Promise<string> {
   return (await gunzip(Buffer.from(data))).toString('utf8');
 }
 
-/** `[value, addr_lo, addr_hi]` of an ip/cidr value (empty keys for a value that is no range). */
-function keyTriple(value: string): [string, string, string] {
+/**
+ * An ip/cidr value with its keys in front, `lo + hi + value` (each key 9 characters for IPv4, 33
+ * for IPv6, starting with the family digit), or `-` + value for a value that is no range (empty keys).
+ */
+function keyedValue(value: string): string {
   const k = addressKeys(value);
-  return k ? [value, k.lo, k.hi] : [value, '', ''];
+  return k ? k.lo + k.hi + value : `-${value}`;
 }
 
 /** The `addr_lo` and `addr_hi` arrays of new indicators of one type (empty keys for non-addresses). */
