@@ -10,7 +10,40 @@ declare module '@tip/core' {
      * (`source` is registered on first use). Prefer `ctx.get(BlacklistToken).submit()` when you can await.
      */
     'blacklist.indicators.submitted': BlacklistIndicatorsSubmitted;
+    /** A source's ingestion (feed run or submission) committed added or removed listings. */
+    'blacklist.listings.changed': BlacklistListingsChanged;
+    /** The cycle recomputed (and stored) the source weights. */
+    'blacklist.weights.updated': BlacklistWeightsUpdated;
   }
+}
+
+/** Payload of `blacklist.listings.changed`. */
+export interface BlacklistListingsChanged {
+  /** The source whose listings changed. */
+  source: string;
+  /** The job run that ingested it (feeds; absent for submissions). */
+  runId?: string;
+  /** Listings opened. */
+  added: number;
+  /** Listings closed. */
+  removed: number;
+  /** Up to 20 of the values added (canonical). */
+  sampleAdded: string[];
+  /** Up to 20 of the values removed (canonical). */
+  sampleRemoved: string[];
+}
+
+/** Payload of `blacklist.weights.updated`. */
+export interface BlacklistWeightsUpdated {
+  /** Run id of the `blacklist` group job that recomputed them. */
+  cycleId: string;
+  /** Every enabled source's new weight, by source id. */
+  weights: Array<{
+    /** The source id. */
+    source: string;
+    /** Its weight in [0, 1]. */
+    weight: number;
+  }>;
 }
 
 /** Payload of `blacklist.cycle.completed`. */

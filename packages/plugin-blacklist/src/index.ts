@@ -19,14 +19,16 @@ export default blacklistPlugin;
 
 // The plugin, its service and its HTTP/command surface
 export { blacklistPlugin, BlacklistToken, BLACKLIST_KIND, BLACKLIST_PLUGIN, type BlacklistPluginOptions } from './plugin.js';
-export type { BlacklistService, BlacklistSourceInfo, ExportOptions, SubmittedSource } from './service/BlacklistService.js';
+export type { BlacklistService, BlacklistSourceDetail, BlacklistSourceInfo, ExportOptions, SubmittedSource } from './service/BlacklistService.js';
+export type { SearchItem, SearchPage, SearchQuery } from './service/search.js';
+export type { CycleRecord, IndicatorHistory, MetricsPoint, OverlapMatrix, SourceRunRecord, TimelinePoint } from './service/insights.js';
 export type { IngestCounts } from './ingest/Ingester.js';
 export type { EntryFilter } from './service/entries.js';
 export type { IndicatorLookup } from './service/lookup.js';
 export type { SourceRunSummary } from './service/runs.js';
 export type { StoredSourceMetrics } from './service/weights.js';
 export type { BlacklistRecord } from './kind.js';
-export type { BlacklistCycleCompleted, BlacklistIndicatorsSubmitted } from './events.js';
+export type { BlacklistCycleCompleted, BlacklistIndicatorsSubmitted, BlacklistListingsChanged, BlacklistWeightsUpdated } from './events.js';
 export { BlacklistErrors, type BlacklistErrorCode } from './errors.js';
 
 // Configuration

@@ -27,7 +27,10 @@ export function blacklistCycleJob(ctx: RegisterContext<BlacklistConfig>, runtime
         removed += c.counts?.removed ?? 0;
       }
       await runtime.service().expireSubmitted(); // submitted listings past their source's ttl
-      runtime.metrics?.weights(await runtime.service().computeWeights());
+      const weights = await runtime.service().computeWeights();
+      runtime.metrics?.weights(weights);
+      await ctx.events.emit('blacklist.weights.updated', { cycleId: summary.runId, weights: weights.map((w) => ({ source: w.source, weight: w.weight })) });
+      await runtime.service().recordCycle({ cycleId: summary.runId, sources: summary.total, succeeded: summary.succeeded, failed: summary.failed, added, removed });
       await ctx.events.emit('blacklist.cycle.completed', {
         cycleId: summary.runId,
         sources: summary.total,

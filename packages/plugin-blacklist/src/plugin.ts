@@ -112,6 +112,7 @@ async function init(ctx: PluginContext<BlacklistConfig>, runtime: BlacklistRunti
   const clock = ctx.get(CoreTokens.clock);
   const service = new BlacklistService({ db: ctx.db, clock, log: ctx.log, config: ctx.config, baseDir: ctx.core.baseDir, writers: ctx.extend(blacklistWriters).list() });
   runtime.ready({ service, clock, metrics: new BlacklistMetrics(ctx.metrics) });
+  service.ingester.onListingsChanged = (change) => ctx.events.emit('blacklist.listings.changed', change);
   // read-only commands (exports, listings) never write, whatever feeds their configuration names
   if (ctx.mode === 'read') return;
   const now = clock.now();

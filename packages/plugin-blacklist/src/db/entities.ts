@@ -33,11 +33,19 @@ export const BlIndicatorEntity = defineEntity({
   name: 'BlIndicator',
   tableName: 'bl_indicator',
   uniques: [{ name: 'bl_indicator_type_value_unique', properties: ['type', 'value'] }],
+  indexes: [
+    { name: 'bl_indicator_addr_index', properties: ['addrLo', 'id'], where: { addrLo: { $ne: null } } },
+    { name: 'bl_indicator_addr_pending_index', properties: ['id'], where: { addrLo: null } },
+  ],
   properties: {
     id: p.integer().primary().autoincrement(),
     type: p.string().length(8).$type<IndicatorType>(),
     value: p.string().length(2048),
     firstSeen: p.bigint('number'),
+    /** An ip/cidr's first address as a sortable key (see `addressKeys`; migration `0005-address-keys`); empty for other types, null until filled. */
+    addrLo: p.string().length(33).nullable().ignoreSchemaChanges('collation'),
+    /** An ip/cidr's last address as a sortable key; empty for other types, null until filled. */
+    addrHi: p.string().length(33).nullable().ignoreSchemaChanges('collation'),
   },
 });
 /** A row of {@link BlIndicatorEntity}. */
@@ -168,5 +176,28 @@ export const BlSourceMetricEntity = defineEntity({
 /** A row of {@link BlSourceMetricEntity}. */
 export type BlSourceMetric = InferEntity<typeof BlSourceMetricEntity>;
 
+/** One completed `blacklist` cycle: its listed total and changes (the web timeline). */
+export const BlCycleEntity = defineEntity({
+  name: 'BlCycle',
+  tableName: 'bl_cycle',
+  indexes: [{ name: 'bl_cycle_at_index', properties: ['at'] }],
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    /** Run id of the `blacklist` group job. */
+    cycleId: p.string().length(100),
+    /** When the cycle completed (epoch ms). */
+    at: p.bigint('number'),
+    /** Distinct indicators listed by enabled sources after the cycle. */
+    listed: p.integer(),
+    added: p.integer(),
+    removed: p.integer(),
+    sources: p.integer(),
+    succeeded: p.integer(),
+    failed: p.integer(),
+  },
+});
+/** A row of {@link BlCycleEntity}. */
+export type BlCycle = InferEntity<typeof BlCycleEntity>;
+
 /** Every entity of the blacklist plugin. */
-export const blacklistEntities = [BlSourceEntity, BlIndicatorEntity, BlListingEntity, BlSourceRunEntity, BlSnapshotEntity, BlSnapshotDeltaEntity, BlSourceMetricEntity] as const;
+export const blacklistEntities = [BlSourceEntity, BlIndicatorEntity, BlListingEntity, BlSourceRunEntity, BlSnapshotEntity, BlSnapshotDeltaEntity, BlSourceMetricEntity, BlCycleEntity] as const;

@@ -94,4 +94,30 @@ export const blacklistMigrations: readonly TipMigration[] = [
     sqlite: ['alter table `bl_source` add column `ttl_ms` bigint null', BACKFILL_SUBMITTED_LAST_SEEN],
     postgresql: ['alter table "bl_source" add column "ttl_ms" bigint null', BACKFILL_SUBMITTED_LAST_SEEN],
   }),
+  // Search by address range (web API): every ip/cidr indicator gets its range as fixed-width
+  // sortable keys — family digit + zero-padded hex of the first and last address ("4" + 8 hex
+  // digits, "6" + 32) — so "every listed ip/cidr inside 10.0.0.0/8" is one index range scan on
+  // addr_lo (keyset (addr_lo, id)). Filled after ingestion (rows with a null addr_lo are found
+  // through a partial index; other types get an empty key, so that a null means "not filled yet"
+  // and the planner knows there are few), so existing rows are filled by the first ingestion or search.
+  // PostgreSQL compares the keys byte-wise (collate "C") whatever the database collation.
+  // bl_cycle: one row per blacklist cycle (listed total, added, removed) for the timeline.
+  sqlMigration('0005-address-keys', {
+    sqlite: [
+      'alter table `bl_indicator` add column `addr_lo` text null',
+      'alter table `bl_indicator` add column `addr_hi` text null',
+      'create index `bl_indicator_addr_index` on `bl_indicator` (`addr_lo`, `id`) where `addr_lo` is not null',
+      'create index `bl_indicator_addr_pending_index` on `bl_indicator` (`id`) where `addr_lo` is null',
+      'create table `bl_cycle` (`id` integer not null primary key autoincrement, `cycle_id` text not null, `at` bigint not null, `listed` integer not null, `added` integer not null, `removed` integer not null, `sources` integer not null, `succeeded` integer not null, `failed` integer not null)',
+      'create index `bl_cycle_at_index` on `bl_cycle` (`at`)',
+    ],
+    postgresql: [
+      'alter table "bl_indicator" add column "addr_lo" varchar(33) collate "C" null',
+      'alter table "bl_indicator" add column "addr_hi" varchar(33) collate "C" null',
+      'create index "bl_indicator_addr_index" on "bl_indicator" ("addr_lo", "id") where "addr_lo" is not null',
+      'create index "bl_indicator_addr_pending_index" on "bl_indicator" ("id") where "addr_lo" is null',
+      'create table "bl_cycle" ("id" serial primary key, "cycle_id" varchar(100) not null, "at" bigint not null, "listed" int not null, "added" int not null, "removed" int not null, "sources" int not null, "succeeded" int not null, "failed" int not null)',
+      'create index "bl_cycle_at_index" on "bl_cycle" ("at")',
+    ],
+  }),
 ];

@@ -4,6 +4,7 @@ import type { EntityManager, SourceReport } from '@tip/core';
 import '../report.js';
 import { BlacklistErrors } from '../errors.js';
 import type { Indicator } from '../indicators/types.js';
+import type { BlacklistListingsChanged } from '../events.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { ListingStore } from './ListingStore.js';
 import { Yielder } from './Yielder.js';
@@ -99,6 +100,13 @@ export class Ingester {
    */
   readonly #cache = new Map<string, { version: string; set: IndicatorSet }>();
 
+  /**
+   * Called after each committed ingestion that added or removed listings, with the counts and up
+   * to {@link CHANGE_SAMPLES} values of each (the plugin emits `blacklist.listings.changed`).
+   * Errors it throws are logged, never fail the ingestion.
+   */
+  onListingsChanged: ((change: BlacklistListingsChanged) => unknown) | undefined;
+
   constructor(db: Database, log: Logger) {
     this.#db = db;
     this.#store = new ListingStore(db.dialect);
@@ -135,7 +143,8 @@ export class Ingester {
     // The feed body's hash, when the fetch gave one: an identical body skips the diff entirely.
     // Without one, a random token: never equal to a stored hash, and a unique snapshot version.
     const sha = ctx.report?.contentHash ?? `random:${randomUUID()}`;
-    return this.#db.em().transactional(async (em) => {
+    let change: ListingsChange | undefined;
+    const counts = await this.#db.em().transactional(async (em) => {
       await this.#lockSource(em, ctx.sourceId);
       const source = await this.#source(em, ctx.sourceId);
       const snap = await this.#store.snapshot(em, ctx.sourceId);
@@ -171,6 +180,7 @@ export class Ingester {
           { details: { source: ctx.sourceId, reason: 'shrink', previous: previousSize, removed: removed.size, maxRemovedRatio: limit } },
         );
       }
+      change = describeChange(ctx, added, removed);
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y);
       await this.#store.closeListings(em, ctx.sourceId, removed, ctx.now, source.lastSuccessAt ?? ctx.now, y);
       // Small changes are appended to the stored snapshot; a base is rewritten when they add up.
@@ -184,6 +194,8 @@ export class Ingester {
       this.#remember(ctx.sourceId, `${ctx.now}:${sha}`, keys);
       return { records: keys.size, added: added.size, removed: removed.size, unchanged: keys.size - added.size, invalid };
     });
+    await this.#afterCommit(change, y);
+    return counts;
   }
 
   /**
@@ -195,12 +207,14 @@ export class Ingester {
     const y = new Yielder();
     const addSet = await IndicatorSet.fromAsync(add, y);
     const removeSet = await IndicatorSet.fromAsync(remove, y);
-    return this.#db.em().transactional(async (em) => {
+    let change: ListingsChange | undefined;
+    const counts = await this.#db.em().transactional(async (em) => {
       await this.#lockSource(em, ctx.sourceId);
       const source = await this.#source(em, ctx.sourceId);
       const open = await this.#store.openSet(em, ctx.sourceId, y);
       const added = addSet.minus(open);
       const removed = removeSet.minus(removeSet.minus(open));
+      change = describeChange(ctx, added, removed);
       await this.#store.addListings(em, ctx.sourceId, added, ctx.now, y, ctx.now);
       // those listed already are confirmed again (the new ones got their last-seen when added)
       await this.#store.touchListings(em, ctx.sourceId, added.size === 0 ? addSet : addSet.minus(added), ctx.now, y);
@@ -210,6 +224,30 @@ export class Ingester {
       await this.#touch(em, ctx.sourceId, ctx.now, true);
       return { records: addSet.size, added: added.size, removed: removed.size, unchanged: addSet.size - added.size, invalid: 0 };
     });
+    await this.#afterCommit(change, y);
+    return counts;
+  }
+
+  /**
+   * After a committed ingestion: fills the address keys of new indicators (best effort,
+   * outside the ingest transaction: a search fills whatever is left) and tells
+   * {@link onListingsChanged} about a change.
+   */
+  async #afterCommit(change: ListingsChange | undefined, y: Yielder): Promise<void> {
+    if (!change || (change.added === 0 && change.removed === 0)) return;
+    if (change.added > 0) {
+      try {
+        await this.#store.fillAddressKeys(this.#db.em(), y);
+      } catch (err) {
+        this.#log.warn({ err, source: change.source }, 'filling address keys failed; the next ingestion or search retries');
+      }
+    }
+    if (!this.onListingsChanged) return;
+    try {
+      await this.onListingsChanged(change);
+    } catch (err) {
+      this.#log.error({ err, source: change.source }, 'the listings-changed listener failed');
+    }
   }
 
   /**
@@ -342,4 +380,29 @@ export class Ingester {
   #ph(n: number): string {
     return this.#db.dialect === 'sqlite' ? '?' : `$${n}`;
   }
+}
+
+/** Values of each kind (added, removed) a listings-changed notification carries at most. */
+export const CHANGE_SAMPLES = 20;
+
+/** A change as the ingester notes it before committing. */
+type ListingsChange = BlacklistListingsChanged;
+
+function describeChange(ctx: IngestContext, added: IndicatorSet, removed: IndicatorSet): ListingsChange {
+  const sample = (set: IndicatorSet) => {
+    const out: string[] = [];
+    for (const i of set) {
+      if (out.length >= CHANGE_SAMPLES) break;
+      out.push(i.value);
+    }
+    return out;
+  };
+  return {
+    source: ctx.sourceId,
+    ...(ctx.jobRunId ? { runId: ctx.jobRunId } : {}),
+    added: added.size,
+    removed: removed.size,
+    sampleAdded: sample(added),
+    sampleRemoved: sample(removed),
+  };
 }

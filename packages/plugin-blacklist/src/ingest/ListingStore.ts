@@ -3,6 +3,7 @@ import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { executeRaw, type Dialect } from '@tip/core';
 import type { EntityManager } from '@tip/core';
+import { addressKeys } from '../indicators/addressKeys.js';
 import type { IndicatorType } from '../indicators/types.js';
 import { IndicatorSet } from './IndicatorSet.js';
 import { sortStrings } from './sortStrings.js';
@@ -14,6 +15,9 @@ const gunzip = promisify(gunzipCb);
 
 /** Rows per bulk statement on PostgreSQL: bounds the size of one parameter (a text array). */
 const CHUNK = 50_000;
+
+/** Address keys filled at once past which PostgreSQL's statistics of `bl_indicator` are refreshed. */
+const ANALYZE_KEYS_AFTER = 10_000;
 
 /** Rows per page when SQLite reads a source's open listings. */
 export const SQLITE_PAGE = 5_000;
@@ -60,12 +64,21 @@ export class ListingStore {
     let t = performance.now();
     // CROSS JOIN pins json_each as the outer loop: SQLite then probes the (type, value) index once
     // per value instead of scanning every indicator of that type per value.
+    // new indicators come with their address keys (see fillAddressKeys): never pending
+    const keyed = type === 'ip' || type === 'cidr';
     await executeRaw(
       em,
-      `insert into bl_indicator (type, value, first_seen)
-       select ?, j.value, ? from json_each(?) j where true
-       on conflict (type, value) do nothing`,
-      [type, now, json],
+      keyed
+        ? // one string per value, `lo + hi + value` (keys of 9 or 33 characters by family, see
+          // keyedValue): cut with substr, cheaper than a JSON array per row
+          `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
+           select ?, substr(x, case when n = 0 then 2 else 2 * n + 1 end), ?, substr(x, 1, n), substr(x, n + 1, n)
+           from (select j.value as x, case substr(j.value, 1, 1) when '4' then 9 when '6' then 33 else 0 end as n from json_each(?) j) where true
+           on conflict (type, value) do nothing`
+        : `insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi)
+           select ?, j.value, ?, '', '' from json_each(?) j where true
+           on conflict (type, value) do nothing`,
+      [type, now, keyed ? JSON.stringify(values.map(keyedValue)) : json],
     );
     const first = performance.now() - t;
     await y.checkpoint();
@@ -86,13 +99,13 @@ export class ListingStore {
     // both: the fix-up statement catches that rare case.
     const { rows } = await executeRaw<{ n: string | number }>(
       em,
-      `with u as (select v from unnest($1::text[]) as u(v)),
-       ins as (insert into bl_indicator (type, value, first_seen) select $2, v, $3 from u
+      `with u as (select v, lo, hi from unnest($1::text[], $6::text[], $7::text[]) as u(v, lo, hi)),
+       ins as (insert into bl_indicator (type, value, first_seen, addr_lo, addr_hi) select $2, v, $3, lo, hi from u
                on conflict (type, value) do nothing returning id),
        ids as (select id from ins union all select i.id from u join bl_indicator i on i.type = $2 and i.value = u.v),
        l as (insert into bl_listing (source_id, indicator_id, first_seen, last_seen) select $4, id, $3, $5::bigint from ids returning 1)
        select count(*) as n from l`,
-      [values, type, now, sourceId, lastSeen],
+      [values, type, now, sourceId, lastSeen, ...keyArrays(type, values)],
     );
     if (Number(rows[0]?.n ?? 0) !== values.length) {
       await executeRaw(
@@ -199,6 +212,60 @@ export class ListingStore {
       }
       if (rows.length < SQLITE_PAGE) return closed;
       after = rows[rows.length - 1]!.id;
+      await y.checkpoint();
+    }
+  }
+
+  /**
+   * Fills the address keys (`addr_lo`, `addr_hi`, see `addressKeys`) of every indicator that has
+   * none yet — rows stored before migration `0005-address-keys` (ingestion inserts new ones with
+   * their keys), or written by other means: ip/cidr rows get
+   * their range's keys, others an empty key. Pages of ids are read through the partial "pending"
+   * index, keys computed here and written back in one statement per page. On PostgreSQL a large
+   * fill refreshes the table's statistics (so the planner knows few keys are missing). Returns how
+   * many rows were filled.
+   * @param y - cuts the work into slices (default: a fresh {@link Yielder})
+   */
+  async fillAddressKeys(em: EntityManager, y = new Yielder()): Promise<number> {
+    const sqlite = this.#dialect === 'sqlite';
+    const page = sqlite ? SQLITE_PAGE : CHUNK;
+    let filled = 0;
+    for (;;) {
+      const { rows } = await executeRaw<{ id: number | string; type: IndicatorType; value: string }>(
+        em,
+        `select id, type, value from bl_indicator${sqlite ? ' indexed by bl_indicator_addr_pending_index' : ''} where addr_lo is null order by id limit ${page}`,
+      );
+      if (rows.length === 0) {
+        if (!sqlite && filled >= ANALYZE_KEYS_AFTER) await executeRaw(em, 'analyze bl_indicator');
+        return filled;
+      }
+      if (rows.length === 0) return filled;
+      const ids: number[] = [];
+      const lo: string[] = [];
+      const hi: string[] = [];
+      for (const r of rows) {
+        // other types (and a value that is no range, never canonical) get an empty key: never in a searched range, never pending again
+        const k = (r.type === 'ip' || r.type === 'cidr' ? addressKeys(r.value) : null) ?? { lo: '', hi: '' };
+        ids.push(Number(r.id));
+        lo.push(k.lo);
+        hi.push(k.hi);
+      }
+      if (sqlite) {
+        await executeRaw(
+          em,
+          `update bl_indicator set addr_lo = u.lo, addr_hi = u.hi
+           from (select json_extract(value, '$[0]') as id, json_extract(value, '$[1]') as lo, json_extract(value, '$[2]') as hi from json_each(?)) as u
+           where bl_indicator.id = u.id`,
+          [JSON.stringify(ids.map((id, k) => [id, lo[k], hi[k]]))],
+        );
+      } else {
+        await executeRaw(
+          em,
+          `update bl_indicator i set addr_lo = u.lo, addr_hi = u.hi from unnest($1::int[], $2::text[], $3::text[]) as u(id, lo, hi) where i.id = u.id`,
+          [ids, lo, hi],
+        );
+      }
+      filled += rows.length;
       await y.checkpoint();
     }
   }
@@ -343,4 +410,26 @@ async function zip(set: IndicatorSet, y: Yielder): Promise<Buffer> {
 /** The text of a compressed set (gunzipped on the libuv thread pool). */
 async function unzip(data: Buffer | Uint8Array): Promise<string> {
   return (await gunzip(Buffer.from(data))).toString('utf8');
+}
+
+/**
+ * An ip/cidr value with its keys in front, `lo + hi + value` (each key 9 characters for IPv4, 33
+ * for IPv6, starting with the family digit), or `-` + value for a value that is no range (empty keys).
+ */
+function keyedValue(value: string): string {
+  const k = addressKeys(value);
+  return k ? k.lo + k.hi + value : `-${value}`;
+}
+
+/** The `addr_lo` and `addr_hi` arrays of new indicators of one type (empty keys for non-addresses). */
+function keyArrays(type: IndicatorType, values: readonly string[]): [string[], string[]] {
+  const lo: string[] = new Array<string>(values.length);
+  const hi: string[] = new Array<string>(values.length);
+  const keyed = type === 'ip' || type === 'cidr';
+  for (let i = 0; i < values.length; i++) {
+    const k = keyed ? addressKeys(values[i]!) : null;
+    lo[i] = k ? k.lo : '';
+    hi[i] = k ? k.hi : '';
+  }
+  return [lo, hi];
 }

@@ -1,8 +1,9 @@
-import { defineRoute, durationSchema, isTipError, reply, TipError, TipErrorCodes, type RouteDefinition } from '@tip/core';
+import { defineRoute, durationSchema, isTipError, MAX_DURATION_MS, parseDuration, reply, TipError, TipErrorCodes, type RouteDefinition } from '@tip/core';
 import { z } from 'zod';
 import { BlacklistErrors } from '../errors.js';
 import { canonicalize } from '../indicators/canonical.js';
 import type { BlacklistRuntime } from '../runtime.js';
+import { SEARCH_MAX_LIMIT } from '../service/search.js';
 import { METRIC_UNITS } from '../service/weights.js';
 
 /** `a,b` or repeated `?x=a&x=b`: a list of trimmed, non-empty strings. */
@@ -53,7 +54,155 @@ const badInput = (path: string, message: string, details: Record<string, unknown
  * - `GET /explain/:value` — why it scores what it scores (see `BlacklistService.explain`).
  */
 export function blacklistRoutes(runtime: BlacklistRuntime): RouteDefinition[] {
-  return [exportRoute(runtime), sourcesRoute(runtime), weightsRoute(runtime), indicatorRoute(runtime), explainRoute(runtime)] as RouteDefinition[];
+  return [
+    exportRoute(runtime),
+    sourcesRoute(runtime),
+    sourceRoute(runtime),
+    weightsRoute(runtime),
+    searchRoute(runtime),
+    historyRoute(runtime),
+    indicatorRoute(runtime),
+    explainRoute(runtime),
+    overlapRoute(runtime),
+    timelineRoute(runtime),
+  ] as RouteDefinition[];
+}
+
+/** Query of `GET /search`. */
+export const searchQuerySchema = z
+  .object({
+    /** An indicator (IP, CIDR, domain, URL; exact search) or a CIDR (every listed ip/cidr inside it); none: everything, newest first. */
+    q: z.string().max(4096).optional(),
+    /** Only this indicator type. */
+    type: z.enum(['ip', 'cidr', 'domain', 'url']).optional(),
+    /** Only indicators listed by one of these sources (repeat it or separate with commas). */
+    source: list(z.string().max(200)).optional(),
+    /** Minimum decayed score in [0, 1]. */
+    minScore: z.coerce.number().min(0).max(1).optional(),
+    /** Only indicators last seen at or after this time: an ISO date, or a duration back from now (`7d`). */
+    since: z.string().max(100).optional(),
+    /** Items per page (1 to 500, default 50). */
+    limit: z.coerce.number().int().min(1).max(SEARCH_MAX_LIMIT).default(50),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** Query of `GET /timeline`. */
+export const timelineQuerySchema = z.object({ /** An ISO date, or a duration back from now (default `30d`). */ since: z.string().max(100).default('30d') }).strict();
+
+/** Query of `GET /sources/:id`. */
+export const sourceQuerySchema = z
+  .object({
+    /** Recent runs to list (1 to 1000, default 50). */
+    runs: z.coerce.number().int().min(1).max(1000).default(50),
+    /** Recent cycles of metrics history (1 to 1000, default 100). */
+    cycles: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+/** `since`: an ISO date or a duration back from `now`; epoch ms. */
+function parseSince(text: string, now: number): number {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?\s*[a-z]+$/i.test(t) || /^\d+[a-z]/i.test(t)) {
+    try {
+      return now - parseDuration(t, 'query.since', { max: MAX_DURATION_MS });
+    } catch (err) {
+      throw badInput('query.since', (err as Error).message, { input: text });
+    }
+  }
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(t) ? Date.parse(t) : Number.NaN;
+  if (!Number.isFinite(ms)) throw badInput('query.since', `"${text}" is neither an ISO date nor a duration such as 7d`, { input: text });
+  return ms;
+}
+
+/** A service error naming a query parameter (`details.path`), as a 400 naming `query.<path>`. */
+function asQueryError(err: unknown): unknown {
+  if (isTipError(err, TipErrorCodes.INPUT_INVALID) && typeof (err.details as { path?: unknown }).path === 'string') {
+    const path = (err.details as { path: string }).path;
+    return badInput(`query.${path}`, err.message.replace(new RegExp(`^${path}: `), ''), { input: (err.details as { input?: unknown }).input });
+  }
+  return err;
+}
+
+function searchRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/search',
+    scope: 'read',
+    summary: 'Search the listed indicators',
+    description:
+      '`q` an indicator (canonicalised; exact match) or a CIDR (IPv4 or IPv6: every listed ip/cidr whose range lies inside it, in address order); without `q`, every listed indicator, newest stored first. Filters: `type`, `source` (repeatable: listed by one of them), `minScore` (decayed score as in exports), `since` (last seen at or after; ISO date or duration such as `7d`). Cursor pagination: pass `nextCursor` as `cursor`; a page reads at most `limit + 1` candidates, or with `minScore` examines at most 10,000 and may end early (`truncated: true`, `scanned`) with a cursor to go on.',
+    query: searchQuerySchema,
+    async handler({ query }) {
+      const since = query.since === undefined ? undefined : parseSince(query.since, runtime.clock().now());
+      if (query.source && query.source.length > 100) throw badInput('query.source', `at most 100 sources (got ${query.source.length})`);
+      try {
+        return await runtime.service().search({ q: query.q, type: query.type, sources: query.source, minScore: query.minScore, since, limit: query.limit, cursor: query.cursor });
+      } catch (err) {
+        throw asQueryError(err);
+      }
+    },
+  });
+}
+
+function historyRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/indicators/:value/history',
+    scope: 'read',
+    summary: 'Listing history of an indicator',
+    description:
+      'Canonicalises `value` (URL-encode it) and lists when each source (enabled or not) started (`listed`) and stopped (`unlisted`) listing it, oldest first (the most recent 1,000 events; `truncated` when there were more). Empty for an indicator never listed; 400 when it is no indicator.',
+    params: indicatorParamsSchema,
+    async handler({ params }) {
+      const canonical = canonicalize(params.value);
+      if (!canonical.ok) throw badInput('params.value', `"${params.value.slice(0, 200)}" is not an indicator: ${canonical.reason}`, { input: params.value.slice(0, 200) });
+      return runtime.service().history(canonical.indicators[0]!);
+    },
+  });
+}
+
+function sourceRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/sources/:id',
+    scope: 'read',
+    summary: 'One source in detail',
+    description:
+      'A source with its stored metadata, the settings the configuration gives it (`config`, null for sources it does not configure), its recent runs (`runs`, newest first) and its metrics and weight per cycle (`metricsHistory`, oldest first). 404 for an unknown source.',
+    params: z.object({ id: z.string().min(1).max(200) }),
+    query: sourceQuerySchema,
+    async handler({ params, query }) {
+      const detail = await runtime.service().sourceDetail(params.id, { runs: query.runs, cycles: query.cycles });
+      if (!detail) throw new TipError(TipErrorCodes.NOT_FOUND, `blacklist source "${params.id}" does not exist`, { details: { source: params.id } });
+      return { ...detail, metricUnits: METRIC_UNITS };
+    },
+  });
+}
+
+function overlapRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/overlap',
+    scope: 'read',
+    summary: 'Pairwise overlap of the enabled sources',
+    description:
+      '`matrix[i][j]`: the share of source i\'s entries that source j lists too (0..1); `counts[i][j]`: how many (`counts[i][i]`: i\'s entries). From the last cycle\'s stored metrics (`basis: "metrics"`, per the configured overlap mode) when every enabled source has some, else counted from the current listings on exact identity (`basis: "listings"`).',
+    handler: async () => runtime.service().overlap(),
+  });
+}
+
+function timelineRoute(runtime: BlacklistRuntime) {
+  return defineRoute({
+    method: 'GET',
+    path: '/timeline',
+    scope: 'read',
+    summary: 'Listed totals and changes per cycle',
+    description: 'One point per completed `blacklist` cycle since `since` (ISO date or duration back from now, default `30d`), oldest first: distinct indicators listed after it, listings added and removed by its feeds, and its run id.',
+    query: timelineQuerySchema,
+    handler: async ({ query }) => ({ points: await runtime.service().timeline(parseSince(query.since, runtime.clock().now())) }),
+  });
 }
 
 function exportRoute(runtime: BlacklistRuntime) {

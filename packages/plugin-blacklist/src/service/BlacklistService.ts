@@ -27,6 +27,8 @@ import { listedEntries, type EntryFilter, type ScoringContext } from './entries.
 import { explainIndicator, explainTarget, type Verdict } from './explain.js';
 import { lookupIndicator, type IndicatorLookup } from './lookup.js';
 import { lastRuns, type SourceRunSummary } from './runs.js';
+import { cycleTimeline, indicatorHistory, metricsHistory, overlapMatrix, recordCycle, sourceRuns, type CycleRecord, type IndicatorHistory, type MetricsPoint, type OverlapMatrix, type SourceRunRecord, type TimelinePoint } from './insights.js';
+import { searchIndicators, type SearchPage, type SearchQuery } from './search.js';
 import { ListingCache } from '../weighting/listingCache.js';
 import { computeAndStoreWeights, latestMetrics, latestWeights, type StoredSourceMetrics } from './weights.js';
 
@@ -83,6 +85,63 @@ export interface BlacklistSourceInfo {
   lastSuccessAt?: number;
   /** Indicators it currently lists. */
   listed: number;
+}
+
+/** One source in detail, as {@link BlacklistService.sourceDetail} gives it. */
+export interface BlacklistSourceDetail {
+  /** The source id. */
+  id: string;
+  /** Its human title. */
+  title: string;
+  /** `feed` (fetched by this plugin) or `submitted` (by another plugin). */
+  kind: 'feed' | 'submitted';
+  /** Its category. */
+  category: string;
+  /** `feed` or `plugin`, as stored. */
+  origin: string;
+  /** Parser format (`submitted` for submitted sources). */
+  format: string;
+  /** Download URL (credentials redacted), feeds only. */
+  url?: string;
+  /** License or terms of the data. */
+  license?: string;
+  /** Whether it is collected. */
+  enabled: boolean;
+  /** Indicators it lists now. */
+  listed: number;
+  /** When it was first stored. */
+  createdAt: Date;
+  /** When it last ran (epoch ms). */
+  lastRunAt?: number;
+  /** When it last succeeded (epoch ms). */
+  lastSuccessAt?: number;
+  /** A submitted source's ttl (ms). */
+  ttlMs?: number;
+  /** What this app's configuration sets for the feed; null for sources it does not configure. */
+  config: {
+    /** The cycle interval. */
+    interval: string | number;
+    /** The catalog entry it is based on. */
+    catalog?: string;
+    /** Indicator types it yields. */
+    types?: string[];
+    /** Download timeout (ms). */
+    timeoutMs?: number;
+    /** Largest download (bytes). */
+    maxBytes?: number;
+    /** Its shrink guard (share of listings a run may remove). */
+    maxRemovedRatio: number | null;
+    /** Its line cap. */
+    maxLines: number | null;
+  } | null;
+  /** Its most recent run, or null. */
+  lastRun: SourceRunRecord | null;
+  /** Its metrics of the last cycle, or null. */
+  metrics: StoredSourceMetrics | null;
+  /** Its recent runs, newest first. */
+  runs: SourceRunRecord[];
+  /** Its metrics and weight per cycle, oldest first. */
+  metricsHistory: MetricsPoint[];
 }
 
 /**
@@ -250,6 +309,100 @@ export class BlacklistService {
       formula: w.weights ? { weights: w.weights } : undefined,
       expectedIntervalMs: parseDuration(this.#config.interval, 'blacklist.interval'),
     });
+  }
+
+  /**
+   * Searches the current listings: an exact indicator (canonicalised), every
+   * listed ip/cidr inside a CIDR, or everything; filtered by type, sources, last seen and score.
+   * @throws TipError `TIP_INPUT_INVALID` naming the parameter (`details.path`: `q`, `source`,
+   *   `cursor`, `limit`)
+   */
+  async search(query: SearchQuery): Promise<SearchPage> {
+    if (query.sources?.length) {
+      const known = new Set((await this.sources()).map((s) => s.id));
+      const unknown = query.sources.filter((id) => !known.has(id));
+      if (unknown.length) {
+        throw new TipError(TipErrorCodes.INPUT_INVALID, `source: unknown blacklist source(s): ${unknown.map((id) => `"${id.slice(0, 200)}"`).join(', ')}`, {
+          details: { path: 'source', input: unknown, issues: [{ path: 'source', message: 'unknown source' }] },
+        });
+      }
+    }
+    return searchIndicators(this.#db, query, this.#scoringBase());
+  }
+
+  /** The listing history of an indicator (canonicalise it first): every listing start and end by any source. */
+  history(indicator: Indicator): Promise<IndicatorHistory> {
+    return indicatorHistory(this.#db, indicator);
+  }
+
+  /**
+   * One source in detail: what {@link sources} says of it, its stored metadata, the settings its
+   * configuration gives it (feeds), its recent runs (newest first) and its metrics and weight
+   * over the recent cycles (oldest first). Null when no such source is stored.
+   */
+  async sourceDetail(id: string, options: { runs?: number; cycles?: number } = {}): Promise<BlacklistSourceDetail | null> {
+    const ph = (n: number) => (this.#db.dialect === 'sqlite' ? '?' : `$${n}`);
+    const { rows } = await executeRaw<Record<string, string | number | boolean | null>>(
+      this.#db.em(),
+      `select s.id, s.title, s.url, s.format, s.category, s.license, s.origin, s.enabled, s.created_at, s.last_run_at, s.last_success_at, s.ttl_ms,
+              (select count(*) from bl_listing l where l.source_id = s.id and l.removed_at is null) as listed
+       from bl_source s where s.id = ${ph(1)}`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+    const feed = this.#config.feeds.find((f) => f.id === id);
+    const [runs, history, metrics] = await Promise.all([sourceRuns(this.#db, id, options.runs ?? 50), metricsHistory(this.#db, id, options.cycles ?? 100), this.latestMetrics()]);
+    return {
+      id: String(r.id),
+      title: String(r.title),
+      kind: r.origin === 'feed' ? 'feed' : 'submitted',
+      category: String(r.category),
+      origin: String(r.origin),
+      format: String(r.format),
+      ...(r.url === null ? {} : { url: String(r.url) }),
+      ...(r.license === null ? {} : { license: String(r.license) }),
+      enabled: r.enabled === true || r.enabled === 1,
+      listed: Number(r.listed),
+      createdAt: new Date(Number(r.created_at)),
+      lastRunAt: num(r.last_run_at),
+      lastSuccessAt: num(r.last_success_at),
+      ...(r.ttl_ms === null ? {} : { ttlMs: Number(r.ttl_ms) }),
+      config: feed
+        ? {
+            interval: this.#config.interval,
+            ...(feed.catalog ? { catalog: feed.catalog } : {}),
+            ...(feed.types ? { types: feed.types } : {}),
+            ...(feed.timeout !== undefined ? { timeoutMs: feed.timeout } : {}),
+            ...(feed.maxBytes !== undefined ? { maxBytes: feed.maxBytes } : {}),
+            maxRemovedRatio: feed.maxRemovedRatio ?? this.#config.maxRemovedRatio ?? null,
+            maxLines: feed.maxLines ?? this.#config.maxLines ?? null,
+          }
+        : null,
+      lastRun: runs[0] ?? null,
+      metrics: metrics.find((m) => m.source === id) ?? null,
+      runs,
+      metricsHistory: history,
+    };
+  }
+
+  /**
+   * The pairwise overlap matrix of the enabled sources: from the last cycle's stored metrics when
+   * every enabled source has some, else counted from the open listings (exact identity).
+   */
+  overlap(): Promise<OverlapMatrix> {
+    return overlapMatrix(this.#db);
+  }
+
+  /** The recorded cycles completed at or after `since` (epoch ms), oldest first. */
+  timeline(since: number): Promise<TimelinePoint[]> {
+    return cycleTimeline(this.#db, since);
+  }
+
+  /** Records a completed cycle for the timeline (the cycle job calls this after the weights). */
+  recordCycle(cycle: CycleRecord): Promise<void> {
+    return recordCycle(this.#db, cycle, this.#clock.now());
   }
 
   /** The last recorded run of every source, by source id. */
