@@ -19,15 +19,18 @@
 //   that one declared, its hidden context included, is in scope).
 // - Pseudo-code and formulas are ```text; every fence names its language.
 //
+// ```json blocks parse; those that are a TIP configuration file (or a blacklist feed entry) are
+// validated by a real app with the plugins they name.
 // The route tables of docs/http-api.md are checked against the routes a real app mounts, both ways.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTip } from '@tip/core';
+import { createTip, type TipPlugin } from '@tip/core';
 import blacklist from '@tip/plugin-blacklist';
 import webPlugin, { createWebServer } from '@tip/web';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import sightingsPlugin from './custom-source/src/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DOCS = join(ROOT, 'docs');
@@ -286,6 +289,42 @@ describe('docs code blocks', () => {
       expect(compile().get(doc) ?? []).toEqual([]);
     });
   }
+});
+
+/** The plugins a ```json configuration may name (local plugin files are left out). */
+const KNOWN_PLUGINS: Record<string, () => TipPlugin<never> | TipPlugin<unknown>> = {
+  '@tip/plugin-blacklist': () => blacklist(),
+  '@tip/web': () => webPlugin(),
+  '@acme/tip-plugin-sightings': () => sightingsPlugin(),
+};
+
+describe('```json blocks', () => {
+  const json = pages.flatMap((p) => p.blocks).filter((b) => b.lang === 'json');
+
+  it('every ```json block parses', () => {
+    const bad = json.flatMap((b) => {
+      try {
+        JSON.parse(b.code);
+        return [];
+      } catch (err) {
+        return [`${b.doc}:${b.line}: ${(err as Error).message}`];
+      }
+    });
+    expect(json.length).toBeGreaterThan(5);
+    expect(bad).toEqual([]);
+  });
+
+  // A configuration file ({ plugins, ...sections }) or one `blacklist.feeds` entry ({ id, url|catalog }).
+  const checked = json.filter((b) => /"plugins"\s*:|^\s*\{\s*"id"/.test(b.code));
+  it.each(checked.map((b) => [`${b.doc}:${b.line}`, b] as const))('%s is a valid configuration', async (_, b) => {
+    const data = JSON.parse(b.code) as Record<string, unknown>;
+    const isFeed = !('plugins' in data);
+    const { plugins = [], ...config } = (isFeed ? { plugins: ['@tip/plugin-blacklist'], blacklist: { feeds: [data] } } : data) as { plugins?: Array<string | [string, unknown]> };
+    const names = plugins.map((p) => (typeof p === 'string' ? p : p[0])).filter((n) => !n.startsWith('.'));
+    expect(names.filter((n) => !KNOWN_PLUGINS[n]), 'plugins the test does not know').toEqual([]);
+    const app = await createTip({ plugins: names.map((n) => KNOWN_PLUGINS[n]!()), config: { ...config, log: { level: 'silent' } } });
+    await expect(app.load()).resolves.toBe(app);
+  });
 });
 
 /** Paths `createWebServer` serves itself, beside `app.routes('/api')`. */
