@@ -19,13 +19,17 @@
 //   that one declared, its hidden context included, is in scope).
 // - Pseudo-code and formulas are ```text; every fence names its language.
 //
+// Every `tip …` command line of the ```sh blocks parses with the CLI's options (built-in commands
+// and those of the blacklist and web plugins).
 // ```json blocks parse; those that are a TIP configuration file (or a blacklist feed entry) are
 // validated by a real app with the plugins they name.
 // The route tables of docs/http-api.md are checked against the routes a real app mounts, both ways.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTip, type TipPlugin } from '@tip/core';
+import { parseArgs } from 'node:util';
+import { COMMANDS, COMMON_OPTIONS } from '@tip/cli';
+import { CorePoints, createTip, type TipPlugin } from '@tip/core';
 import blacklist from '@tip/plugin-blacklist';
 import webPlugin, { createWebServer } from '@tip/web';
 import ts from 'typescript';
@@ -289,6 +293,97 @@ describe('docs code blocks', () => {
       expect(compile().get(doc) ?? []).toEqual([]);
     });
   }
+});
+
+/**
+ * The `tip` invocations of a shell text: the words after `tip` (run directly, through `npx`, or in
+ * `$(…)`), up to `&&`, `;`, `|`, `>`, `)` or a `#` comment; quotes are removed.
+ */
+export function tipCommands(text: string): { line: number; args: string[] }[] {
+  const out: { line: number; args: string[] }[] = [];
+  for (const [n, line] of text.split('\n').entries()) {
+    const tokens: string[] = [];
+    let token: string | undefined;
+    let quote = '';
+    const end = () => {
+      if (token !== undefined) tokens.push(token);
+      token = undefined;
+    };
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (quote) {
+        if (c === quote) quote = '';
+        else token += c;
+      } else if (c === "'" || c === '"') {
+        quote = c;
+        token ??= '';
+      } else if (/\s/.test(c)) end();
+      else if (c === '#' && token === undefined) break;
+      else if (c === '$' && line[i + 1] === '(') {
+        end();
+        tokens.push('$(');
+        i++;
+      } else if (c === ')' || c === ';' || c === '|' || c === '>' || (c === '&' && line[i + 1] === '&')) {
+        end();
+        tokens.push(c === '&' ? '&&' : c);
+        if (c === '&' || (c === '|' && line[i + 1] === '|')) i++;
+      } else token = (token ?? '') + c;
+    }
+    end();
+    for (const [i, t] of tokens.entries()) {
+      if (t !== 'tip' || !(i === 0 || ['npx', '$(', '&&', ';', '|'].includes(tokens[i - 1]!))) continue;
+      const args: string[] = [];
+      for (const a of tokens.slice(i + 1)) {
+        if (['&&', ';', '|', '>', ')', '$('].includes(a)) break;
+        args.push(a);
+      }
+      out.push({ line: n + 1, args });
+    }
+  }
+  return out;
+}
+
+describe('```sh blocks', () => {
+  it('tipCommands finds tip invocations', () => {
+    const sh = ["TOKEN=$(npx tip web token create --name 'ci x' -c t.json)   # on stdout", 'git clone <repo> tip && cd tip', 'tip trigger blacklist; tip status > s.txt'].join('\n');
+    expect(tipCommands(sh)).toEqual([
+      { line: 1, args: ['web', 'token', 'create', '--name', 'ci x', '-c', 't.json'] },
+      { line: 3, args: ['trigger', 'blacklist'] },
+      { line: 3, args: ['status'] },
+    ]);
+  });
+
+  it('every tip command line of the docs names a command and its options', async () => {
+    const app = await createTip({ plugins: [blacklist(), webPlugin()], config: { log: { level: 'silent' } } });
+    await app.load();
+    const pluginCommands = app.extensionPoint(CorePoints.commands);
+    const lines = pages.flatMap((p) => p.blocks.filter((b) => b.lang === 'sh').flatMap((b) => tipCommands(b.code).map((c) => ({ ...c, where: `${b.doc}:${b.line + c.line}` }))));
+    expect(lines.length).toBeGreaterThan(20);
+    const problems: string[] = [];
+    for (const { args, where } of lines) {
+      const builtIn = COMMANDS.find((c) => c.name === args[0]);
+      const words = args.filter((a) => !a.startsWith('-'));
+      const plugin = builtIn ? undefined : (pluginCommands.get(`${words[0]} ${words[1]}`) ?? pluginCommands.get(words[0] ?? ''));
+      const command = builtIn ?? plugin;
+      if (!command) {
+        problems.push(`${where}: tip ${args.join(' ')}: no such command`);
+        continue;
+      }
+      const rest = [...args];
+      for (const w of command.name.split(' ')) rest.splice(rest.indexOf(w), 1);
+      const options = Object.fromEntries(
+        Object.entries({ ...(command.options ?? {}), ...COMMON_OPTIONS }).map(([k, o]) => [k, { type: o.type, ...(o.short ? { short: o.short } : {}), ...('multiple' in o && o.multiple ? { multiple: true } : {}) }]),
+      );
+      try {
+        const { positionals } = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+        const { min, max } = builtIn?.positionals ?? { min: 0, max: builtIn ? 0 : Infinity };
+        if (positionals.length < min || positionals.length > max) problems.push(`${where}: tip ${args.join(' ')}: ${positionals.length} arguments, expected ${min}..${max}`);
+      } catch (err) {
+        problems.push(`${where}: tip ${args.join(' ')}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 });
 
 /** The plugins a ```json configuration may name (local plugin files are left out). */
