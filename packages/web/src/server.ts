@@ -191,6 +191,8 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     contentSecurityPolicy: { useDefaults: false, directives: CSP },
     // The UI loads its own assets only; cross-origin isolation headers would break nothing but add nothing either.
     crossOriginEmbedderPolicy: false,
+    // HSTS only means something over HTTPS, i.e. behind the TLS-terminating proxy `trustProxy` declares.
+    strictTransportSecurity: config.trustProxy ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
   await fastify.register(fastifyCookie);
   await fastify.register(fastifyRateLimit, {

@@ -127,7 +127,11 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, O = unkn
 /**
  * A browser page contributed by a plugin (`ctx.pages.add(...)`), mounted by `@tip/web` in its
  * navigation. The page is an ES module built for the browser that exports
- * `mount(element, api): () => void`; `api` fetches the plugin's routes with the user's session.
+ * `mount(element, ctx): () => void` (the returned function unmounts). `ctx.api.get(path)` /
+ * `ctx.api.post(path, body)` call the API (paths relative to `/api`) with the user's session and
+ * CSRF token, `ctx.stream(types, onEvent)` follows the live event stream, `ctx.navigate(hash)`
+ * moves within the UI. Render attacker-controlled text with `textContent`, never `innerHTML`
+ * (see `examples/custom-source/ui/sightings-page.js`).
  */
 export interface PageDefinition {
   /** Unique id, e.g. `'blacklist.sources'`. */
