@@ -442,8 +442,8 @@ const routeKey = (method: string, path: string) => `${method} ${path.replace(/\?
  * without a method takes the one before it in the cell (`GET /api/openapi.json`, `/api/docs`); a
  * path without `/api` in a section titled with an `/api/...` prefix in backquotes is under it.
  */
-export function documentedRoutes(text: string): { key: string; line: number; text: string }[] {
-  const out: { key: string; line: number; text: string }[] = [];
+export function documentedRoutes(text: string): { key: string; line: number; text: string; query: string[] }[] {
+  const out: { key: string; line: number; text: string; query: string[] }[] = [];
   let prefix = '';
   for (const [n, line] of text.split('\n').entries()) {
     const heading = /^#{1,6}\s+(.*)$/.exec(line);
@@ -460,7 +460,8 @@ export function documentedRoutes(text: string): { key: string; line: number; tex
       method = m[1] ?? method;
       if (!method) continue;
       const path = m[2]!.startsWith('/api/') || !prefix ? m[2]! : `${prefix}${m[2]}`;
-      out.push({ key: routeKey(method, path), line: n + 1, text: `${method} ${path}` });
+      const query = [...(/\?(.*)$/.exec(path)?.[1] ?? '').matchAll(/([A-Za-z0-9_]+)=/g)].map((q) => q[1]!);
+      out.push({ key: routeKey(method, path), line: n + 1, text: `${method} ${path}`, query });
     }
   }
   return out;
@@ -479,6 +480,7 @@ describe('docs/http-api.md documents the routes a server mounts', () => {
       '| `DELETE /api/web/webhooks/:id` | admin |',
       '| `tip_session` | cookie |',
     ].join('\n');
+    expect(documentedRoutes(md)[3]!.query).toEqual(['format', 'minScore']);
     expect(documentedRoutes(md).map((r) => r.key)).toEqual([
       'GET /api/openapi.json',
       'GET /api/docs',
@@ -493,10 +495,16 @@ describe('docs/http-api.md documents the routes a server mounts', () => {
     const app = await createTip({ plugins: [blacklist(), webPlugin()] });
     await app.load(); // register only: no database
     const mounted = new Map<string, string>();
-    for (const m of app.routes('/api')) mounted.set(routeKey(m.route.method, m.path), `${m.route.method} ${m.path} (${m.plugin})`);
+    const queries = new Map<string, string[] | undefined>(); // the query parameters a route's zod schema reads
+    for (const m of app.routes('/api')) {
+      const key = routeKey(m.route.method, m.path);
+      mounted.set(key, `${m.route.method} ${m.path} (${m.plugin})`);
+      const shape = (m.route.query as { shape?: Record<string, unknown> } | undefined)?.shape;
+      queries.set(key, m.route.query ? (shape ? Object.keys(shape) : undefined) : []);
+    }
     for (const r of SERVER_ROUTES) mounted.set(routeKey(r.split(' ')[0]!, r.split(' ')[1]!), `${r} (createWebServer)`);
     const documented = documentedRoutes(readFileSync(join(DOCS, 'http-api.md'), 'utf8')).filter((r) => /^\S+ \/(api\/|healthz$|metrics$)/.test(r.key));
-    return { mounted, documented };
+    return { mounted, documented, queries };
   };
 
   it('every route docs/http-api.md lists under /api, and /healthz and /metrics, is mounted', async () => {
@@ -515,6 +523,16 @@ describe('docs/http-api.md documents the routes a server mounts', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('the query parameters docs/http-api.md shows are those the routes read', async () => {
+    const { documented, queries } = await routes();
+    const unknown = documented.flatMap((r) => {
+      const known = queries.get(r.key);
+      return known ? r.query.filter((q) => !known.includes(q)).map((q) => `docs/http-api.md:${r.line}: ${r.text}: the route reads no "${q}" (it reads ${known.join(', ') || 'no query'})`) : [];
+    });
+    expect(documented.some((r) => r.query.length > 0)).toBe(true);
+    expect(unknown).toEqual([]);
   });
 
   it('every mounted route is in docs/http-api.md', async () => {
