@@ -45,7 +45,8 @@ export function TimeChart({ x, series, height = 220, label }: { x: number[]; ser
         })),
       ],
       axes: [{}, { scale: 'y', size: 60 }, ...(hasRight ? [{ scale: 'r', side: 1, grid: { show: false }, size: 60 }] : [])],
-      scales: { x: { time: true } },
+      // uPlot pads a single x value by years; bars also need half a slot on each side
+      scales: { x: { time: true, range: (_u, min, max) => xRange(x, min, max, nBars > 0) } },
       legend: { show: true },
     };
     const plot = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
@@ -60,4 +61,12 @@ export function TimeChart({ x, series, height = 220, label }: { x: number[]; ser
     };
   }, [x, series, height]);
   return <div class="chart" ref={ref} role="img" aria-label={label} />;
+}
+
+/** The x range in seconds: one value gets an hour either side; bars get half a slot either side. */
+function xRange(x: number[], min: number, max: number, bars: boolean): uPlot.Range.MinMax {
+  if (!(min < max)) return [min - 3600, max + 3600];
+  if (!bars) return [min, max];
+  const slot = (max - min) / Math.max(1, x.length - 1);
+  return [min - slot / 2, max + slot / 2];
 }

@@ -86,6 +86,9 @@ function Runs({ onData }: { onData: (runs: RunRecord[]) => void }) {
       else if (r.status !== 'running') e.bad++;
       buckets.set(b, e);
     }
+    // the last 24 hours, empty hours included, plus any older hour the runs reach
+    const now = Math.floor(Date.now() / 3_600_000) * 3600;
+    for (let h = 0; h < 24; h++) if (!buckets.has(now - h * 3600)) buckets.set(now - h * 3600, { ok: 0, bad: 0 });
     const keys = [...buckets.keys()].sort((a, b) => a - b);
     const series: ChartSeries[] = [
       { label: 'succeeded', color: '#16a34a', values: keys.map((k) => buckets.get(k)!.ok), bars: true },
