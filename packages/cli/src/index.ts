@@ -12,7 +12,9 @@ export { reportError } from './report.js';
 export { createCliLogger, prettyLine, type CliLoggerOptions } from './logging.js';
 export { PluginLoadError, isPlugin, loadPluginSpec, loadPlugins, resolvePluginSpec, type PluginSpec } from './plugins.js';
 export { resolvePackage, resolveExports, splitSpecifier, IMPORT_CONDITIONS } from './resolve.js';
-export { startStatusServer, type HealthzBody, type StatusServer, type StatusServerOptions } from './statusServer.js';
+export { startStatusServer, type StatusServer, type StatusServerOptions } from './statusServer.js';
+/** What `/healthz` answers; defined in `@tip/core`, re-exported where it always was. */
+export type { HealthzBody } from '@tip/core';
 export { renderStatusPage, escapeHtml, type StatusPageData } from './statusPage.js';
 export { formatTrigger, formatTriggers, formatTime, formatWhen, formatCounts, jobInfoJson, table, triggerJson, toJson, describeRun } from './format.js';
 export { parseListen, parseRole } from './commands/run.js';

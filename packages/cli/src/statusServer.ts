@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RouteRouter, type AppHealth, type Logger, type TipApp } from '@tip/core';
+import { healthzBody, RouteRouter, type HealthzBody, type Logger, type TipApp } from '@tip/core';
 import { HintedError } from './errors.js';
 import { renderStatusPage } from './statusPage.js';
 
@@ -46,39 +46,6 @@ class HttpError extends Error {
 }
 
 /**
- * Why the app is not healthy, in one line per problem (empty when it is): the app's state, the
- * database check, each failing service.
- * @internal
- */
-export function unhealthyReasons(health: AppHealth): string[] {
-  const reasons: string[] = [];
-  if (health.state !== 'started') reasons.push(`app ${health.state}`);
-  if (health.database && !health.database.ok) reasons.push(`database: ${health.database.error ?? 'not ok'}`);
-  else if (!health.database && health.state === 'started') reasons.push('database: not open');
-  for (const s of health.services) {
-    if (!s.health.ok) reasons.push(`service ${s.id} ${s.state}${s.health.detail ? `: ${s.health.detail}` : s.lastError ? `: ${s.lastError}` : ''}`);
-  }
-  if (reasons.length === 0 && !health.ok) reasons.push('not ok');
-  return reasons;
-}
-
-/** What `/healthz` answers (JSON): the app's health summed up, with the reasons it is not ok. */
-export interface HealthzBody {
-  /** True when the app is started, its database answers and every service of this process is ok (status 200; else 503). */
-  ok: boolean;
-  /** The app's lifecycle state. */
-  state: string;
-  /** Which process answers: its worker id and role. */
-  worker: AppHealth['worker'];
-  /** Why it is not ok, one line per problem (empty when it is). */
-  reasons: string[];
-  /** The database check. */
-  database?: AppHealth['database'];
-  /** The services of this process with their health. */
-  services: AppHealth['services'];
-}
-
-/**
  * Starts the status web server of a started app: `GET /` (an HTML page), `GET /metrics`
  * (Prometheus), `GET /healthz` (JSON {@link HealthzBody}: 200 when ok, 503 with the reasons from
  * `app.health()`; it names the worker id and role of the process), and every `read` route of the
@@ -102,8 +69,7 @@ export async function startStatusServer(app: TipApp, options: StatusServerOption
     switch (url.pathname) {
       case '/healthz': {
         const health = await app.health();
-        const body: HealthzBody = { ok: health.ok, state: health.state, worker: health.worker, reasons: unhealthyReasons(health), database: health.database, services: health.services };
-        return send(res, health.ok ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`);
+        return send(res, health.ok ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify(healthzBody(health))}\n`);
       }
       case '/metrics':
         return send(res, 200, app.metrics.registry.contentType, await app.metrics.text());

@@ -7,7 +7,8 @@
 import 'reflect-metadata';
 
 export { createTip, TipApp, CorePoints, type AnyPlugin, type AppRole, type CreateTipOptions, type StartOptions, type TipAppState, type SchedulerDeps } from './app/TipApp.js';
-export type { AppHealth, DatabaseHealth } from './app/health.js';
+export type { AppHealth, DatabaseHealth, HealthzBody } from './app/health.js';
+export { healthzBody, unhealthyReasons } from './app/health.js';
 export { CoreTokens } from './app/tokens.js';
 export { CORE_VERSION } from './version.js';
 

@@ -29,7 +29,6 @@ export {
 } from './auth/WebAuth.js';
 export * from './stream/index.js';
 export { buildOpenApi, toJsonSchema, type OpenApiInfo, type JsonSchema } from './openapi.js';
-export { unhealthyReasons, healthzBody, type HealthzBody } from './health.js';
 
 /** The web plugin (same as {@link webPlugin}). */
 export default webPlugin;

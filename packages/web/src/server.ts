@@ -10,13 +10,12 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { RouteRouter, TipError, TipErrorCodes, type Logger, type MountedRoute, type RouterResponse, type TipApp } from '@tip/core';
+import { healthzBody, RouteRouter, TipError, TipErrorCodes, type Logger, type MountedRoute, type RouterResponse, type TipApp } from '@tip/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FailureLimiter } from './auth/limiter.js';
 import { safeEqual, type WebAuth, type WebPrincipal, type WebScope } from './auth/WebAuth.js';
 import { webConfigSchema, type WebConfig } from './config.js';
-import { healthzBody } from './health.js';
 import { buildOpenApi } from './openapi.js';
 import { WEB_PLUGIN, WEB_VERSION, WebToken } from './plugin.js';
 
