@@ -190,6 +190,8 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     contentSecurityPolicy: { useDefaults: false, directives: CSP },
     // The UI loads its own assets only; cross-origin isolation headers would break nothing but add nothing either.
     crossOriginEmbedderPolicy: false,
+    // No framing at all (clickjacking of the trigger buttons), as the CSP's frame-ancestors 'none' says for newer browsers.
+    frameguard: { action: 'deny' },
     // HSTS only means something over HTTPS, i.e. behind the TLS-terminating proxy `trustProxy` declares.
     strictTransportSecurity: config.trustProxy ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });

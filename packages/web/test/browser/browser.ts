@@ -1,5 +1,5 @@
-// Browser-test support: headless Debian chromium through playwright-core, the UI build, the test
-// target (one setup function: the mock server now, the real @tip/web server later) and artifacts.
+// Browser-test support: headless Debian chromium through playwright-core, the UI build, the mock
+// target for UI edge cases (the real deployment is real-server.ts), page watchers and artifacts.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,7 +70,7 @@ export function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** What the tests run against. */
+/** What the edge-case tests run against. */
 export interface Target {
   /** Base URL of the UI (ends in '/'). */
   readonly url: string;
@@ -84,10 +84,10 @@ export interface Target {
 }
 
 /**
- * THE setup function: starts what the browser tests run against. Now the mock server of
- * mock-server.ts; switching to the real server (createWebServer over a seeded app) happens here.
+ * Starts the mock server of mock-server.ts, for UI edge cases a real deployment cannot produce
+ * (ui-edge.test.ts); the main flows run against real-server.ts.
  */
-export async function startTarget(options: MockOptions = {}): Promise<Target & { requests: readonly string[] }> {
+export async function startMockTarget(options: MockOptions = {}): Promise<Target & { requests: readonly string[] }> {
   ensureUiBuilt();
   const mock = await startMockServer(options);
   return {

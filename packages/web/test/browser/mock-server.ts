@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 /** The directory the UI is built into. */
 export const distUi = fileURLToPath(new URL('../../dist-ui/', import.meta.url));
 
-/** The CSP the real server sends (contract.md). */
+/** The CSP the real server sends (ui.test.ts checks that it is this one). */
 export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'";
+  "default-src 'self';script-src 'self';style-src 'self';img-src 'self' data:;connect-src 'self';object-src 'none';frame-ancestors 'none'";
 
 /** XSS payloads planted in the canned data. */
 export const XSS_IMG = '<img src=x onerror=alert(1)>';

@@ -141,11 +141,13 @@ export const STREAM_TYPES = [
  * per seq). EventSource reconnects by itself after a dropped connection (resuming with
  * Last-Event-ID); when the server refuses it (an error status, e.g. during a restart) it gives up,
  * so then this reopens it with back-off (1 s doubling to 30 s), resuming with `?lastEventId=`.
+ * `after`: the seq of the newest event the caller has already (from `GET /api/web/events`); the
+ * stream starts right after it, so nothing between that read and the stream is lost.
  * Returns close().
  */
-export function openStream(types: string[], onEvent: (e: StreamEvent) => void, onState?: (open: boolean) => void): () => void {
+export function openStream(types: string[], onEvent: (e: StreamEvent) => void, onState?: (open: boolean) => void, after?: number): () => void {
   const seen = new Set<number>();
-  let last = 0;
+  let last = after ?? 0;
   let src: EventSource | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let delay = 1000;

@@ -1,8 +1,10 @@
 // The app-wide live event feed: one EventSource while signed in, the last events kept in memory.
 import { useEffect, useState } from 'preact/hooks';
-import { openStream, STREAM_TYPES, type StreamEvent } from './api';
+import { get, openStream, query, STREAM_TYPES, type StreamEvent } from './api';
 
 const MAX = 300;
+/** How many recent events the feed starts with (from the event log), so panels are not empty on arrival. */
+const BACKFILL = 30;
 let events: StreamEvent[] = [];
 let connected = false;
 let close: (() => void) | null = null;
@@ -16,21 +18,45 @@ function notify(): void {
   for (const l of listeners) l();
 }
 
-/** Starts the feed (idempotent). */
+/**
+ * Starts the feed (idempotent): the last {@link BACKFILL} logged events first (shown, but no
+ * reloads: views loaded after them), then the live stream from right after the newest of them.
+ */
 export function startLive(): void {
   if (close) return;
-  close = openStream(
-    STREAM_TYPES,
-    (e) => {
-      events = [e, ...events].slice(0, MAX);
-      notify();
-      for (const l of eventListeners) l(e);
-    },
-    (open) => {
-      connected = open;
-      notify();
-    },
-  );
+  let stopped = false;
+  let closeStream: (() => void) | null = null;
+  close = () => {
+    stopped = true;
+    closeStream?.();
+  };
+  const live = (e: StreamEvent): void => {
+    events = [e, ...events].slice(0, MAX);
+    notify();
+    for (const l of eventListeners) l(e);
+  };
+  void get<{ events: StreamEvent[] }>('web/events' + query({ types: STREAM_TYPES.join(','), limit: BACKFILL }))
+    .then((page) => page.events.filter((e) => typeof e.seq === 'number').sort((a, b) => b.seq - a.seq))
+    // an older server, or no read scope for the log: start with the live stream alone
+    .catch(() => [] as StreamEvent[])
+    .then((recent) => {
+      if (stopped) return;
+      const have = new Set(events.map((e) => e.seq));
+      const fresh = recent.filter((e) => !have.has(e.seq));
+      if (fresh.length > 0) {
+        events = [...events, ...fresh].sort((a, b) => b.seq - a.seq).slice(0, MAX);
+        notify();
+      }
+      closeStream = openStream(
+        STREAM_TYPES,
+        live,
+        (open) => {
+          connected = open;
+          notify();
+        },
+        recent[0]?.seq,
+      );
+    });
 }
 
 /** Stops the feed (sign-out). */

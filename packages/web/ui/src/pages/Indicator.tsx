@@ -74,13 +74,14 @@ export function Indicator({ value }: { value: string }) {
   const verdict = useLoad(() => get<Verdict>('blacklist/explain/' + encodeURIComponent(value)), [value]);
   const history = useLoad(() => get<History>(`blacklist/indicators/${encodeURIComponent(value)}/history`), [value]);
   const v = verdict.data;
-  const notListed = verdict.error instanceof ApiError && verdict.error.status === 404;
+  // explain answers 200 with listed: false for a value no enabled source lists (older servers: 404)
+  const notListed = (verdict.error instanceof ApiError && verdict.error.status === 404) || v?.listed === false;
   return (
     <div class="indicator">
       <Card title="Indicator">
         <p class="value big">{value}</p>
         {verdict.loading && !v ? <Spinner /> : null}
-        {notListed ? <p class="muted">No enabled source lists this indicator.</p> : <ErrorBox error={verdict.error} />}
+        {notListed ? <p class="muted not-listed">No enabled source lists this indicator.</p> : <ErrorBox error={verdict.error} />}
         {v ? (
           <div class="verdict">
             <div class={`score-box ${v.listed ? 'score-listed' : ''}`}>
