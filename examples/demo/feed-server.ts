@@ -1,7 +1,8 @@
 // A tiny local "threat feed" web server for the TIP demo, on 127.0.0.1:
 // - /feeds/<file>: the static sample files in ./feeds/ (the demo plugin's own sources);
 // - /gen/<file>: the generated feeds of ./generator.ts, which change every time slot (listings
-//   appear, stay a while and disappear), one slow and one that answers 503 in some slots.
+//   appear, stay a while and disappear), one slow and one that answers 503 in some slots, and the
+//   generated "ACME sightings" feed of the example plugin (/gen/sightings.txt).
 // Every answer has an ETag and a Last-Modified that change only when the content does, so
 // repeated fetches of an unchanged feed are answered 304 Not Modified.
 import { createHash } from 'node:crypto';
@@ -10,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '@tip/core';
-import { DEMO_FEEDS, feedBody, slotAt } from './generator.ts';
+import { DEMO_FEEDS, DEMO_SIGHTINGS_FEED, feedBody, sightingsBody, slotAt } from './generator.ts';
 
 const TYPES: Record<string, string> = { '.txt': 'text/plain; charset=utf-8', '.csv': 'text/csv; charset=utf-8' };
 
@@ -49,6 +50,7 @@ export interface FeedServer {
  *   GET /feeds/<file>     a sample feed; phishing.csv grows by one "live" row per minute of uptime
  *   GET /mirror/drop.txt  a flaky mirror of drop.txt: every `failEvery`-th request answers 503
  *   GET /gen/<file>       a generated feed of {@link DEMO_FEEDS} in the current slot
+ *   GET /gen/sightings.txt  the generated sightings feed ({@link DEMO_SIGHTINGS_FEED}) in the current slot
  */
 export async function startFeedServer({ dir, failEvery = 3, log, seed = 1, slotMs = 20_000, now = Date.now, misbehave = true }: FeedServerOptions): Promise<FeedServer> {
   const startedAt = now();
@@ -71,6 +73,7 @@ export async function startFeedServer({ dir, failEvery = 3, log, seed = 1, slotM
         }
         return send(req, res, path, feedBody(gen.id, current, seed), gen.file.endsWith('.csv') ? TYPES['.csv']! : TYPES['.txt']!);
       }
+      if (path === `/gen/${DEMO_SIGHTINGS_FEED.file}`) return send(req, res, path, sightingsBody(slot(), seed), TYPES['.txt']!);
       let file: string;
       if (path === '/mirror/drop.txt') {
         mirrorRequests++;

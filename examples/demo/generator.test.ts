@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalize } from '@tip/plugin-blacklist';
+import { acmeConfigSchema, parseSightings } from '../custom-source/src/index.ts';
 import { startFeedServer, type FeedServer } from './feed-server.ts';
-import { DEMO_FEEDS, XSS_ENTRY, XSS_TITLE, feedBody } from './generator.ts';
+import { DEMO_FEEDS, DEMO_SIGHTINGS_FEED, XSS_ENTRY, XSS_NOTE, XSS_TITLE, feedBody, sightingsBody } from './generator.ts';
 
 const values = (body: string) => body.split('\n').filter((l) => l && !/^[#;]/.test(l));
 const plainSet = (id: string, slot: number, seed = 7) => new Set(values(feedBody(id, slot, seed)));
@@ -45,6 +47,52 @@ describe('demo feed generator', () => {
   });
 });
 
+describe('demo sightings feed (the example plugin @acme/tip-plugin-sightings)', () => {
+  const parse = (slot: number, seed = 7) => parseSightings(sightingsBody(slot, seed));
+
+  it('parses with the plugin\'s own parser, every line valid, ips, domains and urls', () => {
+    for (const slot of [0, 1, 9, 40]) {
+      const parsed = parse(slot);
+      expect(parsed.rejected).toEqual([]);
+      expect(parsed.sightings.length).toBeGreaterThan(20);
+      expect(new Set(parsed.sightings.map((s) => s.type))).toEqual(new Set(['ip', 'domain', 'url']));
+      expect(parsed.sightings.every((s) => s.confidence >= 0 && s.confidence <= 100 && s.note.length > 0)).toBe(true);
+    }
+  });
+
+  it('is deterministic per seed and slot, and moves between slots: values, confidences and times', () => {
+    expect(sightingsBody(5, 7)).toBe(sightingsBody(5, 7));
+    expect(sightingsBody(5, 7)).not.toBe(sightingsBody(5, 8));
+    const a = parse(10);
+    const b = parse(14);
+    const values = (p: typeof a) => new Set(p.sightings.map((s) => s.value));
+    expect([...values(b)].some((v) => !values(a).has(v))).toBe(true);
+    expect([...values(a)].some((v) => !values(b).has(v))).toBe(true);
+    // a value listed in both slots is seen again, later, and its confidence drifts for some
+    const before = new Map(a.sightings.map((s) => [s.value, s]));
+    const kept = b.sightings.filter((s) => before.has(s.value));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.every((s) => s.seen > before.get(s.value)!.seen)).toBe(true);
+    expect(kept.some((s) => s.confidence !== before.get(s.value)!.confidence)).toBe(true);
+  });
+
+  it('reports values the blacklist feeds list too, and a note carrying an HTML payload', () => {
+    const parsed = parse(9);
+    const listed = new Set(DEMO_FEEDS.flatMap((f) => feedBody(f.id, 9, 7).split('\n')));
+    expect(parsed.sightings.filter((s) => s.type === 'ip' && listed.has(s.value)).length).toBeGreaterThan(0);
+    const xss = parsed.sightings.find((s) => s.note === XSS_NOTE);
+    expect(xss).toMatchObject({ type: 'url', value: new URL(XSS_ENTRY).href });
+  });
+
+  it('is the feed the demo configuration names, as the plugin validates it', () => {
+    const config = JSON.parse(readFileSync(new URL('./tip.config.json', import.meta.url), 'utf8')) as { plugins: unknown[]; acme: unknown };
+    expect(config.plugins).toContain('../custom-source/src/index.ts');
+    // run.ts replaces the placeholder URL with the feed server's (TIP_ACME__FEEDS); the id stays
+    const acme = acmeConfigSchema.parse(config.acme);
+    expect(acme.feeds.map((f) => f.id)).toEqual([DEMO_SIGHTINGS_FEED.id]);
+  });
+});
+
 describe('demo feed server', () => {
   let server: FeedServer | undefined;
   afterEach(async () => {
@@ -72,6 +120,9 @@ describe('demo feed server', () => {
     expect(later.headers.get('etag')).not.toBe(etag);
     expect(await later.text()).toBe(feedBody('demo-scanners', 6, 7));
     expect(server.served.get('/gen/scanners.txt')).toBe(4);
+    const sightings = await fetch(`${server.url}/gen/${DEMO_SIGHTINGS_FEED.file}`);
+    expect(sightings.status).toBe(200);
+    expect(await sightings.text()).toBe(sightingsBody(6, 7));
     expect((await fetch(`${server.url}/gen/nope.txt`)).status).toBe(404);
   });
 

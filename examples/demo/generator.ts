@@ -9,7 +9,10 @@
 //   addresses, popular domains), so false-positive rates and weights differ between feeds;
 // - one feed is slow and one answers 503 in some slots (see feed-server.ts);
 // - one source title and one feed entry carry an XSS payload, to show that the UI renders
-//   attacker-controlled text inertly.
+//   attacker-controlled text inertly;
+// - a feed in the "ACME sightings" format of the example plugin examples/custom-source (its UI
+//   page is the demo's example of a plugin page) reports some of the same values, with a
+//   confidence that drifts per slot and a note, one of which carries an HTML payload.
 //
 // Same seed and slot, same bytes: tests and bug reports can reproduce any slot.
 
@@ -82,6 +85,22 @@ export const DEMO_FEEDS: readonly DemoFeed[] = [
   { id: 'demo-community', title: XSS_TITLE, format: 'plain', category: 'abuse', file: 'community.txt', failsIn: (slot, seed) => slot > 0 && hash(seed, 0x503, slot) % 4 === 0 },
 ];
 
+/** The generated feed of the example plugin `@acme/tip-plugin-sightings` (its `acme.feeds` entry). */
+export interface DemoSightingsFeed {
+  /** Feed id in `acme.feeds` (the plugin's source is `acme-<id>`). */
+  id: string;
+  /** Source title. */
+  title: string;
+  /** File name under `/gen/` on the feed server. */
+  file: string;
+}
+
+/** The demo's sightings feed, in the format of `examples/custom-source/src/format.ts`. */
+export const DEMO_SIGHTINGS_FEED: DemoSightingsFeed = { id: 'demo', title: 'ACME sightings (generated)', file: 'sightings.txt' };
+
+/** A sightings note carrying an HTML payload: the plugin's page must show it as text. */
+export const XSS_NOTE = '<img src=x onerror=alert("note")> beacon to <b>c2</b>';
+
 /** The slot of time `ms` for slots of `slotMs` starting at `startMs`. */
 export function slotAt(ms: number, startMs: number, slotMs: number): number {
   return Math.max(0, Math.floor((ms - startMs) / slotMs));
@@ -136,6 +155,28 @@ export function feedBody(id: string, slot: number, seed: number): string {
   }
 }
 
+/**
+ * The body of {@link DEMO_SIGHTINGS_FEED} in `slot`: about one in six of the live IPs, domains and
+ * URLs (so the page's links find them in TIP's search too), each seen "now" (the slot's
+ * timestamp) with a confidence that drifts by a few points per slot and a note by type, plus the
+ * community feed's XSS URL with {@link XSS_NOTE}. Format (see the plugin's `format.ts`):
+ * `seen|type|value|confidence|note`, one per line.
+ */
+export function sightingsBody(slot: number, seed: number): string {
+  const seen = isoAtSlot(slot);
+  const lines = liveIndicators(slot, seed)
+    .filter((i): i is DemoIndicator & { type: keyof typeof SIGHTING_NOTES } => i.type !== 'cidr' && hash(seed, 0x5c0, i.k) % 6 === 0)
+    .map((i) => {
+      // a stable base per indicator, moved by −5…+5 each slot
+      const base = 20 + (hash(seed, 0x5c1, i.k) % 81);
+      const confidence = Math.max(0, Math.min(100, base + (hash(seed, 0x5c2, i.k, slot) % 11) - 5));
+      const notes = SIGHTING_NOTES[i.type];
+      return `${seen}|${i.type}|${i.value}|${confidence}|${notes[hash(seed, 0x5c3, i.k) % notes.length]}`;
+    });
+  lines.push(`${seen}|url|${XSS_ENTRY}|${60 + (hash(seed, 0x5c4, slot) % 30)}|${XSS_NOTE}`);
+  return `# acme-sightings v1\n# generated demo data (seed ${seed}, slot ${slot}); not real threat intelligence\n${lines.map((l) => `${l}\n`).join('')}`;
+}
+
 // ---- values ---------------------------------------------------------------------------------------
 
 // Publicly routable first octets (no private, documentation, CGNAT, multicast or reserved space).
@@ -145,6 +186,12 @@ const WORDS = ['secure', 'login', 'verify', 'account', 'update', 'cdn', 'cloud',
 const TLDS = ['com', 'net', 'org', 'info', 'top', 'xyz', 'online', 'site', 'shop', 'icu', 'ru', 'cn', 'biz', 'live', 'click', 'link', 'store', 'cyou', 'pw', 'cc'];
 const URL_PATHS = ['/login.php', '/wp-admin/includes/update.php', '/secure/verify', '/account/session/restore', '/bins/mips', '/x86_64', '/invoice.zip', '/payload.exe', '/signin/v2/identifier', '/.well-known/pki-validation/upd.js', '/dhl/track.html', '/o365/auth.aspx'];
 const TARGETS = ['Generic', 'Office365', 'PayPal', 'DHL', 'Netflix', 'Bank', 'Crypto exchange', 'Tax office'];
+// Notes of the sightings feed, by value type (free text the plugin stores and shows as is).
+const SIGHTING_NOTES = {
+  ip: ['ssh brute force', 'rdp password spraying', 'port scan tcp/445', 'telnet botnet login', 'smtp auth abuse'],
+  domain: ['phishing kit', 'malware c2', 'typosquat of a bank', 'newly registered, seen in spam'],
+  url: ['credential phishing page', 'malware download', 'fake invoice lure'],
+} as const;
 // Values TIP's allow-lists know (RFC 5737/1918 space, popular domains): false positives by design.
 const NOISE = [
   '192.0.2.44',

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The TIP demo deployment (`./dev demo`): a fresh SQLite database, the blacklist plugin collecting
 // six generated feeds that change every 20 s (./generator.ts, served by ./feed-server.ts), the
-// demo plugin fetching static sample feeds, and the web UI (@tip/web; the CLI status page when
-// @tip/web is not built). Needs the build (`./dev build`).
+// example third-party plugin @acme/tip-plugin-sightings (../custom-source: its own feed format,
+// table, API routes and web UI page) collecting a generated sightings feed, the demo plugin
+// fetching static sample feeds, and the web UI (@tip/web; the CLI status page when @tip/web is
+// not built). Needs the build (`./dev build`).
 //
 //   node examples/demo/run.ts [--port <n>] [--data <dir>] [--seed <n>]
 //     --port  web UI port (default $PORT or 8080; 0 picks a free port)
@@ -79,13 +81,14 @@ interface DemoService {
 }
 
 const { startFeedServer } = await import('./feed-server.ts');
-const { DEMO_FEEDS } = await import('./generator.ts');
+const { DEMO_FEEDS, DEMO_SIGHTINGS_FEED } = await import('./generator.ts');
 const services: DemoService[] = [
   {
     name: 'feeds',
     async start() {
-      // The blacklist plugin's feeds: their URLs are only known once the server listens, so they
-      // reach the config through an environment override.
+      // The feeds' URLs are only known once the server listens, so they reach the config through
+      // environment overrides: the blacklist plugin's feeds (blacklist.feeds), and the sightings
+      // plugin's (acme.feeds, replacing the placeholder of tip.config.json).
       const server = await startFeedServer({ dir: join(here, 'feeds'), failEvery: 0, seed: Number(seed), slotMs });
       process.env.TIP_BLACKLIST__FEEDS = JSON.stringify(
         DEMO_FEEDS.map((f) => ({
@@ -98,7 +101,11 @@ const services: DemoService[] = [
           license: 'generated demo data',
         })),
       );
-      return { close: () => server.close(), describe: `${DEMO_FEEDS.length} generated feeds at ${server.url}/gen/ (seed ${seed}, new slot every ${slotMs / 1000}s)` };
+      process.env.TIP_ACME__FEEDS = JSON.stringify([{ id: DEMO_SIGHTINGS_FEED.id, title: DEMO_SIGHTINGS_FEED.title, url: `${server.url}/gen/${DEMO_SIGHTINGS_FEED.file}` }]);
+      return {
+        close: () => server.close(),
+        describe: `${DEMO_FEEDS.length} generated feeds and a sightings feed at ${server.url}/gen/ (seed ${seed}, new slot every ${slotMs / 1000}s)`,
+      };
     },
   },
   // e.g. { name: 'spamtrap', start: () => startSpamtrap(...) }, { name: 'dns', start: () => startDns(...) }
@@ -114,11 +121,13 @@ for (const service of services) {
 }
 
 // The web UI comes with @tip/web. Until its build exists, the demo runs without it (the CLI's
-// status page then answers --http) from a copy of the config without '@tip/web'.
+// status page then answers --http) from a copy of the config without '@tip/web' and its `web`
+// section (a section no plugin reads is a configuration error).
 let config = join(here, 'tip.config.json');
 const web = await import('@tip/web').then((m: Record<string, unknown>) => typeof m.default === 'function').catch(() => false);
 if (!web) {
-  const doc = JSON.parse(readFileSync(config, 'utf8')) as { plugins: Array<string | [string, unknown]> };
+  const doc = JSON.parse(readFileSync(config, 'utf8')) as { plugins: Array<string | [string, unknown]>; web?: unknown };
+  delete doc.web;
   const absolute = (spec: string) => (spec.startsWith('.') ? join(here, spec) : fileURLToPath(import.meta.resolve(spec)));
   doc.plugins = doc.plugins
     .filter((p) => (Array.isArray(p) ? p[0] : p) !== '@tip/web')

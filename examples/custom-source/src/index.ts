@@ -34,8 +34,10 @@ import {
   type EntityManager,
   type TipPlugin,
 } from '@tip/core';
-import { Sighting, sightingMigrations, type SightingRow } from './db.js';
-import { parseSightings, type Sighting as ParsedSighting } from './format.js';
+// Relative imports name the `.ts` files so that Node runs this source as is (type stripping): the
+// demo deployment loads the plugin straight from here (examples/demo/tip.config.json).
+import { Sighting, sightingMigrations, type SightingRow } from './db.ts';
+import { parseSightings, type Sighting as ParsedSighting } from './format.ts';
 
 declare module '@tip/core' {
   interface TipEvents {
@@ -218,5 +220,5 @@ export default function sightingsPlugin(): TipPlugin<AcmeConfig> {
   });
 }
 
-export { parseSightings, type ParsedSightings, type ParseLimits, type RejectedLine, type Sighting as ParsedSighting, type SightingType } from './format.js';
-export { Sighting, sightingMigrations, type SightingRow } from './db.js';
+export { parseSightings, type ParsedSightings, type ParseLimits, type RejectedLine, type Sighting as ParsedSighting, type SightingType } from './format.ts';
+export { Sighting, sightingMigrations, type SightingRow } from './db.ts';

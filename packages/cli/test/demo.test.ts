@@ -13,7 +13,7 @@ interface Run {
   counts?: Record<string, number>;
 }
 
-it('runs the demo deployment: feeds group, children per source, generated blacklist feeds, clean stop', { timeout: SPAWN_TEST_TIMEOUT }, async () => {
+it('runs the demo deployment: feeds group, children per source, generated blacklist feeds, the sightings plugin page, clean stop', { timeout: SPAWN_TEST_TIMEOUT }, async () => {
   const data = tempDir('tip-demo-');
   const p = spawnNode([join(ROOT, 'examples/demo/run.ts'), '--port', '0', '--data', data], { TIP_DEMO_LOG_FORMAT: 'json' });
   const [, url] = await waitForOutput(p, /^TIP is running at (http:\/\/127\.0\.0\.1:\d+\/)$/m);
@@ -44,7 +44,29 @@ it('runs the demo deployment: feeds group, children per source, generated blackl
 
   const page = await get(url!);
   // the web UI (@tip/web built) or the CLI status page
-  if (!page.body.includes('demo.feeds/drop-mirror')) expect((await get(`${url}api/ui/manifest`)).status).toBe(200);
+  if (!page.body.includes('demo.feeds/drop-mirror')) {
+    // The example plugin's page (examples/custom-source) is in the UI's manifest, its module served.
+    const manifest = await get(`${url}api/ui/manifest`);
+    expect(manifest.status).toBe(200);
+    const { pages } = JSON.parse(manifest.body) as { pages: Array<{ id: string; moduleUrl: string }> };
+    const sightingsPage = pages.find((pg) => pg.id === 'acme.sightings');
+    expect(sightingsPage).toBeDefined();
+    const pageModule = await get(new URL(sightingsPage!.moduleUrl, url).href);
+    expect(pageModule.status).toBe(200);
+    expect(pageModule.body).toContain('export function mount');
+  }
+  // Its route answers with the generated sightings once the first acme run has ended, the note
+  // carrying an HTML payload included (as is: the page shows it as text).
+  const sightings = await waitFor(
+    'the first sightings run',
+    async () => {
+      const { items } = JSON.parse((await get(`${url}api/acme/sightings?minConfidence=0&limit=500`)).body) as { items: Array<{ source: string; note: string }> };
+      return items.length > 0 ? items : undefined;
+    },
+    p.stdout,
+  );
+  expect(sightings.every((s) => s.source === 'acme-demo')).toBe(true);
+  expect(sightings.some((s) => s.note.includes('<img'))).toBe(true);
   await waitForOutput(p, /cycle 1: 4\/4 sources ok/);
 
   // The blacklist plugin collects the six generated feeds; the progress line counts the listings.
