@@ -6,6 +6,7 @@
 // UI shows is checked against the API or against the feeds themselves. UI edge cases that a real
 // deployment cannot produce (javascript: URLs, raw markup in values, a refused stream) are in
 // ui-edge.test.ts against a mock server.
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureUiBuilt, explainFailure, hasChromium, launchBrowser, openPage, screenshot, skipReason, type WatchedPage } from './browser.ts';
@@ -161,7 +162,8 @@ describe.skipIf(!hasChromium)('web UI on a real deployment, in chromium', { time
     const { page } = w;
     // the raw feed line as the query: the canonical value comes back, shown as text
     await page.goto(real.url + '#/search?q=' + encodeURIComponent(XSS_ENTRIES[0]!));
-    await page.locator('table.results tbody tr').first().waitFor(WAIT);
+    // (the rows of the previous test's search stay until the new answer replaces them)
+    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr').length === 2, null, WAIT);
     // the URL, and its host (the search also lists the domains a URL query belongs to)
     expect((await cellTexts(page, 'table.results td.value a')).sort()).toEqual(['bad-cdn.top', XSS_VALUES[0]]);
     await page.goto(real.url + '#/search?q=' + encodeURIComponent(XSS_VALUES[1]!));
@@ -222,6 +224,23 @@ describe.skipIf(!hasChromium)('web UI on a real deployment, in chromium', { time
     const bg = await page.locator('.heatmap .hm-cell').nth(1).evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(bg).toMatch(/^rgb/);
     await screenshot(page, 'sources');
+
+    // the export card downloads the same list the API streams to a token holder
+    await page.selectOption('select[aria-label="export format"]', 'csv');
+    await page.selectOption('select[aria-label="export types"]', 'ip,cidr');
+    await page.fill('input[aria-label="export minimum score"]', 'x');
+    await page.getByText('min score must be a number from 0 to 1').waitFor(WAIT);
+    await page.fill('input[aria-label="export minimum score"]', '0.1');
+    const [download] = await Promise.all([page.waitForEvent('download', WAIT), page.click('a.btn-download')]);
+    expect(download.suggestedFilename()).toBe('tip-blacklist.csv');
+    const file = await readFile((await download.path())!, 'utf8');
+    const res = await fetch(`${real.url}api/blacklist/export?format=csv&minScore=0.1&types=ip%2Ccidr`, { headers: { authorization: `Bearer ${real.token}` } });
+    expect(res.status).toBe(200);
+    expect(file).toBe(await res.text());
+    const rows = file.trim().split(/\r?\n/); // RFC 4180 CRLF
+    expect(rows[0]).toBe('type,value,score,first_seen,last_seen,sources,categories');
+    expect(rows.filter((l) => l.startsWith('ip,185.220.101.50,'))).toHaveLength(1);
+    expect(rows.slice(1).every((l) => /^(ip|cidr),/.test(l))).toBe(true);
 
     await page.goto(real.url + '#/source/community');
     await page.locator('.url-text').waitFor(WAIT);

@@ -1,12 +1,13 @@
 import { useMemo } from 'preact/hooks';
 import { get } from '../api';
 import { Card, ErrorBox, Spinner, Status, useLoad } from '../components/common';
+import { ExportCard } from '../components/Export';
 import { Heatmap, type Overlap } from '../components/Heatmap';
 import { fmtDate, fmtDuration, fmtNum, fmtPct, listOf } from '../format';
 import { href, navigate } from '../router';
 import type { SourceInfo, SourceMetrics } from '../types';
 
-/** Sources with their weights, and the overlap heat map. */
+/** Sources with their weights, the overlap heat map, and the export download. */
 export function Sources() {
   const sources = useLoad(() => get<{ sources: SourceInfo[] }>('blacklist/sources'), []);
   const weights = useLoad(() => get<unknown>('blacklist/weights'), []);
@@ -86,6 +87,7 @@ export function Sources() {
         {overlap.loading && !overlap.data ? <Spinner /> : null}
         {overlap.data ? <Heatmap overlap={overlap.data} onSelect={(id) => navigate(href(['source', id]))} /> : null}
       </Card>
+      <ExportCard />
     </>
   );
 }
