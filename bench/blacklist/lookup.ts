@@ -16,7 +16,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { createTip, executeRaw } from '@tip/core';
 import blacklist, { BlacklistToken, canonicalize, type Indicator } from '@tip/plugin-blacklist';
-import { fill, target, type Seed } from './seed.ts';
+import { seededTarget, type Seed } from './seed.ts';
 
 // Load from other processes shows in p99 and max (timings are wall clock); the load average is printed.
 const { values } = parseArgs({ options: { probes: { type: 'string', default: '4000' }, dialects: { type: 'string', default: 'sqlite,postgresql' }, n: { type: 'string', default: '800000' } } });
@@ -147,15 +147,8 @@ async function timeInterleaved(variants: Variant[]): Promise<{ first: number[][]
 
 interface Result { dialect: string; raw: Stats; lookup: Stats; explain: Stats; scan: Stats; scanN: number; hits: number; related: number }
 async function run(dialect: string): Promise<Result> {
-  const t = await target(dialect, 'bllookup');
+  const { target: t } = await seededTarget(dialect, 'bllookup', data);
   try {
-    const mig = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });
-    await mig.migrate();
-    await mig.stop();
-    const fillStart = now();
-    await fill(t, data);
-    console.error(`${dialect}: filled ${rows.length.toLocaleString('en')} indicators / ${listings.length.toLocaleString('en')} listings in ${((now() - fillStart) / 1000).toFixed(1)} s`);
-
     // raw baseline: the exact-lookup query with the bare driver, timed interleaved with TIP's lookup and explain
     let rawQuery: Variant;
     let close: () => Promise<void>;

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { pino } from 'pino';
+import { createTip } from '@tip/core';
+import blacklist from '@tip/plugin-blacklist';
 
 /** The PostgreSQL server the benchmarks create their databases on (as the tests: `TIP_TEST_PG_URL`). */
 export const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -53,6 +56,27 @@ export async function target(dialect: string, name: string): Promise<Target> {
   await admin.connect(); await admin.query(`create database ${db}`); await admin.end();
   const u = new URL(PG_ADMIN); u.pathname = `/${db}`;
   return { dialect, url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${db} with (force)`); await c.end(); } };
+}
+
+/**
+ * A new database for `dialect` (see {@link target}) migrated with the blacklist plugin and filled
+ * with `seed`; prints how long the fill took to stderr and returns it (ms). The caller drops it.
+ */
+export async function seededTarget(dialect: string, name: string, seed: Seed): Promise<{ target: Target; fillMs: number }> {
+  const t = await target(dialect, name);
+  try {
+    const mig = await createTip({ logger: pino({ level: 'silent' }), config: { database: { url: t.url } }, plugins: [blacklist()] });
+    await mig.migrate();
+    await mig.stop();
+    const start = performance.now();
+    await fill(t, seed);
+    const fillMs = performance.now() - start;
+    console.error(`${dialect}: filled ${seed.indicators.length.toLocaleString('en')} indicators / ${seed.listings.length.toLocaleString('en')} listings in ${(fillMs / 1000).toFixed(1)} s`);
+    return { target: t, fillMs };
+  } catch (err) {
+    await t.drop();
+    throw err;
+  }
 }
 
 /** Whether {@link PG_ADMIN} accepts a connection within 2 s (a benchmark skips PostgreSQL if not). */

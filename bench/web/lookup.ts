@@ -19,7 +19,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { createTip, RouteRouter } from '@tip/core';
 import blacklist, { canonicalize } from '@tip/plugin-blacklist';
-import { fill, PG_ADMIN, pgReachable, target, type Seed } from '../blacklist/seed.ts';
+import { PG_ADMIN, pgReachable, seededTarget, type Seed } from '../blacklist/seed.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1000000' }, probes: { type: 'string', default: '600' }, dialects: { type: 'string', default: 'sqlite,postgresql' } } });
 const N = Number(values.size);
@@ -157,16 +157,8 @@ async function pair(probes: readonly string[], route: (v: string) => Promise<unk
 
 interface Line { dialect: string; what: string; route: Stats; bare: Stats; routeBest99: number; bareBest99: number; goal: number; items: number }
 async function run(dialect: string): Promise<{ lines: Line[]; fillMs: number; keysMs: number }> {
-  const t = await target(dialect, 'weblookup');
+  const { target: t, fillMs } = await seededTarget(dialect, 'weblookup', data);
   try {
-    const mig = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });
-    await mig.migrate();
-    await mig.stop();
-    const fillStart = now();
-    await fill(t, data);
-    const fillMs = now() - fillStart;
-    console.error(`${dialect}: filled ${rows.length.toLocaleString('en')} indicators / ${listings.length.toLocaleString('en')} listings in ${(fillMs / 1000).toFixed(1)} s`);
-
     const app = await createTip({ logger: silent, config: { database: { url: t.url }, scheduler: { enabled: false } }, plugins: [blacklist()] });
     await app.start();
     let close: () => Promise<void> = async () => {};
