@@ -1,11 +1,32 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { RouteRouter, type RouteScope, type TipApp } from '@tip/core';
 import { startTestTip, type TestDatabase, type TestTip } from '@tip/core/testing';
 import { SseParser, streamPlugin, type SseMessage } from './stream-common.js';
 
 export { streamPlugin, type SseMessage } from './stream-common.js';
+
+/**
+ * Closes what a test file's tests open, newest first, after each test (call once at the top of the
+ * file): `track(x)` registers `x` and returns it; `closeAll()` closes them now (before dropping a
+ * database they use).
+ */
+export function closeAfterEach(): { track: <T extends { close(): unknown }>(o: T) => T; closeAll: () => Promise<void> } {
+  const open: Array<{ close(): unknown }> = [];
+  const closeAll = async () => {
+    for (const o of open.splice(0).reverse()) await o.close();
+  };
+  afterEach(closeAll);
+  return {
+    track: (o) => {
+      open.push(o);
+      return o;
+    },
+    closeAll,
+  };
+}
 
 /** A test app with the stream plugin (real clock) served over node:http by core's RouteRouter. */
 export interface StreamTestApp {
