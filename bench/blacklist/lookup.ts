@@ -9,22 +9,19 @@
 // `lookup` did before (every listed CIDR read and filtered per IP) is timed on a few probes.
 // Usage: node --expose-gc bench/blacklist/lookup.ts [--n 800000] [--probes 4000] [--dialects sqlite,postgresql]
 // Goal: lookup and explain p99 < 5 ms on both databases.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createTip, executeRaw } from '@tip/core';
 import blacklist, { BlacklistToken, canonicalize, type Indicator } from '@tip/plugin-blacklist';
+import { seededTarget, type Seed } from './seed.ts';
 
 // Load from other processes shows in p99 and max (timings are wall clock); the load average is printed.
 const { values } = parseArgs({ options: { probes: { type: 'string', default: '4000' }, dialects: { type: 'string', default: 'sqlite,postgresql' }, n: { type: 'string', default: '800000' } } });
 const PROBES = Number(values.probes);
 const N = Number(values.n); // indicators; listings = N × 1.25
-const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const silent = pino({ level: 'silent' });
 const SOURCES = ['s1', 's2', 's3', 's4', 's5'];
 const NOW = Date.now();
@@ -81,65 +78,22 @@ for (let i = 0; i < per; i++) probes.push({ kind: 'subdomain (miss)', value: `ww
 for (let i = probes.length - 1; i > 0; i--) { const j = rnd() % (i + 1); [probes[i], probes[j]] = [probes[j]!, probes[i]!]; }
 const canonical = (v: string): Indicator => { const r = canonicalize(v); if (!r.ok) throw new Error(`bad probe ${v}`); return r.indicators[0]!; };
 
-// --- databases ----------------------------------------------------------------------------------
-interface Target { dialect: string; url: string; file?: string; drop(): Promise<void> }
-async function target(dialect: string): Promise<Target> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'tip-bllookup-'));
-    return { dialect, url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `tip_bllookup_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect(); await admin.query(`create database ${name}`); await admin.end();
-  const u = new URL(PG_ADMIN); u.pathname = `/${name}`;
-  return { dialect, url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${name} with (force)`); await c.end(); } };
-}
-
+// --- database ------------------------------------------------------------------------------------
 const METRIC_ROWS = 2000;
 const metricRow = (source: string, k: number) => [source, NOW - (METRIC_ROWS - k) * 3_600_000, 30 * DAY, 200_000, 0.3 + 0.1 * SOURCES.indexOf(source), 3_600_000, 5 * DAY, 0.05, 0.01 * SOURCES.indexOf(source), 0.95, 1_800_000, 0.3 + 0.1 * SOURCES.indexOf(source) - k * 1e-5, '{}', '{}'];
-const METRIC_COLS = 'source_id, computed_at, window_ms, volume, exclusive, latency_median_ms, persistence_median_ms, churn, false_positive_rate, availability, freshness_ms, weight, overlap, differential';
-
-function fillSqlite(file: string): void {
-  const db = new Database(file);
-  db.pragma('journal_mode = wal');
-  const src = db.prepare(`insert into bl_source (id, title, format, category, origin, enabled, created_at, last_run_at, last_success_at) values (?, ?, 'plain', 'spam', 'feed', 1, ?, ?, ?)`);
-  const ind = db.prepare('insert into bl_indicator (id, type, value, first_seen) values (?, ?, ?, ?)');
-  const lst = db.prepare('insert into bl_listing (source_id, indicator_id, first_seen) values (?, ?, ?)');
-  const met = db.prepare(`insert into bl_source_metric (${METRIC_COLS}) values (${METRIC_COLS.split(',').map(() => '?').join(', ')})`);
-  db.transaction(() => {
-    for (const [k, s] of SOURCES.entries()) src.run(s, `Source ${s}`, NOW - 60 * DAY, NOW - k * 3_600_000, NOW - k * 3_600_000);
-    for (const [i, r] of rows.entries()) ind.run(i + 1, r.type, r.value, NOW - 30 * DAY);
-    for (const l of listings) lst.run(...l);
-    for (const s of SOURCES) for (let k = 0; k < METRIC_ROWS; k++) met.run(...metricRow(s, k));
-  })();
-  db.exec('analyze');
-  db.close();
-}
-
-async function fillPostgres(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query('begin');
-  for (const [k, s] of SOURCES.entries()) await c.query(`insert into bl_source (id, title, format, category, origin, enabled, created_at, last_run_at, last_success_at) values ($1, $2, 'plain', 'spam', 'feed', true, $3, $4, $4)`, [s, `Source ${s}`, NOW - 60 * DAY, NOW - k * 3_600_000]);
-  const B = 50_000;
-  for (let i = 0; i < rows.length; i += B) {
-    const part = rows.slice(i, i + B);
-    await c.query(`insert into bl_indicator (id, type, value, first_seen) select * from unnest($1::int[], $2::text[], $3::text[], $4::bigint[])`, [part.map((_, k) => i + k + 1), part.map((r) => r.type), part.map((r) => r.value), part.map(() => NOW - 30 * DAY)]);
-  }
-  for (let i = 0; i < listings.length; i += B) {
-    const part = listings.slice(i, i + B);
-    await c.query(`insert into bl_listing (source_id, indicator_id, first_seen) select * from unnest($1::text[], $2::int[], $3::bigint[])`, [part.map((l) => l[0]), part.map((l) => l[1]), part.map((l) => l[2])]);
-  }
-  for (const s of SOURCES) {
-    const cols = METRIC_COLS.split(', ');
-    const all = Array.from({ length: METRIC_ROWS }, (_, k) => metricRow(s, k));
-    await c.query(`insert into bl_source_metric (${METRIC_COLS}) select * from unnest(${cols.map((_, j) => `$${j + 1}::${['text', 'bigint', 'bigint', 'int', 'float8', 'float8', 'float8', 'float8', 'float8', 'float8', 'float8', 'float8', 'jsonb', 'jsonb'][j]}[]`).join(', ')})`, cols.map((_, j) => all.map((r) => r[j])));
-  }
-  await c.query(`select setval('bl_indicator_id_seq', $1)`, [rows.length]);
-  await c.query('commit');
-  await c.query('analyze');
-  await c.end();
-}
+const data: Seed = {
+  now: NOW,
+  sources: SOURCES.map((s) => ({ id: s, title: `Source ${s}` })),
+  indicators: rows,
+  listings,
+  // 2,000 hourly cycles of stored metrics per source
+  extra: [{
+    table: 'bl_source_metric',
+    columns: ['source_id', 'computed_at', 'window_ms', 'volume', 'exclusive', 'latency_median_ms', 'persistence_median_ms', 'churn', 'false_positive_rate', 'availability', 'freshness_ms', 'weight', 'overlap', 'differential'],
+    pgTypes: ['text', 'bigint', 'bigint', 'int', 'float8', 'float8', 'float8', 'float8', 'float8', 'float8', 'float8', 'float8', 'jsonb', 'jsonb'],
+    rows: SOURCES.flatMap((s) => Array.from({ length: METRIC_ROWS }, (_, k) => metricRow(s, k))),
+  }],
+};
 
 // --- measurement ----------------------------------------------------------------------------------
 const EXACT = (ph: (n: number) => string, enabled: string) =>
@@ -193,16 +147,8 @@ async function timeInterleaved(variants: Variant[]): Promise<{ first: number[][]
 
 interface Result { dialect: string; raw: Stats; lookup: Stats; explain: Stats; scan: Stats; scanN: number; hits: number; related: number }
 async function run(dialect: string): Promise<Result> {
-  const t = await target(dialect);
+  const { target: t } = await seededTarget(dialect, 'bllookup', data);
   try {
-    const mig = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });
-    await mig.migrate();
-    await mig.stop();
-    const fillStart = now();
-    if (dialect === 'sqlite') fillSqlite(t.file!);
-    else await fillPostgres(t.url);
-    console.error(`${dialect}: filled ${rows.length.toLocaleString('en')} indicators / ${listings.length.toLocaleString('en')} listings in ${((now() - fillStart) / 1000).toFixed(1)} s`);
-
     // raw baseline: the exact-lookup query with the bare driver, timed interleaved with TIP's lookup and explain
     let rawQuery: Variant;
     let close: () => Promise<void>;

@@ -12,21 +12,18 @@
 //          their listings) on the bare driver.
 // Usage: node --expose-gc bench/web/lookup.ts [--size 1000000] [--probes 600] [--dialects sqlite,postgresql]
 // Goals: p99 < 20 ms exact, < 100 ms CIDR (route).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createTip, RouteRouter } from '@tip/core';
 import blacklist, { canonicalize } from '@tip/plugin-blacklist';
+import { PG_ADMIN, pgReachable, seededTarget, type Seed } from '../blacklist/seed.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '1000000' }, probes: { type: 'string', default: '600' }, dialects: { type: 'string', default: 'sqlite,postgresql' } } });
 const N = Number(values.size);
 const PROBES = Number(values.probes);
-const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const silent = pino({ level: 'silent' });
 const SOURCES = Array.from({ length: 10 }, (_, k) => `feed-${k}`);
 const NOW = Date.now();
@@ -88,58 +85,7 @@ for (let i = 0; i < PROBES / 2; i++) cidrProbes['/24'].push(`${ipStr(net(canonIp
 for (let i = 0; i < PROBES / 4; i++) cidrProbes['IPv6 /48–/64'].push(canon(`${v6()}/${[48, 56, 64][i % 3]}`).value);
 function canonIp(v: string): number { return v.includes(':') ? ipNum() : v.split('.').reduce((a, o) => a * 256 + Number(o), 0) >>> 0; }
 
-// --- databases ----------------------------------------------------------------------------------
-interface Target { dialect: string; url: string; file?: string; drop(): Promise<void> }
-async function target(dialect: string): Promise<Target> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'tip-weblookup-'));
-    return { dialect, url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `tip_weblookup_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect(); await admin.query(`create database ${name}`); await admin.end();
-  const u = new URL(PG_ADMIN); u.pathname = `/${name}`;
-  return { dialect, url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${name} with (force)`); await c.end(); } };
-}
-async function pgReachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
-  try { await c.connect(); await c.end(); return true; } catch { return false; }
-}
-
-function fillSqlite(file: string): void {
-  const db = new Database(file);
-  db.pragma('journal_mode = wal');
-  const src = db.prepare(`insert into bl_source (id, title, format, category, origin, enabled, created_at, last_run_at, last_success_at) values (?, ?, 'plain', 'spam', 'feed', 1, ?, ?, ?)`);
-  const ind = db.prepare('insert into bl_indicator (id, type, value, first_seen) values (?, ?, ?, ?)');
-  const lst = db.prepare('insert into bl_listing (source_id, indicator_id, first_seen) values (?, ?, ?)');
-  db.transaction(() => {
-    for (const [k, s] of SOURCES.entries()) src.run(s, `Feed ${k}`, NOW - 60 * DAY, NOW - k * 3_600_000, NOW - k * 3_600_000);
-    for (const [i, r] of rows.entries()) ind.run(i + 1, r.type, r.value, NOW - 30 * DAY);
-    for (const l of listings) lst.run(...l);
-  })();
-  db.exec('analyze');
-  db.close();
-}
-
-async function fillPostgres(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query('begin');
-  for (const [k, s] of SOURCES.entries()) await c.query(`insert into bl_source (id, title, format, category, origin, enabled, created_at, last_run_at, last_success_at) values ($1, $2, 'plain', 'spam', 'feed', true, $3, $4, $4)`, [s, `Feed ${k}`, NOW - 60 * DAY, NOW - k * 3_600_000]);
-  const B = 50_000;
-  for (let i = 0; i < rows.length; i += B) {
-    const part = rows.slice(i, i + B);
-    await c.query(`insert into bl_indicator (id, type, value, first_seen) select * from unnest($1::int[], $2::text[], $3::text[], $4::bigint[])`, [part.map((_, k) => i + k + 1), part.map((r) => r.type), part.map((r) => r.value), part.map(() => NOW - 30 * DAY)]);
-  }
-  for (let i = 0; i < listings.length; i += B) {
-    const part = listings.slice(i, i + B);
-    await c.query(`insert into bl_listing (source_id, indicator_id, first_seen) select * from unnest($1::text[], $2::int[], $3::bigint[])`, [part.map((l) => l[0]), part.map((l) => l[1]), part.map((l) => l[2])]);
-  }
-  await c.query(`select setval('bl_indicator_id_seq', $1)`, [rows.length]);
-  await c.query('commit');
-  await c.query('analyze');
-  await c.end();
-}
+const data: Seed = { now: NOW, sources: SOURCES.map((s, k) => ({ id: s, title: `Feed ${k}` })), indicators: rows, listings };
 
 // --- bare queries --------------------------------------------------------------------------------
 const EXACT = (ph: (n: number) => string, enabled: string) =>
@@ -211,17 +157,8 @@ async function pair(probes: readonly string[], route: (v: string) => Promise<unk
 
 interface Line { dialect: string; what: string; route: Stats; bare: Stats; routeBest99: number; bareBest99: number; goal: number; items: number }
 async function run(dialect: string): Promise<{ lines: Line[]; fillMs: number; keysMs: number }> {
-  const t = await target(dialect);
+  const { target: t, fillMs } = await seededTarget(dialect, 'weblookup', data);
   try {
-    const mig = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });
-    await mig.migrate();
-    await mig.stop();
-    const fillStart = now();
-    if (dialect === 'sqlite') fillSqlite(t.file!);
-    else await fillPostgres(t.url);
-    const fillMs = now() - fillStart;
-    console.error(`${dialect}: filled ${rows.length.toLocaleString('en')} indicators / ${listings.length.toLocaleString('en')} listings in ${(fillMs / 1000).toFixed(1)} s`);
-
     const app = await createTip({ logger: silent, config: { database: { url: t.url }, scheduler: { enabled: false } }, plugins: [blacklist()] });
     await app.start();
     let close: () => Promise<void> = async () => {};

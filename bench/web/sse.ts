@@ -18,9 +18,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { z } from 'zod';
-import { createTip, definePlugin, RouteRouter, type TipApp } from '@tip/core';
-import { registerStream, streamConfigSchema, type StreamConfig } from '@tip/web';
+import { createTip, RouteRouter, type TipApp } from '@tip/core';
+import { SseParser, streamPlugin } from '../../packages/web/test/stream-common.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,22 +55,16 @@ async function connect(url: string, n: number, c: Collector): Promise<() => void
         const req = request(url, { headers: { accept: 'text/event-stream' } }, (res) => {
           if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
           res.setEncoding('utf8');
-          let buf = '';
+          const parser = new SseParser();
           let first = true;
           res.on('data', (chunk: string) => {
             if (first) {
               first = false;
               resolve();
             }
-            buf += chunk;
-            let i: number;
-            while ((i = buf.indexOf('\n\n')) >= 0) {
-              const block = buf.slice(0, i);
-              buf = buf.slice(i + 2);
-              const d = block.indexOf('data: ');
-              if (d < 0) continue;
+            for (const message of parser.push(chunk)) {
               const now = wall();
-              const m = /"t":([0-9.]+)/.exec(block.slice(d));
+              const m = /"t":([0-9.]+)/.exec(message.data);
               if (m) {
                 c.delays.push(now - Number(m[1]));
                 c.received++;
@@ -184,17 +177,6 @@ async function raw(): Promise<Collector> {
   }, clients);
   await closeServer(server);
   return c;
-}
-
-function streamPlugin() {
-  return definePlugin<{ stream: StreamConfig }>({
-    name: '@tip/web',
-    version: '0.1.0',
-    core: '^0.2.0',
-    routePrefix: 'web',
-    config: { key: 'web', schema: z.object({ stream: streamConfigSchema }).prefault({}) },
-    register: (ctx) => registerStream(ctx),
-  });
 }
 
 async function tip(remote: boolean): Promise<Collector> {

@@ -30,15 +30,9 @@ export function blacklistCycleJob(ctx: RegisterContext<BlacklistConfig>, runtime
       const weights = await runtime.service().computeWeights();
       runtime.metrics?.weights(weights);
       await ctx.events.emit('blacklist.weights.updated', { cycleId: summary.runId, weights: weights.map((w) => ({ source: w.source, weight: w.weight })) });
-      await runtime.service().recordCycle({ cycleId: summary.runId, sources: summary.total, succeeded: summary.succeeded, failed: summary.failed, added, removed });
-      await ctx.events.emit('blacklist.cycle.completed', {
-        cycleId: summary.runId,
-        sources: summary.total,
-        succeeded: summary.succeeded,
-        failed: summary.failed,
-        added,
-        removed,
-      });
+      const cycle = { cycleId: summary.runId, sources: summary.total, succeeded: summary.succeeded, failed: summary.failed, added, removed };
+      await runtime.service().recordCycle(cycle);
+      await ctx.events.emit('blacklist.cycle.completed', cycle);
     },
   };
 }

@@ -1,21 +1,31 @@
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
-import { z } from 'zod';
-import { definePlugin, RouteRouter, type RouteScope, type TipApp } from '@tip/core';
+import { afterEach } from 'vitest';
+import { RouteRouter, type RouteScope, type TipApp } from '@tip/core';
 import { startTestTip, type TestDatabase, type TestTip } from '@tip/core/testing';
-import { registerStream, streamConfigSchema, type StreamConfig } from '../src/stream/index.js';
+import { SseParser, streamPlugin, type SseMessage } from './stream-common.js';
 
-/** A stand-in for the web plugin: config key `web`, route prefix `web`, only the stream. */
-export function streamPlugin() {
-  return definePlugin<{ stream: StreamConfig }>({
-    name: '@tip/web',
-    version: '0.1.0',
-    core: '^0.2.0',
-    routePrefix: 'web',
-    config: { key: 'web', schema: z.object({ stream: streamConfigSchema }).prefault({}) },
-    register: (ctx) => registerStream(ctx),
-  });
+export { streamPlugin, type SseMessage } from './stream-common.js';
+
+/**
+ * Closes what a test file's tests open, newest first, after each test (call once at the top of the
+ * file): `track(x)` registers `x` and returns it; `closeAll()` closes them now (before dropping a
+ * database they use).
+ */
+export function closeAfterEach(): { track: <T extends { close(): unknown }>(o: T) => T; closeAll: () => Promise<void> } {
+  const open: Array<{ close(): unknown }> = [];
+  const closeAll = async () => {
+    for (const o of open.splice(0).reverse()) await o.close();
+  };
+  afterEach(closeAll);
+  return {
+    track: (o) => {
+      open.push(o);
+      return o;
+    },
+    closeAll,
+  };
 }
 
 /** A test app with the stream plugin (real clock) served over node:http by core's RouteRouter. */
@@ -62,13 +72,6 @@ export async function startStreamApp(opts: {
   };
 }
 
-/** One parsed SSE message. */
-export interface SseMessage {
-  id: string | undefined;
-  event: string;
-  data: string;
-}
-
 /** A raw SSE client over node:http that parses messages as they arrive. */
 export class SseClient {
   readonly messages: SseMessage[] = [];
@@ -76,7 +79,7 @@ export class SseClient {
   status = 0;
   ended = false;
   res: IncomingMessage | undefined;
-  #buffer = '';
+  #parser = new SseParser();
   #waiters: Array<() => void> = [];
   #closeReq: () => void = () => {};
 
@@ -110,22 +113,7 @@ export class SseClient {
   }
 
   #feed(chunk: string): void {
-    this.#buffer += chunk;
-    let i: number;
-    while ((i = this.#buffer.indexOf('\n\n')) >= 0) {
-      const block = this.#buffer.slice(0, i);
-      this.#buffer = this.#buffer.slice(i + 2);
-      let id: string | undefined;
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) this.comments.push(line.slice(1).trim());
-        else if (line.startsWith('id: ')) id = line.slice(4);
-        else if (line.startsWith('event: ')) event = line.slice(7);
-        else if (line.startsWith('data: ')) data.push(line.slice(6));
-      }
-      if (data.length > 0) this.messages.push({ id, event, data: data.join('\n') });
-    }
+    this.messages.push(...this.#parser.push(chunk, (c) => this.comments.push(c)));
     this.#notify();
   }
 

@@ -1,15 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDatabase, testDialects } from '@tip/core/testing';
-import { api, emit, SseClient, startStreamApp, waitFor, type StreamTestApp } from './stream-support.js';
+import { api, closeAfterEach, emit, SseClient, startStreamApp, waitFor, type StreamTestApp } from './stream-support.js';
 
-const open: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const o of open.splice(0).reverse()) await o.close();
-});
-const track = <T extends { close(): unknown }>(o: T): T => {
-  open.push(o);
-  return o;
-};
+const { track, closeAll } = closeAfterEach();
 const start = async (...args: Parameters<typeof startStreamApp>) => track(await startStreamApp(...args));
 const sse = async (url: string, headers?: Record<string, string>) => track(await SseClient.open(url, headers));
 const changed = (source: string, added = 1) => ({ source, added, removed: 0, sampleAdded: [], sampleRemoved: [] });
@@ -112,7 +105,7 @@ describe.each(testDialects())('web stream on %s', (dialect) => {
       const seqs = client.events.map((e) => e.seq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     } finally {
-      for (const o of open.splice(0).reverse()) await o.close();
+      await closeAll();
       await db.drop();
     }
   });

@@ -1,10 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDatabase, testDialects } from '@tip/core/testing';
 import { signWebhook } from '../src/stream/index.js';
-import { api, emit, startStreamApp, waitFor } from './stream-support.js';
+import { api, closeAfterEach, emit, startStreamApp, waitFor } from './stream-support.js';
 
 interface Received {
   at: number;
@@ -35,14 +35,7 @@ async function receiver(answer: (n: number) => number | Promise<number> = () => 
   };
 }
 
-const open: Array<{ close(): unknown }> = [];
-afterEach(async () => {
-  for (const o of open.splice(0).reverse()) await o.close();
-});
-const track = <T extends { close(): unknown }>(o: T): T => {
-  open.push(o);
-  return o;
-};
+const { track, closeAll } = closeAfterEach();
 
 interface Hook {
   id: string;
@@ -184,7 +177,7 @@ describe.each(testDialects())('webhooks on %s', (dialect) => {
       expect(new Set(rx.got.map((r) => r.headers['x-tip-delivery'])).size).toBe(N);
       expect(new Set(rx.got.map((r) => (JSON.parse(r.body) as { data: { runId: string } }).data.runId)).size).toBe(N);
     } finally {
-      for (const o of open.splice(0).reverse()) await o.close();
+      await closeAll();
       await db.drop();
     }
   });

@@ -1,5 +1,6 @@
 import { executeRaw, TipError, TipErrorCodes, type Database } from '@tip/core';
 import type { Indicator } from '../indicators/types.js';
+import type { BlacklistCycleCompleted } from '../events.js';
 import { storedIndicators } from './lookup.js';
 
 /** Most events {@link indicatorHistory} returns (the most recent ones). */
@@ -260,21 +261,8 @@ export async function cycleTimeline(db: Database, since: number): Promise<Timeli
   return rows.reverse().map((r) => ({ at: new Date(Number(r.at)), listed: Number(r.listed), added: Number(r.added), removed: Number(r.removed), cycleId: r.cycle_id }));
 }
 
-/** What is stored about a completed cycle (`bl_cycle`). */
-export interface CycleRecord {
-  /** Run id of the `blacklist` group job. */
-  cycleId: string;
-  /** Feeds run. */
-  sources: number;
-  /** Feeds that succeeded or were unchanged. */
-  succeeded: number;
-  /** Feeds that failed or were rejected. */
-  failed: number;
-  /** Listings added over all feeds. */
-  added: number;
-  /** Listings removed over all feeds. */
-  removed: number;
-}
+/** What is stored about a completed cycle (`bl_cycle`): what the `blacklist.cycle.completed` event tells. */
+export type CycleRecord = BlacklistCycleCompleted;
 
 /** Appends a completed cycle to `bl_cycle` with the distinct indicators enabled sources list now. */
 export async function recordCycle(db: Database, cycle: CycleRecord, now: number): Promise<void> {

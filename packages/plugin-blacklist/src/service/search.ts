@@ -160,6 +160,43 @@ function itemsOf(rows: readonly ListingRow[], ctx: Omit<ScoringContext, 'weights
 }
 
 /**
+ * How many candidates a keyset search reads next, `found` items into the page and `scanned`
+ * candidates examined: one more than the page still needs (the extra one tells whether another
+ * page follows), or with `minScore` (which drops candidates after the query) at least 100 and no
+ * more than the scan bound leaves.
+ */
+function batchSize(query: SearchQuery, limit: number, found: number, scanned: number): number {
+  return query.minScore === undefined ? limit + 1 - found : Math.min(Math.max(limit + 1 - found, 100), SEARCH_SCAN_LIMIT - scanned);
+}
+
+/**
+ * Scores a batch of candidates (in page order) and appends the listed ones to `items`, calling
+ * `passed` for each candidate once it is on the page or dropped (the caller moves its cursor past
+ * it). Returns true on reaching a listed candidate beyond `limit`: the page is full and that
+ * candidate starts the next one (the cursor is not moved past it).
+ */
+async function fillPage<C extends StoredIndicator & { id: number }>(
+  db: Database,
+  ctx: Omit<ScoringContext, 'weights'>,
+  query: SearchQuery,
+  candidates: readonly C[],
+  items: SearchItem[],
+  limit: number,
+  passed: (c: C) => void,
+): Promise<boolean> {
+  const scored = itemsOf(await listingsOf(db, candidates), ctx, query.minScore);
+  for (const c of candidates) {
+    const item = scored.get(c.id);
+    if (item) {
+      if (items.length === limit) return true;
+      items.push(item);
+    }
+    passed(c);
+  }
+  return false;
+}
+
+/**
  * Searches the current listings of enabled sources: an exact indicator (canonicalised), every
  * listed ip/cidr inside a CIDR (IPv4 or IPv6: one range scan of the `addr_lo` index, keyset on
  * (addr_lo, id)), or, without `q`, every listed indicator, newest stored first (keyset on the id,
@@ -190,7 +227,7 @@ export async function searchIndicators(db: Database, query: SearchQuery, ctx: Om
     const items: SearchItem[] = [];
     let scanned = 0;
     for (;;) {
-      const batch = query.minScore === undefined ? limit + 1 - items.length : Math.min(Math.max(limit + 1 - items.length, 100), SEARCH_SCAN_LIMIT - scanned);
+      const batch = batchSize(query, limit, items.length, scanned);
       let n = 0;
       const next = () => (sqlite ? '?' : `$${++n}`);
       const range = `i.addr_lo >= ${next()} and i.addr_lo <= ${next()} and i.addr_hi <= ${next()}`;
@@ -208,14 +245,8 @@ export async function searchIndicators(db: Database, query: SearchQuery, ctx: Om
       );
       scanned += rows.length;
       const candidates = rows.map((r) => ({ ...r, id: Number(r.id) }));
-      const scoredItems = itemsOf(await listingsOf(db, candidates), ctx, query.minScore);
-      for (const c of candidates) {
-        const item = scoredItems.get(c.id);
-        if (item) {
-          if (items.length === limit) return { items, nextCursor: encodeCursor(cursor!), mode: 'cidr', scanned, truncated: false };
-          items.push(item);
-        }
-        cursor = { m: 'cidr', k: c.addr_lo, i: c.id };
+      if (await fillPage(db, ctx, query, candidates, items, limit, (c) => (cursor = { m: 'cidr', k: c.addr_lo, i: c.id }))) {
+        return { items, nextCursor: encodeCursor(cursor!), mode: 'cidr', scanned, truncated: false };
       }
       if (rows.length < batch) return { items, nextCursor: null, mode: 'cidr', scanned, truncated: false };
       if (scanned >= SEARCH_SCAN_LIMIT) return { items, nextCursor: encodeCursor(cursor!), mode: 'cidr', scanned, truncated: true };
@@ -236,7 +267,7 @@ export async function searchIndicators(db: Database, query: SearchQuery, ctx: Om
     const params: unknown[] = [before, floor];
     const head = `i.id < ${next()} and i.id >= ${next()}`;
     const cond = listedConditions(sqlite, query, next);
-    const want = query.minScore === undefined ? limit + 1 - items.length : Math.min(Math.max(limit + 1 - items.length, 100), SEARCH_SCAN_LIMIT - scanned);
+    const want = batchSize(query, limit, items.length, scanned);
     const { rows } = await executeRaw<StoredIndicator>(
       db.em(),
       `select i.id, i.type, i.value, i.first_seen from bl_indicator i where ${head}${cond.sql} order by i.id desc limit ${want}`,
@@ -244,14 +275,8 @@ export async function searchIndicators(db: Database, query: SearchQuery, ctx: Om
     );
     scanned += rows.length;
     const candidates = rows.map((r) => ({ ...r, id: Number(r.id) }));
-    const scoredItems = itemsOf(await listingsOf(db, candidates), ctx, query.minScore);
-    for (const c of candidates) {
-      const item = scoredItems.get(c.id);
-      if (item) {
-        if (items.length === limit) return { items, nextCursor: encodeCursor({ m: 'all', i: before }), mode: 'all', scanned, truncated: false };
-        items.push(item);
-      }
-      before = c.id;
+    if (await fillPage(db, ctx, query, candidates, items, limit, (c) => (before = c.id))) {
+      return { items, nextCursor: encodeCursor({ m: 'all', i: before }), mode: 'all', scanned, truncated: false };
     }
     if (rows.length === want) {
       if (scanned >= SEARCH_SCAN_LIMIT) return { items, nextCursor: encodeCursor({ m: 'all', i: before }), mode: 'all', scanned, truncated: true };

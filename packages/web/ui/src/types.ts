@@ -44,8 +44,8 @@ export interface WorkerInfo {
   stoppedAt?: string;
 }
 
-/** A blacklist source (GET /api/blacklist/sources). */
-export interface SourceInfo {
+/** What both source answers (the list and one source in detail) tell about a blacklist source. */
+export interface SourceBase {
   id: string;
   title: string;
   /** `kind` per contract.md; the blacklist plugin sends `origin`. */
@@ -54,11 +54,25 @@ export interface SourceInfo {
   category: string;
   url?: string;
   enabled: boolean;
+  [k: string]: unknown;
+}
+
+/** A blacklist source (GET /api/blacklist/sources). */
+export interface SourceInfo extends SourceBase {
   listed: number;
   lastRunAt?: number | string;
   lastRun: { runId?: string; at?: string; startedAt?: number | string; endedAt?: number | string; status?: string; added?: number; removed?: number; error?: string | null; [k: string]: unknown } | null;
   metrics: SourceMetrics | null;
-  [k: string]: unknown;
+}
+
+/** One blacklist source in detail (GET /api/blacklist/sources/:id). */
+export interface SourceDetailData extends SourceBase {
+  listed?: number;
+  license?: string;
+  runs?: { runId: string; at: string; status: string; added?: number; removed?: number; records?: number; invalid?: number; durationMs?: number; httpStatus?: number | null; error?: string | null; [k: string]: unknown }[];
+  metricsHistory?: { at: string | number; weight?: number; volume?: number; [k: string]: unknown }[];
+  history?: { at: string | number; weight?: number; volume?: number }[];
+  metrics?: Record<string, unknown> | null;
 }
 
 /** Metrics and weight of a source (GET /api/blacklist/weights, sources[].metrics). */

@@ -5,23 +5,7 @@ import { TimeChart, type ChartSeries } from '../components/Chart';
 import { UrlText } from '../components/UrlText';
 import { fmtDate, fmtDuration, fmtNum } from '../format';
 import { href } from '../router';
-
-interface SourceDetailData {
-  id: string;
-  title: string;
-  kind?: string;
-  origin?: string;
-  category: string;
-  url?: string;
-  enabled: boolean;
-  listed?: number;
-  license?: string;
-  runs?: { runId: string; at: string; status: string; added?: number; removed?: number; records?: number; invalid?: number; durationMs?: number; httpStatus?: number | null; error?: string | null; [k: string]: unknown }[];
-  metricsHistory?: { at: string | number; weight?: number; volume?: number; [k: string]: unknown }[];
-  history?: { at: string | number; weight?: number; volume?: number }[];
-  metrics?: Record<string, unknown> | null;
-  [k: string]: unknown;
-}
+import type { SourceDetailData } from '../types';
 
 const SHOWN = new Set(['id', 'title', 'kind', 'origin', 'category', 'url', 'enabled', 'listed', 'runs', 'metricsHistory', 'history', 'metrics', 'lastRun', 'config']);
 
