@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { FailureLimiter } from './auth/limiter.js';
 import { safeEqual, type WebAuth, type WebPrincipal, type WebScope } from './auth/WebAuth.js';
 import { webConfigSchema, type WebConfig } from './config.js';
+import { recordedTypes } from './stream/config.js';
 import { buildOpenApi } from './openapi.js';
 import { WEB_PLUGIN, WEB_VERSION, WebToken } from './plugin.js';
 
@@ -408,6 +409,8 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
         const scopes = auth.principal!.scopes;
         return {
           version: WEB_VERSION,
+          // what the live stream carries (the recorder's types): the UI follows and filters these
+          streamTypes: recordedTypes(config.stream),
           plugins: app.plugins.map((p) => ({ name: p.name, version: p.version, prefix: p.routePrefix ?? defaultRoutePrefix(p.name) })),
           pages: app
             .pages()
@@ -582,9 +585,9 @@ function serverPaths(): Record<string, unknown> {
       get: {
         operationId: 'web.manifest',
         tags: ['session'],
-        summary: 'Plugins and the plugin pages the caller may see, for the UI',
+        summary: 'Plugins, the plugin pages the caller may see and the live stream\'s event types, for the UI',
         security: [{ bearer: [] }, { session: [] }],
-        responses: ok({ type: 'object', properties: { version: { type: 'string' }, plugins: { type: 'array' }, pages: { type: 'array' } } }),
+        responses: ok({ type: 'object', properties: { version: { type: 'string' }, streamTypes: { type: 'array', items: { type: 'string' } }, plugins: { type: 'array' }, pages: { type: 'array' } } }),
       },
     },
   };

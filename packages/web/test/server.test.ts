@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestTip, type TestTip } from '@tip/core/testing';
 import { createTip } from '@tip/core';
-import webPlugin, { createWebServer, type WebServer } from '../src/index.js';
+import webPlugin, { createWebServer, DEFAULT_STREAM_TYPES, type WebServer } from '../src/index.js';
 import { acmePlugin, streamGate } from './helpers.js';
 
 // The web server over an app without credentials: loopback clients get everything.
@@ -128,8 +128,9 @@ describe('createWebServer: routes', () => {
   it('lists plugin pages in the UI manifest and serves their modules as JavaScript', async () => {
     const res = await server.fastify.inject({ method: 'GET', url: '/api/ui/manifest' });
     expect(res.statusCode).toBe(200);
-    const manifest = json(res.body) as { version: string; plugins: Array<{ name: string; prefix: string; version: string }>; pages: Array<{ id: string; moduleUrl: string; plugin: string; scope: string; order: number; title: string; path: string }> };
+    const manifest = json(res.body) as { version: string; streamTypes: string[]; plugins: Array<{ name: string; prefix: string; version: string }>; pages: Array<{ id: string; moduleUrl: string; plugin: string; scope: string; order: number; title: string; path: string }> };
     expect(manifest.plugins).toContainEqual({ name: '@acme/tip-widgets', version: '1.2.3', prefix: 'widgets' });
+    expect(manifest.streamTypes).toEqual([...DEFAULT_STREAM_TYPES]); // nothing configured: the recorder's defaults
     expect(manifest.plugins).toContainEqual(expect.objectContaining({ name: '@tip/web', prefix: 'web' }));
     expect(manifest.pages[0]).toEqual({ id: 'acme.widgets', plugin: '@acme/tip-widgets', title: 'Widgets', path: '/widgets', moduleUrl: '/ui/pages/acme.widgets.js', scope: 'read', order: 5 });
     for (const page of manifest.pages) {

@@ -14,6 +14,11 @@ export const DEFAULT_STREAM_TYPES: readonly string[] = [
   'blacklist.weights.updated',
 ];
 
+/** The event names the recorder stores with this configuration: the defaults, then `stream.types`. */
+export function recordedTypes(config: { types: readonly string[] }): string[] {
+  return [...new Set([...DEFAULT_STREAM_TYPES, ...config.types])];
+}
+
 const eventName = z
   .string()
   .min(1)

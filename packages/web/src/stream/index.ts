@@ -1,12 +1,12 @@
 import { CoreTokens, TipError, TipErrorCodes, type PluginInstance, type RegisterContext, type TipEventName } from '@tip/core';
-import { DEFAULT_STREAM_TYPES, type StreamConfig } from './config.js';
+import { recordedTypes, type StreamConfig } from './config.js';
 import { streamEntities, streamMigrations } from './db.js';
 import { StreamHub } from './hub.js';
 import { EventLog } from './log.js';
 import { streamRoutes, type StreamRuntime } from './routes.js';
 import { Webhooks } from './webhooks.js';
 
-export { DEFAULT_STREAM_TYPES, streamConfigSchema, type StreamConfig } from './config.js';
+export { DEFAULT_STREAM_TYPES, recordedTypes, streamConfigSchema, type StreamConfig } from './config.js';
 export type { StreamEvent } from './events.js';
 export { signWebhook, type CreatedWebhook, type Webhook } from './webhooks.js';
 
@@ -22,7 +22,7 @@ const MAX_EARLY = 1000;
 /**
  * Declares the live stream of the web plugin in one app: the `web_event`, `web_webhook` and
  * `web_delivery` tables; the recorder, which in every process that loads the plugin (workers
- * too) appends the events named in {@link DEFAULT_STREAM_TYPES} and `stream.types` to the
+ * too) appends the events {@link recordedTypes} names (defaults + `stream.types`) to the
  * bounded event log; the routes `GET /stream` (SSE), `GET /events`, `GET|POST /webhooks` and
  * `DELETE /webhooks/:id`; and the `web.webhooks` delivery service (on worker processes).
  *
@@ -37,7 +37,7 @@ export function registerStream(ctx: RegisterContext<StreamPluginConfig>): Plugin
   let runtime: StreamRuntime | undefined;
   let recording = true;
   const early: Array<[string, unknown]> = [];
-  const names = [...new Set([...DEFAULT_STREAM_TYPES, ...config.types])];
+  const names = recordedTypes(config);
   for (const name of names) {
     // names outside the compile-time TipEvents (another plugin's, or configured) are fine at run time
     ctx.events.on(name as TipEventName, (payload: unknown) => {

@@ -223,8 +223,10 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
     const m = /(?:^|;\s*)tip_session=([^;]+)/.exec(req.headers.cookie ?? '');
     return m && sessions.has(m[1]!) ? m[1] : undefined;
   };
+  // clients that asked for ?plain=1 (no `event:` lines), as the real stream route allows
+  const plain = new WeakSet<ServerResponse>();
   const sse = (res: ServerResponse, e: (typeof log)[number]): void => {
-    res.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    res.write(`id: ${e.seq}\n${plain.has(res) ? '' : `event: ${e.type}\n`}data: ${JSON.stringify(e)}\n\n`);
   };
 
   const api = async (req: IncomingMessage, res: ServerResponse, path: string, q: URLSearchParams): Promise<void> => {
@@ -256,6 +258,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
     if (path === '/ui/manifest') {
       return json(res, 200, {
         version: '0.1.0',
+        streamTypes: ['job.finished', 'job.group.completed', 'service.failed', 'blacklist.listings.changed', 'blacklist.cycle.completed', 'blacklist.weights.updated'],
         plugins: [{ name: '@tip/web', version: '0.1.0', prefix: 'web' }, ...(bl ? [{ name: '@tip/plugin-blacklist', version: '0.2.0', prefix: 'blacklist' }] : []), { name: '@tip/demo', version: '1.0.0', prefix: 'demo' }],
         pages: [{ id: 'demo', plugin: '@tip/demo', title: 'Demo', path: '/demo', moduleUrl: 'ui/pages/demo.js', scope: 'read', order: 10 }],
       });
@@ -277,6 +280,7 @@ export async function startMockServer(options: MockOptions = {}): Promise<MockSe
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       res.write(': connected\n\n');
+      if (q.get('plain') === '1' || q.get('plain') === 'true') plain.add(res);
       const after = Number(req.headers['last-event-id'] ?? q.get('lastEventId') ?? 0);
       const types = (q.get('types') ?? '').split(',').filter(Boolean);
       for (const e of log) if (e.seq > after && (types.length === 0 || types.includes(e.type))) sse(res, e);

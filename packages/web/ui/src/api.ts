@@ -24,6 +24,8 @@ export interface ManifestPage {
 /** GET /api/ui/manifest. */
 export interface Manifest {
   version: string;
+  /** The event types the server records and streams (absent from servers before 0.1.1). */
+  streamTypes?: string[];
   plugins: { name: string; version: string; prefix: string }[];
   pages: ManifestPage[];
 }
@@ -126,18 +128,9 @@ export interface StreamEvent {
   data: unknown;
 }
 
-/** The event types the live panel follows (the recorder's defaults). */
-export const STREAM_TYPES = [
-  'job.finished',
-  'job.group.completed',
-  'service.failed',
-  'blacklist.listings.changed',
-  'blacklist.cycle.completed',
-  'blacklist.weights.updated',
-];
-
 /**
- * Opens the SSE stream (`/api/web/stream`) for `types` and calls `onEvent` for each event (once
+ * Opens the SSE stream (`/api/web/stream`) for `types` (names or `prefix.*`; empty: every type
+ * the server records) and calls `onEvent` for each event (once
  * per seq). EventSource reconnects by itself after a dropped connection (resuming with
  * Last-Event-ID); when the server refuses it (an error status, e.g. during a restart) it gives up,
  * so then this reopens it with back-off (1 s doubling to 30 s), resuming with `?lastEventId=`.
@@ -168,9 +161,10 @@ export function openStream(types: string[], onEvent: (e: StreamEvent) => void, o
     onEvent(parsed);
   };
   const open = (): void => {
-    const es = new EventSource(apiUrl('web/stream' + query({ types: types.join(','), lastEventId: last || undefined })), { withCredentials: true });
+    // plain=1: every event arrives as a "message" (its type is in the data), so type prefixes
+    // (`acme.*`) and an empty list (everything the server records) need no named listeners
+    const es = new EventSource(apiUrl('web/stream' + query({ types: types.join(','), lastEventId: last || undefined, plain: 1 })), { withCredentials: true });
     src = es;
-    for (const t of types) es.addEventListener(t, handle as EventListener);
     es.onmessage = handle;
     es.onopen = () => {
       delay = 1000;

@@ -45,8 +45,9 @@ export function App() {
         setManifest(null);
         return;
       }
-      setManifest(await get<Manifest>('ui/manifest'));
-      startLive();
+      const m = await get<Manifest>('ui/manifest');
+      setManifest(m);
+      startLive(m.streamTypes ?? []);
     } catch (err) {
       setError(err as Error);
     }

@@ -1,6 +1,6 @@
 // The app-wide live event feed: one EventSource while signed in, the last events kept in memory.
 import { useEffect, useState } from 'preact/hooks';
-import { get, openStream, query, STREAM_TYPES, type StreamEvent } from './api';
+import { get, openStream, query, type StreamEvent } from './api';
 
 const MAX = 300;
 /** How many recent events the feed starts with (from the event log), so panels are not empty on arrival. */
@@ -12,6 +12,8 @@ const listeners = new Set<() => void>();
 const eventListeners = new Set<(e: StreamEvent) => void>();
 
 let version = 0;
+/** The types the feed follows (the manifest's `streamTypes`; empty: whatever the server records). */
+let followed: string[] = [];
 
 function notify(): void {
   version++;
@@ -19,11 +21,13 @@ function notify(): void {
 }
 
 /**
- * Starts the feed (idempotent): the last {@link BACKFILL} logged events first (shown, but no
- * reloads: views loaded after them), then the live stream from right after the newest of them.
+ * Starts the feed (idempotent) for `types` (the manifest's `streamTypes`): the last
+ * {@link BACKFILL} logged events first (shown, but no reloads: views loaded after them), then the
+ * live stream from right after the newest of them.
  */
-export function startLive(): void {
+export function startLive(types: string[] = []): void {
   if (close) return;
+  followed = types;
   let stopped = false;
   let closeStream: (() => void) | null = null;
   close = () => {
@@ -35,7 +39,7 @@ export function startLive(): void {
     notify();
     for (const l of eventListeners) l(e);
   };
-  void get<{ events: StreamEvent[] }>('web/events' + query({ types: STREAM_TYPES.join(','), limit: BACKFILL }))
+  void get<{ events: StreamEvent[] }>('web/events' + query({ types: followed.join(','), limit: BACKFILL }))
     .then((page) => page.events.filter((e) => typeof e.seq === 'number').sort((a, b) => b.seq - a.seq))
     // an older server, or no read scope for the log: start with the live stream alone
     .catch(() => [] as StreamEvent[])
@@ -48,7 +52,7 @@ export function startLive(): void {
         notify();
       }
       closeStream = openStream(
-        STREAM_TYPES,
+        followed,
         live,
         (open) => {
           connected = open;
@@ -89,6 +93,11 @@ export function useLiveReload(types: string[], fn: () => void): void {
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, fn]);
+}
+
+/** The event types the feed follows (empty before the manifest, or from an older server). */
+export function liveTypes(): readonly string[] {
+  return followed;
 }
 
 /** The events received so far (newest first) and whether the stream is connected. */

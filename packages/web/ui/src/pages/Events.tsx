@@ -1,8 +1,8 @@
 import { useState } from 'preact/hooks';
-import { STREAM_TYPES, type StreamEvent } from '../api';
+import type { StreamEvent } from '../api';
 import { Card } from '../components/common';
 import { fmtDate, fmtDuration } from '../format';
-import { useLive } from '../live';
+import { liveTypes, useLive } from '../live';
 import { href } from '../router';
 
 type Data = Record<string, unknown>;
@@ -85,6 +85,13 @@ function Summary({ e }: { e: StreamEvent }) {
   }
 }
 
+/** The filter's choices: the followed types (exact names), plus any other type seen. */
+function typeOptions(events: readonly StreamEvent[]): string[] {
+  const names = new Set(liveTypes().filter((t) => !t.endsWith('*')));
+  for (const e of events) names.add(e.type);
+  return [...names].sort();
+}
+
 /** The live events panel (newest first); the full page can filter by type. */
 export function LiveEvents({ limit, filter }: { limit?: number; filter?: boolean }) {
   const { events, connected } = useLive();
@@ -100,7 +107,7 @@ export function LiveEvents({ limit, filter }: { limit?: number; filter?: boolean
           {filter ? (
             <select value={type} onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)} aria-label="event type">
               <option value="">all types</option>
-              {STREAM_TYPES.map((t) => (
+              {typeOptions(events).map((t) => (
                 <option key={t} value={t}>
                   {t}
                 </option>
