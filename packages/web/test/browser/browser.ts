@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { startMockServer, type MockOptions } from './mock-server.ts';
 
 /** Where Debian installs chromium (`apt-get install chromium`; `./dev test` does it as root). */
@@ -157,4 +158,30 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(artifacts, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Generous waits (CI shares 2 cores with other test files); nothing asserts on timing. */
+export const WAIT = { timeout: 30_000 };
+
+/**
+ * Asserts that nothing an attacker planted ran: no `window.__xss`, no dialog, no CSP violation,
+ * no page error, no inline event-handler attribute in the document.
+ */
+export async function noXss(w: WatchedPage): Promise<void> {
+  expect(await w.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
+  expect(w.dialogs).toEqual([]);
+  expect(await w.cspViolations()).toEqual([]);
+  expect(w.errors).toEqual([]);
+  expect(await w.page.evaluate(() => document.querySelectorAll('[onmouseover],[onerror],[onload],[onclick]').length)).toBe(0);
+}
+
+/** Opens `target.url` and signs in with its credentials (nothing to do without). */
+export async function signIn(page: Page, target: { url: string; credentials: { username: string; password: string } | null }): Promise<void> {
+  await page.goto(target.url);
+  if (!target.credentials) return;
+  await page.locator('form.login').waitFor(WAIT);
+  await page.fill('input[name=username]', target.credentials.username);
+  await page.fill('input[name=password]', target.credentials.password);
+  await page.click('form.login button[type=submit]');
+  await page.locator('header.topbar').waitFor(WAIT);
 }

@@ -3,30 +3,10 @@
 // and plugin pages (later plugins will show spam subjects and DNS names), a javascript: source URL,
 // a stream the server refuses, the UI without the blacklist plugin under a prefix. The main flows
 // run against a real deployment in ui.test.ts.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { explainFailure, hasChromium, launchBrowser, openPage, screenshot, skipReason, startMockTarget, type Target, type WatchedPage } from './browser.ts';
+import { explainFailure, hasChromium, launchBrowser, noXss, openPage, screenshot, signIn, skipReason, startMockTarget, WAIT, type WatchedPage } from './browser.ts';
 import { XSS_IMG, XSS_SCRIPT } from './mock-server.ts';
-
-// Generous waits (CI shares 2 cores with other test files); nothing asserts on timing.
-const WAIT = { timeout: 20_000 };
-
-async function noXss(w: WatchedPage): Promise<void> {
-  expect(await w.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
-  expect(w.dialogs).toEqual([]);
-  expect(await w.cspViolations()).toEqual([]);
-  expect(w.errors).toEqual([]);
-}
-
-async function signIn(page: Page, target: Target): Promise<void> {
-  await page.goto(target.url);
-  if (!target.credentials) return;
-  await page.locator('form.login').waitFor(WAIT);
-  await page.fill('input[name=username]', target.credentials.username);
-  await page.fill('input[name=password]', target.credentials.password);
-  await page.click('form.login button[type=submit]');
-  await page.locator('header.topbar').waitFor(WAIT);
-}
 
 describe.skipIf(!hasChromium)('web UI edge cases (mock server) in chromium', { timeout: 90_000 }, () => {
   let target: Awaited<ReturnType<typeof startMockTarget>>;

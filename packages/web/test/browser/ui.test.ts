@@ -9,31 +9,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureUiBuilt, explainFailure, hasChromium, launchBrowser, openPage, screenshot, skipReason, type WatchedPage } from './browser.ts';
+import { ensureUiBuilt, explainFailure, hasChromium, launchBrowser, noXss, openPage, screenshot, signIn, skipReason, WAIT, type WatchedPage } from './browser.ts';
 import { CSP } from './mock-server.ts';
 import { feedLines, startRealServer, TITLE_IMG, TITLE_SCRIPT, XSS_ENTRIES, XSS_VALUES, type RealServer } from './real-server.ts';
-
-// Generous waits (CI shares 2 cores with other test files); nothing asserts on timing.
-const WAIT = { timeout: 30_000 };
-
-/** Nothing ran: no `window.__xss`, no dialog, no CSP violation, no page error, no inline handler attribute. */
-async function noXss(w: WatchedPage): Promise<void> {
-  expect(await w.page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss)).toBeUndefined();
-  expect(w.dialogs).toEqual([]);
-  expect(await w.cspViolations()).toEqual([]);
-  expect(w.errors).toEqual([]);
-  expect(await w.page.evaluate(() => document.querySelectorAll('[onmouseover],[onerror],[onload]').length)).toBe(0);
-}
-
-async function signIn(page: Page, real: RealServer): Promise<void> {
-  await page.goto(real.url);
-  if (!real.credentials) return;
-  await page.locator('form.login').waitFor(WAIT);
-  await page.fill('input[name=username]', real.credentials.username);
-  await page.fill('input[name=password]', real.credentials.password);
-  await page.click('form.login button[type=submit]');
-  await page.locator('header.topbar').waitFor(WAIT);
-}
 
 /** Clicks "More" until the search has no next page; the number of result rows. */
 async function loadAll(page: Page): Promise<number> {
