@@ -55,6 +55,8 @@ export interface FeedServer {
 export async function startFeedServer({ dir, failEvery = 3, log, seed = 1, slotMs = 20_000, now = Date.now, misbehave = true }: FeedServerOptions): Promise<FeedServer> {
   const startedAt = now();
   const slot = () => slotAt(now(), startedAt, slotMs);
+  // the feeds' own timestamps count from this server's start, so they look current
+  const time = { epochMs: Math.floor(startedAt / 1000) * 1000, slotMs };
   let mirrorRequests = 0;
   const served = new Map<string, number>();
   // Last-Modified per path: the time its content (ETag) last changed.
@@ -71,9 +73,9 @@ export async function startFeedServer({ dir, failEvery = 3, log, seed = 1, slotM
           res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '20' });
           return res.end(`${gen.id}: temporarily overloaded (slot ${current}), try again later\n`);
         }
-        return send(req, res, path, feedBody(gen.id, current, seed), gen.file.endsWith('.csv') ? TYPES['.csv']! : TYPES['.txt']!);
+        return send(req, res, path, feedBody(gen.id, current, seed, time), gen.file.endsWith('.csv') ? TYPES['.csv']! : TYPES['.txt']!);
       }
-      if (path === `/gen/${DEMO_SIGHTINGS_FEED.file}`) return send(req, res, path, sightingsBody(slot(), seed), TYPES['.txt']!);
+      if (path === `/gen/${DEMO_SIGHTINGS_FEED.file}`) return send(req, res, path, sightingsBody(slot(), seed, time), TYPES['.txt']!);
       let file: string;
       if (path === '/mirror/drop.txt') {
         mirrorRequests++;

@@ -122,7 +122,9 @@ describe('demo feed server', () => {
     expect(server.served.get('/gen/scanners.txt')).toBe(4);
     const sightings = await fetch(`${server.url}/gen/${DEMO_SIGHTINGS_FEED.file}`);
     expect(sightings.status).toBe(200);
-    expect(await sightings.text()).toBe(sightingsBody(6, 7));
+    const sightingsText = await sightings.text();
+    expect(sightingsText).toBe(sightingsBody(6, 7, { epochMs: 1_000_000, slotMs: 20_000 })); // timestamps from the server's start
+    expect(sightingsText).toContain(`${new Date(1_000_000 + 6 * 20_000).toISOString().slice(0, 19)}Z|`);
     expect((await fetch(`${server.url}/gen/nope.txt`)).status).toBe(404);
   });
 

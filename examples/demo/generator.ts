@@ -118,8 +118,22 @@ export function liveIndicators(slot: number, seed: number): DemoIndicator[] {
   return out;
 }
 
+/**
+ * Where the feeds' own timestamps (CSV `first_seen`, sightings' `seen`) put slot 0 and how long a
+ * slot lasts. The default is a fixed date (reproducible bodies); the feed server passes its start
+ * time, so a running demo's timestamps are current.
+ */
+export interface SlotTime {
+  /** Epoch ms of slot 0 (default 2026-01-01T00:00:00Z). */
+  epochMs: number;
+  /** Slot length in ms (default 20 s). */
+  slotMs: number;
+}
+
+const FIXED_TIME: SlotTime = { epochMs: Date.UTC(2026, 0, 1), slotMs: 20_000 };
+
 /** The body of feed `id` in `slot` (throws for an unknown id). */
-export function feedBody(id: string, slot: number, seed: number): string {
+export function feedBody(id: string, slot: number, seed: number, time: SlotTime = FIXED_TIME): string {
   const feed = DEMO_FEEDS.find((f) => f.id === id);
   if (!feed) throw new Error(`demo generator: unknown feed "${id}"`);
   const listed = (s: number, feedId: string) => liveIndicators(s, seed).filter((i) => i.feeds.includes(feedId));
@@ -132,7 +146,7 @@ export function feedBody(id: string, slot: number, seed: number): string {
     case 'demo-malware-domains':
       return `# malware hosts\n${stamp}127.0.0.1 localhost\n${listed(slot, id).map((i) => `0.0.0.0 ${i.value}\n`).join('')}`;
     case 'demo-phishing': {
-      const rows = listed(slot, id).map((i) => `${isoAtSlot(i.birth)},"${i.value}",${TARGETS[i.k % TARGETS.length]},online`);
+      const rows = listed(slot, id).map((i) => `${isoAtSlot(i.birth, time)},"${i.value}",${TARGETS[i.k % TARGETS.length]},online`);
       return `${stamp}first_seen,url,target,status\n${rows.map((r) => `${r}\n`).join('')}`;
     }
     case 'demo-aggregator': {
@@ -162,8 +176,8 @@ export function feedBody(id: string, slot: number, seed: number): string {
  * community feed's XSS URL with {@link XSS_NOTE}. Format (see the plugin's `format.ts`):
  * `seen|type|value|confidence|note`, one per line.
  */
-export function sightingsBody(slot: number, seed: number): string {
-  const seen = isoAtSlot(slot);
+export function sightingsBody(slot: number, seed: number, time: SlotTime = FIXED_TIME): string {
+  const seen = isoAtSlot(slot, time);
   const lines = liveIndicators(slot, seed)
     .filter((i): i is DemoIndicator & { type: keyof typeof SIGHTING_NOTES } => i.type !== 'cidr' && hash(seed, 0x5c0, i.k) % 6 === 0)
     .map((i) => {
@@ -246,9 +260,9 @@ export function indicator(k: number, seed: number): DemoIndicator {
   return { k, type, value, birth, lifetime, feeds };
 }
 
-/** A fixed timestamp per slot (for the CSV's first_seen column): 2026-01-01 plus 20 s per slot. */
-function isoAtSlot(slot: number): string {
-  return new Date(Date.UTC(2026, 0, 1) + slot * 20_000).toISOString().replace(/\.\d+Z$/, 'Z');
+/** The timestamp of a slot's start (the CSV's first_seen, the sightings' seen), to the second. */
+function isoAtSlot(slot: number, time: SlotTime): string {
+  return new Date(time.epochMs + slot * time.slotMs).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 /** A 32-bit hash of integers (FNV-1a over their bytes, then a finaliser). */
