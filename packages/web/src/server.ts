@@ -57,6 +57,9 @@ export const SESSION_COOKIE = 'tip_session';
 /** The sentence logged when no credential exists. */
 export const NO_CREDENTIALS_MESSAGE = 'no web credentials configured: serving 127.0.0.1 only, without authentication';
 
+/** CSP source of the inline style swagger-ui-dist 5.34 injects into the API reference page. */
+const SWAGGER_UI_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+
 /** Content-Security-Policy of every response. */
 const CSP = {
   defaultSrc: ["'self'"],
@@ -351,8 +354,11 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
             await guard(request, 'read');
           },
         },
-        // The page and its assets are static files of the package (no CDN); they load under the CSP above.
+        // The page and its assets are static files of the package (no CDN); they load under the CSP
+        // above, plus the hash of the one <style> element swagger-ui-bundle.js injects (on these
+        // routes only, still no 'unsafe-inline'; a browser test fails if a new version changes it).
         staticCSP: false,
+        transformStaticCSP: (header) => header.replace(/style-src 'self'/, `style-src 'self' ${SWAGGER_UI_STYLE_HASH}`),
       });
 
       scope.get('/api/session', async (request) => {

@@ -290,6 +290,18 @@ describe.skipIf(!hasChromium)('web UI on a real deployment, in chromium', { time
     await screenshot(page, 'jobs');
   });
 
+  it('serves the API reference (swagger-ui, own assets) with every plugin route, under the CSP', async () => {
+    const { page } = w;
+    await page.goto(real.url + 'api/docs/');
+    await page.locator('.swagger-ui .opblock').first().waitFor(WAIT);
+    const paths = await cellTexts(page, '.swagger-ui .opblock-summary-path');
+    expect(paths).toContain('/api/blacklist/search');
+    expect(paths).toContain('/api/widgets/items');
+    expect(paths).toContain('/api/web/stream');
+    // (afterEach: no CSP violation, i.e. the hash of swagger-ui's injected style still matches)
+    await screenshot(page, 'api-docs');
+  });
+
   it('mounts a plugin page from the manifest', async () => {
     const { page } = w;
     await page.goto(real.url);
