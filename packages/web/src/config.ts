@@ -14,10 +14,24 @@ export const webConfigSchema = z
      * (client address for rate limits, protocol for the `Secure` cookie flag). Default false.
      */
     trustProxy: z.boolean().default(false),
-    /** Failed logins (`POST /api/session`) allowed per client address and minute (default 10). */
+    /**
+     * Failed logins (`POST /api/session`) allowed per client address and {@link authWindow}
+     * (default 10), counted in the database: shared by every web process.
+     */
     loginAttempts: z.number().int().min(1).max(10_000).default(10),
-    /** Failed bearer-token authentications allowed per client address and minute (default 30). */
+    /**
+     * Failed bearer-token authentications allowed per client address and {@link authWindow}
+     * (default 30), counted in the database: shared by every web process.
+     */
     failedAuthAttempts: z.number().int().min(1).max(100_000).default(30),
+    /** The window `loginAttempts` and `failedAuthAttempts` count in (1s–1d, default 1m). */
+    authWindow: durationSchema({ min: 1000, max: 24 * HOUR }).default(60_000),
+    /**
+     * Most client addresses whose failures are counted one by one, per kind (logins, bearer
+     * tokens; default 10 000). Beyond, within one window, the other clients share one counter
+     * with the same limit: a distributed attack cannot grow the table, nor get more attempts.
+     */
+    authMaxClients: z.number().int().min(1).max(1_000_000).default(10_000),
     /** Live event stream and webhooks. */
     stream: streamConfigSchema,
   });

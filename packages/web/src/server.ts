@@ -6,15 +6,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
-import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { healthzBody, RouteRouter, TipError, TipErrorCodes, type Logger, type MountedRoute, type RouterResponse, type TipApp } from '@tip/core';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { FailureLimiter } from './auth/limiter.js';
-import { safeEqual, type WebAuth, type WebPrincipal, type WebScope } from './auth/WebAuth.js';
+import { AuthFailures, clientKey, type AuthFailureKind } from './auth/failures.js';
+import { safeEqual, type WebAuth, type WebPrincipal, type WebScope, type WebUserInfo } from './auth/WebAuth.js';
 import { webConfigSchema, type WebConfig } from './config.js';
 import { recordedTypes } from './stream/config.js';
 import { buildOpenApi } from './openapi.js';
@@ -200,10 +199,6 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     strictTransportSecurity: config.trustProxy ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
   await fastify.register(fastifyCookie);
-  await fastify.register(fastifyRateLimit, {
-    global: false,
-    errorResponseBuilder: (_req, ctx) => new HttpError(429, `too many attempts: try again in ${Math.ceil(ctx.ttl / 1000)} s`, 'TIP_RATE_LIMITED', { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }),
-  });
 
   // JSON bodies only (text/plain is what cross-site HTML forms can send); an empty body is no body
   // (a POST without arguments), not an error.
@@ -226,7 +221,20 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     reply.code(404).send({ error: `not found: ${request.method} ${request.url.split('?')[0]!.slice(0, 300)}`, code: TipErrorCodes.NOT_FOUND });
   });
 
-  const bearerFailures = new FailureLimiter(config.failedAuthAttempts, 60_000);
+  // Failed authentications are counted in the database, so every web process of a deployment
+  // shares the limits (see AuthFailures). Only failed attempts and logins pay for it. Without a
+  // started app there are no credentials to guess, and no database to count in.
+  let failureCounters: AuthFailures | undefined;
+  const failures = (): AuthFailures | undefined => {
+    if (!store()) return undefined;
+    return (failureCounters ??= new AuthFailures(app.db, app.clock, {
+      max: { login: config.loginAttempts, bearer: config.failedAuthAttempts },
+      windowMs: config.authWindow,
+      maxClients: config.authMaxClients,
+    }));
+  };
+  const rateLimited = (kind: AuthFailureKind, seconds: number): HttpError =>
+    new HttpError(429, `${kind === 'login' ? 'too many attempts' : 'too many failed authentications'}: try again in ${seconds} s`, 'TIP_RATE_LIMITED', { 'retry-after': String(seconds) });
   const sessionCookiePath = prefix || '/';
 
   /** Who the request is; throws 401/429 for a bad bearer token. */
@@ -234,11 +242,17 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
     const authz = request.headers.authorization;
     if (authz !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authz);
-      const wait = bearerFailures.blocked(request.ip);
-      if (wait > 0) throw new HttpError(429, `too many failed authentications: try again in ${wait} s`, 'TIP_RATE_LIMITED', { 'retry-after': String(wait) });
+      // A valid token is accepted even from a client over the limit: its 256-bit secret cannot
+      // be guessed, so the limit is about the cost and noise of wrong ones, and checking it first
+      // would cost every authenticated request a database read.
       const principal = m && m[1]!.length <= 200 ? await store()?.verifyToken(m[1]!) : undefined;
       if (!principal) {
-        bearerFailures.fail(request.ip);
+        const limits = failures();
+        if (limits) {
+          const key = clientKey(request.ip);
+          const wait = limits.cachedRefusal('bearer', key) || (await limits.hit('bearer', key)).retryAfter;
+          if (wait > 0) throw rateLimited('bearer', wait);
+        }
         throw new HttpError(401, 'invalid, unknown or revoked bearer token', 'TIP_UNAUTHORIZED', { 'www-authenticate': 'Bearer' });
       }
       return { principal };
@@ -377,15 +391,31 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
       });
       scope.post(
         '/api/session',
-        { config: { rateLimit: { max: config.loginAttempts, timeWindow: 60_000 } } },
         async (request, reply) => {
           checkOrigin(request);
           const parsed = loginBody.safeParse(request.body);
           if (!parsed.success) throw new HttpError(400, 'send JSON { "username": "…", "password": "…" }', TipErrorCodes.INPUT_INVALID);
           const auth = store();
-          if (!auth) throw new HttpError(503, 'the app is not started: logins are unavailable', 'TIP_APP_STATE');
-          const user = await auth.checkPassword(parsed.data.username, parsed.data.password);
+          const limits = failures();
+          if (!auth || !limits) throw new HttpError(503, 'the app is not started: logins are unavailable', 'TIP_APP_STATE');
+          // Every attempt is counted before the (expensive) password check, so parallel attempts
+          // cannot slip past the limit; a successful one is taken back. A success does not reset
+          // the count: an attacker with one valid account must not be able to clear the failures
+          // of its guesses at the others.
+          const key = clientKey(request.ip);
+          const cached = limits.cachedRefusal('login', key);
+          if (cached > 0) throw rateLimited('login', cached);
+          const hit = await limits.hit('login', key);
+          if (hit.retryAfter > 0) throw rateLimited('login', hit.retryAfter);
+          let user: WebUserInfo | undefined;
+          try {
+            user = await auth.checkPassword(parsed.data.username, parsed.data.password);
+          } catch (err) {
+            await limits.release('login', hit).catch(() => undefined);
+            throw err;
+          }
           if (!user) throw new HttpError(401, 'invalid user name or password', 'TIP_UNAUTHORIZED');
+          await limits.release('login', hit);
           const { cookie, session } = await auth.createSession(user.name, config.sessionTtl);
           reply.setCookie(SESSION_COOKIE, cookie, {
             path: sessionCookiePath,

@@ -56,5 +56,27 @@ export const WebSessionEntity = defineEntity({
 /** A row of {@link WebSessionEntity}. */
 export type WebSessionRow = InferEntity<typeof WebSessionEntity>;
 
+/**
+ * Failed authentications of one client in its current window, shared by every web process (see
+ * `AuthFailures`). `client` is the client's address (IPv6: its /64), or `*` for the clients the
+ * table has no room for.
+ */
+export const WebAuthFailureEntity = defineEntity({
+  name: 'WebAuthFailure',
+  tableName: 'web_auth_failure',
+  indexes: [{ name: 'web_auth_failure_expires_at_index', properties: ['expiresAt'] }],
+  properties: {
+    /** `login` or `bearer`. */
+    kind: p.string().primary().length(16),
+    client: p.string().primary().length(100),
+    /** Failures in the window, counting the attempts in flight. */
+    failures: p.integer(),
+    /** When the window ends. */
+    expiresAt: p.bigint('number'),
+  },
+});
+/** A row of {@link WebAuthFailureEntity}. */
+export type WebAuthFailureRow = InferEntity<typeof WebAuthFailureEntity>;
+
 /** Every entity of the web plugin. */
-export const webEntities = [WebTokenEntity, WebUserEntity, WebSessionEntity];
+export const webEntities = [WebTokenEntity, WebUserEntity, WebSessionEntity, WebAuthFailureEntity];
