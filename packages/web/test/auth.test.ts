@@ -45,7 +45,7 @@ describe.each(testDialects())('web auth on %s', (dialect) => {
 
     // only the hash is stored
     const stored = await t.app.db.em().getConnection().execute('select hash from web_token');
-    expect(JSON.stringify(stored)).not.toContain(read.token.split('_')[2]);
+    expect(JSON.stringify(stored)).not.toContain(read.token.replace(/^tip_[0-9a-f]{16}_/, '') /* the secret (base64url: may hold '_') */);
 
     expect((await inject({ method: 'GET', url: '/api/widgets/items' })).statusCode).toBe(401);
     expect((await inject({ method: 'GET', url: '/api/ui/manifest' })).statusCode).toBe(401);

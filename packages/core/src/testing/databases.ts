@@ -49,6 +49,15 @@ export async function tempPostgres(adminUrl = testPostgresUrl()): Promise<TestDa
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       try {
+        // Connections that are closing (a pool's end() in flight) get a moment to go by themselves:
+        // forcing them would send their clients a FATAL "terminating connection" error that a
+        // closing client may have no listener left for (an uncaught exception in the test).
+        // Whatever still holds the database after that is terminated by `with (force)`.
+        for (let i = 0; i < 60; i++) {
+          const { rows } = await c.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = $1', [name]);
+          if (Number(rows[0]?.n ?? 0) === 0) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
         await c.query(`drop database if exists ${name} with (force)`);
       } finally {
         await c.end();
