@@ -40,18 +40,29 @@ export class ListingStore {
    * @param lastSeen - the new listings' own last-seen (submitted sources); null (feeds): as of the source's last success
    */
   async addListings(em: EntityManager, sourceId: string, set: IndicatorSet, now: number, y = new Yielder(), lastSeen: number | null = null): Promise<void> {
-    if (this.#dialect === 'sqlite') {
-      const sizer = new StatementSizer();
-      for (const [type, chunk] of set.chunks(() => sizer.size)) await this.#addSqlite(em, sourceId, type, chunk, now, lastSeen, y, sizer);
-      return;
-    }
+    const sizer = new StatementSizer();
     for (const type of set.types()) {
       const values: string[] = [];
       for (const v of set.values(type)) {
         values.push(v);
         if (y.due()) await y.pause();
       }
-      const sorted = await sortStrings(values, y); // same lock order in concurrent ingestions
+      // Inserted in value order (UTF-16 code units). In feed order (random) each new indicator
+      // lands in a random page of the (type, value) and (addr_lo, id) indexes, and SQLite's page
+      // cache holds a small part of a million-entry index, so most inserts miss it; in order the
+      // value index grows in runs, and so, IPv4 addresses with one first octet being neighbours,
+      // does the address index (1M new IPv4 indicators on SQLite: less than half the time, see
+      // docs/benchmarks.md). On PostgreSQL it is also the lock order of the unique index, the
+      // same in concurrent ingestions.
+      const sorted = await sortStrings(values, y);
+      if (this.#dialect === 'sqlite') {
+        for (let i = 0; i < sorted.length; ) {
+          const chunk = sorted.slice(i, i + sizer.size);
+          i += chunk.length;
+          await this.#addSqlite(em, sourceId, type, chunk, now, lastSeen, y, sizer);
+        }
+        continue;
+      }
       for (let i = 0; i < sorted.length; i += CHUNK) {
         await this.#addPostgres(em, sourceId, type, sorted.slice(i, i + CHUNK), now, lastSeen);
         await y.checkpoint();
