@@ -5,6 +5,8 @@ import { blacklistEntities } from '../src/db/entities.js';
 import { blacklistMigrations } from '../src/db/migrations.js';
 import { BlacklistErrors } from '../src/errors.js';
 import { Ingester } from '../src/ingest/Ingester.js';
+import { addressKeys } from '../src/indicators/addressKeys.js';
+import { canonicalize } from '../src/indicators/canonical.js';
 import type { Indicator } from '../src/indicators/types.js';
 
 const schemaOnly = definePlugin({
@@ -75,6 +77,48 @@ describe.each(testDialects())('ingestion on %s', (dialect) => {
     const counts = (await executeRaw<{ source_id: string; n: number }>(t.app.em(), 'select source_id, count(*) as n from bl_listing group by source_id order by source_id')).rows;
     expect(counts.map((c) => [c.source_id, Number(c.n)])).toEqual([['x', 3000], ['y', 3000], ['z', 3000]]);
     expect(Number((await executeRaw<{ n: number }>(t.app.em(), 'select count(*) as n from bl_indicator')).rows[0]!.n)).toBe(3000);
+  });
+
+  it('stores every new indicator with its address keys, inserted in many sorted statements', async () => {
+    await using t = await startTestTip({ database: dialect, plugins: [schemaOnly] });
+    const ing = new Ingester(t.app.db, t.app.log);
+    for (const id of ['a', 'b']) await ing.upsertSource({ id, title: id, format: 'plain', category: 'spam', origin: 'feed', enabled: true }, 1);
+    // more values of one type than a statement takes (and than one native sort run: 16k), in
+    // feed order that is not the insertion order; every type and both address families
+    let x = 7; // xorshift32: every bit varies (an LCG's low bits repeat quickly)
+    const next = () => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return x >>> 0; };
+    const raw = new Set<string>();
+    while (raw.size < 24_000) raw.add(`${11 + (next() % 200)}.${next() % 256}.${next() % 256}.${next() % 256}`);
+    for (let i = 0; i < 300; i++) {
+      raw.add(`2001:db8:${(next() % 65536).toString(16)}::${(next() % 65536).toString(16)}`);
+      raw.add(`${20 + (next() % 200)}.${next() % 256}.${next() % 256}.0/24`);
+      raw.add(`2001:db8:${(next() % 65536).toString(16)}::/48`);
+      raw.add(`host${next()}.example.com`);
+      raw.add(`http://site${next()}.example.org/p?q=${i}`);
+    }
+    const all: Indicator[] = [];
+    for (const r of raw) {
+      const c = canonicalize(r);
+      if (!c.ok) throw new Error(`test value ${r}: ${c.reason}`);
+      all.push(...c.indicators);
+    }
+    const unique = new Map(all.map((i) => [`${i.type} ${i.value}`, i]));
+    expect(new Set([...unique.values()].map((i) => i.type))).toEqual(new Set(['ip', 'cidr', 'domain', 'url']));
+    // b lists every other one first: a then inserts half new indicators and finds half stored
+    const half = [...unique.values()].filter((_, k) => k % 2 === 0);
+    expect(await ing.snapshot({ sourceId: 'b', startedAt: 1, now: 1 }, half, policy)).toMatchObject({ added: half.length });
+    expect(await ing.snapshot({ sourceId: 'a', startedAt: 2, now: 2 }, all, policy)).toMatchObject({ added: unique.size });
+
+    const rows = (await executeRaw<{ type: string; value: string; addr_lo: string | null; addr_hi: string | null }>(t.app.em(), 'select type, value, addr_lo, addr_hi from bl_indicator')).rows;
+    expect(rows.length).toBe(unique.size);
+    const wrong = rows.filter((r) => {
+      const k = (r.type === 'ip' || r.type === 'cidr' ? addressKeys(r.value) : null) ?? { lo: '', hi: '' };
+      return r.addr_lo !== k.lo || r.addr_hi !== k.hi || !unique.has(`${r.type} ${r.value}`);
+    });
+    expect(wrong).toEqual([]);
+    const open = (await executeRaw<{ source_id: string; n: number; d: number }>(t.app.em(),
+      'select source_id, count(*) as n, count(distinct indicator_id) as d from bl_listing where removed_at is null group by source_id order by source_id')).rows;
+    expect(open.map((o) => [o.source_id, Number(o.n), Number(o.d)])).toEqual([['a', unique.size, unique.size], ['b', half.length, half.length]]);
   });
 });
 
