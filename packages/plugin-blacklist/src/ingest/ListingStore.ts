@@ -416,7 +416,7 @@ async function* sortedChunks(set: IndicatorSet, size: () => number, y: Yielder):
     }
     const sorted = await sortStrings(values, y);
     for (let i = 0; i < sorted.length; ) {
-      const chunk = sorted.slice(i, i + size());
+      const chunk = sorted.slice(i, i + Math.max(1, size())); // at least one value: always progresses
       i += chunk.length;
       yield [type, chunk];
     }
