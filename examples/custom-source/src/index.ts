@@ -164,6 +164,8 @@ export default function sightingsPlugin(): TipPlugin<AcmeConfig> {
           rejected = 0;
         },
       });
+      // public: @tip/web records it, streams it to the UI (the page reloads on it) and to webhooks
+      ctx.publicEvents.add({ name: 'acme.sightings.updated', description: 'a collection cycle of the ACME sightings feeds ended' });
 
       // ---- HTTP API: mounted at /api/acme by whichever server runs (@tip/web, CLI, RouteRouter)
       const toOut = (r: SightingRow): SightingOut => ({

@@ -48,6 +48,7 @@ export type { CommandDefinition, CommandOption, CommandRunContext } from './plug
 export { token, TipContainer, type Token, type Provider } from './container/Container.js';
 export { TipEventBus, type TipEvents, type TipEventName, type TipListener } from './events/EventBus.js';
 export type { TipStartedEvent, TipStoppingEvent, JobStartedEvent, JobFinishedEvent, ServiceFailedEvent } from './events/payloads.js';
+export { corePublicEvents, type PublicEventDefinition } from './events/public.js';
 
 export { every, cron, at, after, nextDue, type PlanState } from './scheduler/triggers.js';
 export { InProcessScheduler, type InProcessSchedulerOptions } from './scheduler/InProcessScheduler.js';

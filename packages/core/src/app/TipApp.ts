@@ -6,6 +6,7 @@ import { coreEntities } from '../database/entities.js';
 import { coreMigrations } from '../database/migrations.js';
 import { TipError, TipErrorCodes } from '../errors/TipError.js';
 import { TipEventBus } from '../events/EventBus.js';
+import { corePublicEvents, type PublicEventDefinition } from '../events/public.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { TipMetrics } from '../metrics/Metrics.js';
 import { trackEventLoopDelay } from '../metrics/eventLoop.js';
@@ -179,6 +180,20 @@ export class TipApp implements AsyncDisposable {
     return point.list().map((page) => ({ page, plugin: point.ownerOf(page) ?? 'app' }));
   }
 
+  /**
+   * Every public event (core's and the plugins', `ctx.publicEvents.add(...)`) with the plugin that
+   * declared it, for a server such as `@tip/web` to record and stream (after {@link TipApp.load}).
+   */
+  publicEvents(): Array<{
+    /** The event as declared. */
+    event: PublicEventDefinition;
+    /** Name of the plugin that declared it (`'@tip/core'` for core's own). */
+    plugin: string;
+  }> {
+    const point = this.#point(CorePoints.publicEvents);
+    return point.list().map((event) => ({ event, plugin: point.ownerOf(event) ?? 'app' }));
+  }
+
   /** Every job definition with the plugin that added it, including sources with their own schedule (after {@link TipApp.load}). */
   jobDefinitions(): Array<{
     /** The job as registered (a scheduled source appears as its generated job). */
@@ -338,6 +353,7 @@ export class TipApp implements AsyncDisposable {
       events: this.events,
     });
     this.#point(CorePoints.routes).as('@tip/core').add(...coreRoutes(this));
+    this.#point(CorePoints.publicEvents).as('@tip/core').add(...corePublicEvents);
     for (const plugin of plugins) this.#host.register(plugin);
   }
 

@@ -1,4 +1,5 @@
 import { extensionPoint } from '../plugins/ExtensionPoint.js';
+import type { PublicEventDefinition } from '../events/public.js';
 import type { CommandDefinition } from '../plugins/commands.js';
 import type { PageDefinition, RouteDefinition } from '../routes/types.js';
 import type { JobDefinition } from '../scheduler/types.js';
@@ -21,4 +22,6 @@ export const CorePoints = {
   routes: extensionPoint<RouteDefinition>('tip.routes'),
   /** Browser UI pages, keyed by id. */
   pages: extensionPoint<PageDefinition>('tip.pages', { keyOf: (p) => p.id }),
+  /** Events published for consumers outside the process (stream, webhooks), keyed by name. */
+  publicEvents: extensionPoint<PublicEventDefinition>('tip.publicEvents', { keyOf: (e) => e.name }),
 } as const;

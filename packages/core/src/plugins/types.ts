@@ -7,6 +7,7 @@ import type { Provider, Token } from '../container/Container.js';
 import type { Database } from '../database/Database.js';
 import type { TipMigration } from '../database/migrations.js';
 import type { TipEventBus } from '../events/EventBus.js';
+import type { PublicEventDefinition } from '../events/public.js';
 import type { TipMetrics } from '../metrics/Metrics.js';
 import type { PageDefinition, RouteDefinition } from '../routes/types.js';
 import type { JobDefinition, Scheduler } from '../scheduler/types.js';
@@ -63,6 +64,8 @@ export interface BaseContext<C> {
   readonly routes: ExtensionPoint<RouteDefinition>;
   /** Browser UI pages, mounted by `@tip/web`. */
   readonly pages: ExtensionPoint<PageDefinition>;
+  /** Events this plugin publishes for consumers outside the process (`@tip/web`'s stream and webhooks), keyed by name. */
+  readonly publicEvents: ExtensionPoint<PublicEventDefinition>;
   /** `tip` subcommands, keyed by name (`'blacklist export'`). */
   readonly commands: ExtensionPoint<CommandDefinition>;
   /** Another plugin's extension point (or this plugin's own). */

@@ -2,21 +2,13 @@ import { durationSchema } from '@tip/core';
 import { z } from 'zod';
 
 /**
- * Event names the recorder stores by default (plus the configured `web.stream.types`): job ends, group
- * completions, service failures and the blacklist's listing, cycle and weight events.
+ * The event names the recorder stores: every public event (core's job and service events and what
+ * plugins declare with `ctx.publicEvents.add(...)`), then the configured `web.stream.types`.
+ * @param published the public events' names (`app.publicEvents()`, or a context's `publicEvents.list()`)
+ * @param config the `web.stream` section
  */
-export const DEFAULT_STREAM_TYPES: readonly string[] = [
-  'job.finished',
-  'job.group.completed',
-  'service.failed',
-  'blacklist.listings.changed',
-  'blacklist.cycle.completed',
-  'blacklist.weights.updated',
-];
-
-/** The event names the recorder stores with this configuration: the defaults, then `stream.types`. */
-export function recordedTypes(config: { types: readonly string[] }): string[] {
-  return [...new Set([...DEFAULT_STREAM_TYPES, ...config.types])];
+export function recordedTypes(published: Iterable<string>, config: { types: readonly string[] }): string[] {
+  return [...new Set([...published, ...config.types])];
 }
 
 const eventName = z
@@ -31,7 +23,7 @@ const eventName = z
  */
 export const streamConfigSchema = z
   .object({
-    /** Extra event names to record, besides {@link DEFAULT_STREAM_TYPES} (e.g. a plugin's own events). */
+    /** Extra event names to record, besides the public events core and the plugins declare (e.g. an event of a plugin that does not declare it public). */
     types: z.array(eventName).max(200).default([]),
     /** Rows kept in the event log (older ones are pruned; 10 to 10,000,000, default 10,000). */
     keep: z.number().int().min(10).max(10_000_000).default(10_000),

@@ -6,7 +6,7 @@ import { EventLog } from './log.js';
 import { streamRoutes, type StreamRuntime } from './routes.js';
 import { Webhooks } from './webhooks.js';
 
-export { DEFAULT_STREAM_TYPES, recordedTypes, streamConfigSchema, type StreamConfig } from './config.js';
+export { recordedTypes, streamConfigSchema, type StreamConfig } from './config.js';
 export type { StreamEvent } from './events.js';
 export { signWebhook, type CreatedWebhook, type Webhook } from './webhooks.js';
 
@@ -22,7 +22,7 @@ const MAX_EARLY = 1000;
 /**
  * Declares the live stream of the web plugin in one app: the `web_event`, `web_webhook` and
  * `web_delivery` tables; the recorder, which in every process that loads the plugin (workers
- * too) appends the events {@link recordedTypes} names (defaults + `stream.types`) to the
+ * too) appends the events {@link recordedTypes} names (public events + `stream.types`) to the
  * bounded event log; the routes `GET /stream` (SSE), `GET /events`, `GET|POST /webhooks` and
  * `DELETE /webhooks/:id`; and the `web.webhooks` delivery service (on worker processes).
  *
@@ -37,15 +37,22 @@ export function registerStream(ctx: RegisterContext<StreamPluginConfig>): Plugin
   let runtime: StreamRuntime | undefined;
   let recording = true;
   const early: Array<[string, unknown]> = [];
-  const names = recordedTypes(config);
-  for (const name of names) {
-    // names outside the compile-time TipEvents (another plugin's, or configured) are fine at run time
-    ctx.events.on(name as TipEventName, (payload: unknown) => {
-      if (!recording) return;
-      if (runtime) void runtime.log.record(name, payload);
-      else if (early.length < MAX_EARLY) early.push([name, payload]);
-    });
-  }
+  const followed = new Set<string>();
+  const follow = (names: Iterable<string>) => {
+    for (const name of names) {
+      if (followed.has(name)) continue;
+      followed.add(name);
+      // names outside the compile-time TipEvents (another plugin's, or configured) are fine at run time
+      ctx.events.on(name as TipEventName, (payload: unknown) => {
+        if (!recording) return;
+        if (runtime) void runtime.log.record(name, payload);
+        else if (early.length < MAX_EARLY) early.push([name, payload]);
+      });
+    }
+  };
+  // the public events declared so far (core's, plugins registered before this one) and the
+  // configured ones; init follows those of the plugins registered after
+  follow(recordedTypes(ctx.publicEvents.list().map((e) => e.name), config));
 
   const ready = (): StreamRuntime => {
     if (!runtime) throw new TipError(TipErrorCodes.APP_STATE, 'the web stream is not initialised yet (start or load the app first)');
@@ -61,6 +68,7 @@ export function registerStream(ctx: RegisterContext<StreamPluginConfig>): Plugin
 
   return {
     init(ictx) {
+      follow(recordedTypes(ictx.publicEvents.list().map((e) => e.name), config));
       const clock = ictx.get(CoreTokens.clock);
       const log = new EventLog({ db: ictx.db, clock, log: ictx.log, keep: config.keep });
       const hub = new StreamHub({ log, logger: ictx.log, pollInterval: config.pollInterval, heartbeat: config.heartbeat, maxClients: config.maxClients, clientQueue: config.clientQueue });

@@ -88,8 +88,6 @@ export async function startRealServer(options: RealOptions = {}): Promise<RealSe
       clock: 'system',
       plugins: [blacklist(), webPlugin(), acmePlugin()],
       config: {
-        // a plugin's own event, recorded and streamed like the built-in ones
-        web: { stream: { types: ['widgets.changed'] } },
         blacklist: {
           interval: '1d', // cycles run when the test says so
           feeds: [

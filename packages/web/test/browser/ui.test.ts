@@ -251,7 +251,7 @@ describe.skipIf(!hasChromium)('web UI on a real deployment, in chromium', { time
     await page.locator('.event[data-type="blacklist.weights.updated"]').first().waitFor(WAIT);
     await page.locator('.event[data-type="job.group.completed"]').first().waitFor(WAIT);
     expect(await page.locator('.event').count()).toBeGreaterThan(before);
-    // a plugin's own event type (configured in web.stream.types) arrives too, its data as text
+    // a plugin's public event (registered after @tip/web: followed from init) arrives too, its data as text
     await real.emit('widgets.changed', { name: TITLE_IMG });
     const widget = page.locator('.event[data-type="widgets.changed"]');
     await widget.waitFor(WAIT);
