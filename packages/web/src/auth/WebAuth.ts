@@ -1,5 +1,6 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { executeRaw, TipError, TipErrorCodes, type Clock, type Database, type RouteScope } from '@tip/core';
+import { TipError, TipErrorCodes, type Clock, type Database, type RouteScope } from '@tip/core';
+import { query } from '../db/query.js';
 
 /** Scopes a token or user can hold (`admin` implies `read`). */
 export type WebScope = RouteScope;
@@ -131,13 +132,8 @@ export class WebAuth {
     this.#clock = clock;
   }
 
-  async #sql<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<{ rows: R[]; affected: number }> {
-    let text = sql;
-    if (this.#db.dialect === 'postgresql') {
-      let n = 0;
-      text = sql.replace(/\?/g, () => `$${++n}`);
-    }
-    return executeRaw<R>(this.#db.em(), text, params);
+  #sql<R = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<{ rows: R[]; affected: number }> {
+    return query<R>(this.#db.em(), this.#db.dialect, sql, params);
   }
 
   /** True when at least one valid token or one user exists: the server then requires authentication. */

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { executeRaw, type Clock, type Database } from '@tip/core';
+import type { Clock, Database } from '@tip/core';
+import { query } from '../db/query.js';
 
 /** What an auth failure counter limits: password logins or bearer tokens. */
 export type AuthFailureKind = 'login' | 'bearer';
@@ -108,13 +109,8 @@ export class AuthFailures {
     this.#options = options;
   }
 
-  async #sql<R = Row>(sql: string, params: unknown[]): Promise<{ rows: R[]; affected: number }> {
-    let text = sql;
-    if (this.#db.dialect === 'postgresql') {
-      let n = 0;
-      text = sql.replace(/\?/g, () => `$${++n}`);
-    }
-    return executeRaw<R>(this.#db.em(), text, params);
+  #sql<R = Row>(sql: string, params: unknown[]): Promise<{ rows: R[]; affected: number }> {
+    return query<R>(this.#db.em(), this.#db.dialect, sql, params);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { defineEntity, executeRaw, p, sqlMigration, type Dialect, type EntityManager, type TipMigration } from '@tip/core';
+import { defineEntity, p, sqlMigration, type TipMigration } from '@tip/core';
 
 /** One recorded event (table `web_event`). @internal */
 export const WebEventEntity = defineEntity({
@@ -92,13 +92,6 @@ export const streamMigrations: readonly TipMigration[] = [
     postgresql: ['alter table "web_webhook" alter column "disabled" drop default'],
   }),
 ];
-
-/** Runs SQL written with `?` placeholders on either dialect (PostgreSQL gets `$1, $2…`). @internal */
-export function query<R = Record<string, unknown>>(em: EntityManager, dialect: Dialect, sql: string, params: readonly unknown[] = []) {
-  let n = 0;
-  const text = dialect === 'postgresql' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
-  return executeRaw<R>(em, text, params);
-}
 
 /** A row of `web_event` as read. @internal */
 export interface EventRowRaw {

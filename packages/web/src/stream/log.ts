@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Database, Logger } from '@tip/core';
-import { EVENT_LOCK_KEY, query, type EventRowRaw } from './db.js';
+import { query } from '../db/query.js';
+import { EVENT_LOCK_KEY, type EventRowRaw } from './db.js';
 import { matchesType, parseTypes, sourceOf, toLogged, type LoggedEvent, type TypeFilter } from './events.js';
 
 /** Largest JSON payload stored per event; bigger payloads are stored as a stub saying so. */

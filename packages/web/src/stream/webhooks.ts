@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { redactUrl, TipError, TipErrorCodes, type Clock, type Logger } from '@tip/core';
-import { query, type EventRowRaw } from './db.js';
+import { query } from '../db/query.js';
+import type { EventRowRaw } from './db.js';
 import { parseTypes } from './events.js';
 import type { EventLog } from './log.js';
 import type { StreamConfig } from './config.js';
