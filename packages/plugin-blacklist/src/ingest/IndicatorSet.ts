@@ -53,33 +53,6 @@ export class IndicatorSet {
     for (const [type, set] of this.#byType) for (const value of set) yield { type, value };
   }
 
-  /** `[type, values[]]` pairs, for bulk statements. */
-  *groups(): Iterable<[IndicatorType, string[]]> {
-    for (const [type, set] of this.#byType) if (set.size > 0) yield [type, [...set]];
-  }
-
-  /**
-   * The values in slices of at most `size`, type by type, without copying the whole set first
-   * (a million-entry spread is one long synchronous step). Do not modify the set while iterating.
-   * @param size - slice length, or a function asked before each slice (adaptive sizes)
-   */
-  *chunks(size: number | (() => number)): Iterable<[IndicatorType, string[]]> {
-    const sizeOf = typeof size === 'number' ? () => size : size;
-    for (const [type, set] of this.#byType) {
-      let chunk: string[] = [];
-      let max = sizeOf();
-      for (const v of set) {
-        chunk.push(v);
-        if (chunk.length >= max) {
-          yield [type, chunk];
-          chunk = [];
-          max = sizeOf();
-        }
-      }
-      if (chunk.length > 0) yield [type, chunk];
-    }
-  }
-
   /** Indicators of `this` missing from `other` (`this` itself when `other` is empty: do not mutate the result). */
   minus(other: IndicatorSet): IndicatorSet {
     if (other.#size === 0) return this;
