@@ -116,12 +116,7 @@ export async function startRealServer(options: RealOptions = {}): Promise<RealSe
     };
     const cycle = async (n: number) => {
       setCycle(n);
-      const completed = new Promise<void>((resolve) => {
-        const off = app.events.on('blacklist.cycle.completed', () => {
-          off();
-          resolve();
-        });
-      });
+      const completed = app.events.next('blacklist.cycle.completed');
       await app.scheduler.trigger('blacklist');
       await completed;
     };

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureUiBuilt, explainFailure, hasChromium, launchBrowser, noXss, openPage, screenshot, signIn, skipReason, WAIT, type WatchedPage } from './browser.ts';
+import { fmtNum } from '../../ui/src/format.ts'; // the UI's own number format, applied to the API's values
 import { CSP } from './mock-server.ts';
 import { feedLines, startRealServer, TITLE_IMG, TITLE_SCRIPT, XSS_ENTRIES, XSS_VALUES, type RealServer } from './real-server.ts';
 
@@ -27,8 +28,6 @@ async function loadAll(page: Page): Promise<number> {
 }
 
 const cellTexts = (page: Page, selector: string) => page.locator(selector).evaluateAll((els) => els.map((e) => e.textContent ?? ''));
-/** The UI's number format (format.ts `fmtNum`). */
-const fmtNum = (v: number, digits = 3) => (Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toFixed(digits))));
 
 type SearchPage = { items: Array<{ value: string; score: number; sources: Array<{ id: string; title: string }> }>; nextCursor: string | null };
 type Verdict = { score: number; listed: boolean; exact: { listings: Array<{ source: string; title: string; weight: number }> } | null };
@@ -274,12 +273,7 @@ describe.skipIf(!hasChromium)('web UI on a real deployment, in chromium', { time
     const row = page.locator('table.jobs tbody tr', { has: page.locator('td.mono', { hasText: /^blacklistgroup$|^blacklist$/ }) }).first();
     await row.waitFor(WAIT);
     await page.locator('table.runs tbody tr').first().waitFor(WAIT);
-    const done = new Promise<void>((resolve) => {
-      const off = real.tip.app.events.on('blacklist.cycle.completed', () => {
-        off();
-        resolve();
-      });
-    });
+    const done = real.tip.app.events.next('blacklist.cycle.completed');
     await row.locator('button').click();
     await page.locator('.notice').waitFor(WAIT);
     expect(await page.locator('.notice').textContent()).toMatch(/^blacklist: triggered \(run [0-9a-f-]{36}\)$/);
