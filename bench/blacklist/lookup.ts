@@ -147,7 +147,7 @@ async function timeInterleaved(variants: Variant[]): Promise<{ first: number[][]
 
 interface Result { dialect: string; raw: Stats; lookup: Stats; explain: Stats; scan: Stats; scanN: number; hits: number; related: number }
 async function run(dialect: string): Promise<Result> {
-  const { target: t } = await seededTarget(dialect, 'bllookup', data);
+  const { target: t } = await seededTarget(dialect, data);
   try {
     // raw baseline: the exact-lookup query with the bare driver, timed interleaved with TIP's lookup and explain
     let rawQuery: Variant;

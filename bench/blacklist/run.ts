@@ -3,21 +3,17 @@
 // (better-sqlite3 prepared inserts in one transaction; unnest() inserts with pg).
 // Usage: node --expose-gc bench/blacklist/run.ts [--n 1000000] [--dialects sqlite,postgresql]
 // Goals: first ingest >= 0.5x raw speed; 1%-churn re-ingest >= 5x faster than the first.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createTip } from '@tip/core';
+import { target, type Target } from './seed.ts';
 import blacklist, { BlacklistToken, ParserRegistry, parseFeed } from '@tip/plugin-blacklist';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1000000' }, dialects: { type: 'string', default: 'sqlite,postgresql' } } });
 const N = Number(values.n);
 const CHURN = Math.round(N * 0.01);
-const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const silent = pino({ level: 'silent' });
 const policy = { maxInvalidRatio: 0.25, allowEmpty: false };
 
@@ -35,29 +31,12 @@ const feed2 = `# bench feed\n${v2.join('\n')}\n`;
 
 const time = async <T>(fn: () => T | Promise<T>): Promise<[number, T]> => { globalThis.gc?.(); const t = process.hrtime.bigint(); const r = await fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };
 
-/** A benchmark database: its URL, the SQLite file (SQLite only), and how to drop it. */
-interface Target {
-  url: string;
-  file?: string;
-  drop(): Promise<void>;
-}
 const rss = () => process.resourceUsage().maxRSS / 1024;
 const registry = ParserRegistry.withDefaults();
 const parse = (text: string) => parseFeed(registry, 'plain', text, {}, 256 * 1024 * 1024);
 const [parseMs, check] = await time(() => parse(feed1));
 if (check.set.size !== N) throw new Error('parse lost entries');
 
-async function target(dialect: string): Promise<Target> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'tip-blbench-'));
-    return { url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `tip_blbench_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect(); await admin.query(`create database ${name}`); await admin.end();
-  const u = new URL(PG_ADMIN); u.pathname = `/${name}`;
-  return { url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${name} with (force)`); await c.end(); } };
-}
 async function migrated(dialect: string): Promise<Target> {
   const t = await target(dialect);
   const app = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });

@@ -4,18 +4,15 @@
 // further table such as bl_source_metric), in one transaction, then analyzed. Going around TIP is
 // what makes a million rows take seconds instead of the ingest path's minutes; the benchmarks time
 // what comes after, not this. Each benchmark generates its own (deterministic) data.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createTip } from '@tip/core';
+import { tempDatabase, testPostgresUrl } from '@tip/core/testing';
 import blacklist from '@tip/plugin-blacklist';
 
 /** The PostgreSQL server the benchmarks create their databases on (as the tests: `TIP_TEST_PG_URL`). */
-export const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_ADMIN = testPostgresUrl();
 
 /** A source row; created 60 days before `Seed.now`, its k-th one last run (successfully) k hours before it. */
 export interface SeedSource { id: string; title: string }
@@ -42,28 +39,22 @@ export interface Seed {
 export interface Target { dialect: string; url: string; file?: string; drop(): Promise<void> }
 
 /**
- * Creates an empty database for `dialect` (`sqlite`: a file in a new temporary directory;
- * `postgresql`: a new database on {@link PG_ADMIN}); `name` tells the benchmarks' leftovers apart.
+ * Creates an empty database for `dialect`: the test suites' throwaway databases (`tempDatabase`
+ * of `@tip/core/testing`: a SQLite file in a new temporary directory, or a new database on the
+ * PostgreSQL server of `TIP_TEST_PG_URL`), with the SQLite file's path for the bare driver.
  */
-export async function target(dialect: string, name: string): Promise<Target> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), `tip-${name}-`));
-    return { dialect, url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  if (dialect !== 'postgresql') throw new Error(`unknown dialect "${dialect}" (sqlite or postgresql)`);
-  const db = `tip_${name}_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect(); await admin.query(`create database ${db}`); await admin.end();
-  const u = new URL(PG_ADMIN); u.pathname = `/${db}`;
-  return { dialect, url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${db} with (force)`); await c.end(); } };
+export async function target(dialect: string): Promise<Target> {
+  if (dialect !== 'sqlite' && dialect !== 'postgresql') throw new Error(`unknown dialect "${dialect}" (sqlite or postgresql)`);
+  const db = await tempDatabase(dialect);
+  return { ...db, ...(dialect === 'sqlite' ? { file: db.url.slice('sqlite:'.length) } : {}) };
 }
 
 /**
  * A new database for `dialect` (see {@link target}) migrated with the blacklist plugin and filled
  * with `seed`; prints how long the fill took to stderr and returns it (ms). The caller drops it.
  */
-export async function seededTarget(dialect: string, name: string, seed: Seed): Promise<{ target: Target; fillMs: number }> {
-  const t = await target(dialect, name);
+export async function seededTarget(dialect: string, seed: Seed): Promise<{ target: Target; fillMs: number }> {
+  const t = await target(dialect);
   try {
     const mig = await createTip({ logger: pino({ level: 'silent' }), config: { database: { url: t.url } }, plugins: [blacklist()] });
     await mig.migrate();

@@ -4,21 +4,17 @@
 // PostgreSQL, against a raw-driver baseline inserting the same N listings in the same run
 // (better-sqlite3 prepared inserts in one transaction; unnest() inserts with pg).
 // Usage: node --expose-gc bench/blacklist/submit.ts [--n 200000] [--dialects sqlite,postgresql]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createTip } from '@tip/core';
 import { ManualClock } from '@tip/core/testing';
+import { target, type Target } from './seed.ts';
 import blacklist, { BlacklistToken, type Indicator } from '@tip/plugin-blacklist';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '200000' }, dialects: { type: 'string', default: 'sqlite,postgresql' } } });
 const N = Number(values.n);
-const PG_ADMIN = process.env.TIP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const silent = pino({ level: 'silent' });
 const DAY = 86_400_000;
 
@@ -34,18 +30,6 @@ const half = indicators.filter((_, k) => k % 2 === 0);
 
 const time = async <T>(fn: () => T | Promise<T>): Promise<[number, T]> => { globalThis.gc?.(); const t = process.hrtime.bigint(); const r = await fn(); return [Number(process.hrtime.bigint() - t) / 1e6, r]; };
 
-interface Target { url: string; file?: string; drop(): Promise<void> }
-async function target(dialect: string): Promise<Target> {
-  if (dialect === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'tip-blsubmit-'));
-    return { url: `sqlite:${join(dir, 'tip.sqlite')}`, file: join(dir, 'tip.sqlite'), drop: async () => rmSync(dir, { recursive: true, force: true }) };
-  }
-  const name = `tip_blsubmit_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect(); await admin.query(`create database ${name}`); await admin.end();
-  const u = new URL(PG_ADMIN); u.pathname = `/${name}`;
-  return { url: u.toString(), drop: async () => { const c = new pg.Client({ connectionString: PG_ADMIN }); await c.connect(); await c.query(`drop database if exists ${name} with (force)`); await c.end(); } };
-}
 async function migrated(dialect: string): Promise<Target> {
   const t = await target(dialect);
   const app = await createTip({ logger: silent, config: { database: { url: t.url } }, plugins: [blacklist()] });

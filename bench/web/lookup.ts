@@ -157,7 +157,7 @@ async function pair(probes: readonly string[], route: (v: string) => Promise<unk
 
 interface Line { dialect: string; what: string; route: Stats; bare: Stats; routeBest99: number; bareBest99: number; goal: number; items: number }
 async function run(dialect: string): Promise<{ lines: Line[]; fillMs: number; keysMs: number }> {
-  const { target: t, fillMs } = await seededTarget(dialect, 'weblookup', data);
+  const { target: t, fillMs } = await seededTarget(dialect, data);
   try {
     const app = await createTip({ logger: silent, config: { database: { url: t.url }, scheduler: { enabled: false } }, plugins: [blacklist()] });
     await app.start();
